@@ -1,0 +1,80 @@
+"""uniprobe: does an image model understand what it is told, or does it just draw the words?
+
+The public API. Everything the command line does is available here.
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from uniprobe.api import report, run, score, suite_of_run, summary, validate_suite
+from uniprobe.backends.base import (
+    Backend,
+    Capabilities,
+    Conversation,
+    ImageData,
+    Reply,
+    Session,
+    SessionContext,
+    Usage,
+    UserTurn,
+)
+from uniprobe.backends.registry import backends, create_backend
+from uniprobe.cases.loader import builtin_suites, load_suite
+from uniprobe.cases.schema import Case, Suite, Turn
+from uniprobe.errors import (
+    BackendError,
+    CaseFileError,
+    ConfigError,
+    RunDirError,
+    UniprobeError,
+    UnknownNameError,
+    UsageError,
+)
+from uniprobe.report.metrics import RunSummary
+from uniprobe.runner.run import RunResult
+from uniprobe.scoring.judge import Judge, JudgeContext, JudgeResult, judges
+from uniprobe.scoring.policy import Policy, policies
+from uniprobe.store.rundir import RunDir
+
+__all__ = [
+    "Backend",
+    "BackendError",
+    "Capabilities",
+    "Case",
+    "CaseFileError",
+    "ConfigError",
+    "Conversation",
+    "ImageData",
+    "Judge",
+    "JudgeContext",
+    "JudgeResult",
+    "Policy",
+    "Reply",
+    "RunDir",
+    "RunDirError",
+    "RunResult",
+    "RunSummary",
+    "Session",
+    "SessionContext",
+    "Suite",
+    "Turn",
+    "UniprobeError",
+    "UnknownNameError",
+    "Usage",
+    "UsageError",
+    "UserTurn",
+    "__version__",
+    "backends",
+    "builtin_suites",
+    "create_backend",
+    "judges",
+    "load_suite",
+    "policies",
+    "report",
+    "run",
+    "score",
+    "suite_of_run",
+    "summary",
+    "validate_suite",
+]

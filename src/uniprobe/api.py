@@ -1,0 +1,198 @@
+"""The Python API the CLI is a thin layer over.
+
+```python
+import uniprobe
+suite = uniprobe.load_suite("paper")
+results = uniprobe.run(suite, ["reference/oracle", "reference/literal"], out="runs")
+print(uniprobe.summary(results[0].path).overall.strict_accuracy)
+uniprobe.report([r.path for r in results])
+```
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from uniprobe.cases.loader import load_suite
+from uniprobe.cases.schema import Suite
+from uniprobe.cases.validate import vocabulary_problems
+from uniprobe.errors import Problem, RunDirError, UnknownNameError, UsageError
+from uniprobe.report.metrics import RunSummary, summarize
+from uniprobe.runner.progress import RunProgress
+from uniprobe.runner.run import RunResult, run_dir_name, run_model, score_run
+from uniprobe.store.rundir import RunDir
+
+__all__ = [
+    "judgeable_problems",
+    "report",
+    "run",
+    "score",
+    "suite_of_run",
+    "summary",
+    "validate_suite",
+]
+
+
+def run(
+    suite: Suite | str | Path,
+    models: Sequence[str],
+    *,
+    out: str | Path = "runs",
+    epochs: int = 1,
+    resume: bool = False,
+    concurrency: int = 8,
+    policy: str = "reference",
+    options: Mapping[str, Mapping[str, Any]] | None = None,
+    score: bool = True,
+    progress: bool = False,
+) -> list[RunResult]:
+    """Run a suite against each model; one run directory per model under `out`.
+
+    `options` maps a model name to its options. Returns one `RunResult` per model.
+    """
+    if epochs < 1:
+        raise UsageError("epochs must be at least 1")
+    if concurrency < 1:
+        raise UsageError("concurrency must be at least 1")
+    if not models:
+        raise UsageError("name at least one model")
+    the_suite = suite if isinstance(suite, Suite) else load_suite(suite)
+    results = []
+    with RunProgress(enabled=progress) as bar:
+        for model in models:
+            path = Path(out) / run_dir_name(the_suite.name, model)
+            results.append(
+                asyncio.run(
+                    run_model(
+                        the_suite,
+                        model,
+                        path,
+                        options=(options or {}).get(model),
+                        epochs=epochs,
+                        policy=policy,
+                        score=score,
+                        resume=resume,
+                        concurrency=concurrency,
+                        progress=bar,
+                    )
+                )
+            )
+    return results
+
+
+def suite_of_run(run_path: str | Path) -> Suite:
+    """The suite a run was made with, checked against the hash in its manifest."""
+    manifest = RunDir.open(Path(run_path)).manifest()
+    info = manifest.suite
+    candidates: list[str | Path] = []
+    if info.path and Path(info.path).exists():
+        candidates.append(Path(info.path))
+    candidates.append(info.name)
+    last: Exception | None = None
+    for candidate in candidates:
+        try:
+            suite = load_suite(candidate)
+        except UnknownNameError as exc:
+            last = exc
+            continue
+        if suite.content_hash == info.hash:
+            return suite
+        last = RunDirError(
+            f"{run_path}: suite '{info.name}' changed since the run was made "
+            f"(hash {info.hash[:12]} in the manifest, {suite.content_hash[:12]} now)"
+        )
+    assert last is not None
+    raise last
+
+
+def score(
+    run_path: str | Path,
+    *,
+    policy: str | None = None,
+    force: bool = False,
+    progress: bool = False,
+) -> int:
+    """Score a run's samples under a policy (default: the run's); returns how many were
+    scored now. With `force`, that policy's scores are recomputed from scratch."""
+    path = Path(run_path)
+    manifest = RunDir.open(path).manifest()
+    with RunProgress(enabled=progress) as bar:
+        return asyncio.run(
+            score_run(
+                path,
+                suite_of_run(path),
+                policy=policy or manifest.policy,
+                force=force,
+                progress=bar,
+            )
+        )
+
+
+def summary(run_path: str | Path, *, policy: str | None = None) -> RunSummary:
+    """Metrics of one run (its own policy unless told otherwise)."""
+    path = Path(run_path)
+    run_dir = RunDir.open(path)
+    manifest = run_dir.manifest()
+    pol = policy or manifest.policy
+    scores = run_dir.scores(pol)
+    if not scores:
+        raise RunDirError(f"{path} has no scores under policy '{pol}' (run `uniprobe score`)")
+    return summarize(suite_of_run(path), manifest, run_dir.samples(), scores, pol)
+
+
+def report(
+    run_paths: Sequence[str | Path],
+    *,
+    out: str | Path | None = None,
+    policy: str | None = None,
+) -> Path:
+    """Write the static HTML report of one or more runs; returns its path."""
+    from uniprobe.report.html import write_report
+
+    if not run_paths:
+        raise UsageError("name at least one run directory")
+    paths = [Path(p) for p in run_paths]
+    if out is None:
+        out = paths[0] / "report.html" if len(paths) == 1 else paths[0].parent / "report.html"
+    return write_report(paths, Path(out), policy=policy)
+
+
+def judgeable_problems(suite: Suite, policy: str | None = None) -> list[Problem]:
+    """Checks that no registered judge (or no judge of `policy`) can answer."""
+    from uniprobe.scoring.judge import judges
+    from uniprobe.scoring.policy import _load_builtin_judges, policies
+
+    _load_builtin_judges()
+    if policy is not None:
+        kinds = set(policies.get(policy).routes)
+        where = f"policy '{policy}'"
+    else:
+        kinds = {k for name in judges.names() for k in judges.get(name).kinds}
+        where = "any registered judge"
+    problems = []
+    for case in suite.cases:
+        origin = case.origin
+        for _, path, check in case.leaves():
+            kind = check.kind  # type: ignore[attr-defined]
+            if kind not in kinds:
+                problems.append(
+                    Problem(
+                        f"no judge in {where} answers '{kind}' checks",
+                        origin.file if origin else None,
+                        origin.line_of(path) if origin else None,
+                        case.id,
+                        ".".join(map(str, path)),
+                    )
+                )
+    return problems
+
+
+def validate_suite(suite: Suite, *, vocabulary: bool = True) -> list[Problem]:
+    """Problems beyond loading: words the reference world lacks, checks no judge answers."""
+    problems = judgeable_problems(suite)
+    if vocabulary:
+        problems = vocabulary_problems(suite.cases) + problems
+    return problems

@@ -1,0 +1,196 @@
+"""The one protocol every model speaks: a turn in, a reply (images, text, refusal) out.
+
+A backend is stateless beyond its clients: the runner owns the conversation and
+hands it over with each turn, so a unit of work is plain data (needed for resume,
+caching and scale-out). Backends with native conversation state keep what they
+need to continue (a response id, a thought signature) in `Reply.state`, which comes
+back to them in the history.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from uniprobe.errors import ConfigError
+
+if TYPE_CHECKING:
+    from uniprobe.cases.schema import Case
+
+__all__ = [
+    "Backend",
+    "Capabilities",
+    "Conversation",
+    "Exchange",
+    "ImageData",
+    "Reply",
+    "Session",
+    "SessionContext",
+    "Usage",
+    "UserTurn",
+]
+
+
+@dataclass(frozen=True)
+class ImageData:
+    """An encoded image travelling between the runner and a backend."""
+
+    data: bytes
+    mime: str = "image/png"
+
+    @cached_property
+    def sha256(self) -> str:
+        """Content hash of the encoded bytes."""
+        return hashlib.sha256(self.data).hexdigest()
+
+
+@dataclass(frozen=True)
+class UserTurn:
+    """What the user sends: text and attached images. `index` counts from 1."""
+
+    index: int
+    text: str
+    images: tuple[ImageData, ...] = ()
+
+
+@dataclass(frozen=True)
+class Usage:
+    """What a call consumed, as the provider reported it."""
+
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    images: int = 0
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What the model answered. A refusal or a text-only answer is an outcome, not an error."""
+
+    images: tuple[ImageData, ...] = ()
+    text: str | None = None
+    refusal: str | None = None
+    revised_prompt: str | None = None
+    usage: Usage = field(default_factory=Usage)
+    cost_usd: float | None = None
+    state: Mapping[str, Any] = field(default_factory=dict)
+    """JSON-safe data the backend needs to continue the conversation."""
+    raw_meta: Mapping[str, Any] = field(default_factory=dict)
+    """Small JSON-safe facts worth keeping (model snapshot, finish reason, ids)."""
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """One turn of a conversation and its reply."""
+
+    turn: UserTurn
+    reply: Reply
+
+
+@dataclass(frozen=True)
+class SessionContext:
+    """Identity of one conversation (a case, an epoch)."""
+
+    case_id: str
+    epoch: int
+    seed: int
+    case: Case | None = None
+    """The case itself: handed only to backends that declare `reads_expectations`
+    (the reference backends). A real model never sees what it is checked on."""
+
+
+@dataclass(frozen=True)
+class Conversation:
+    """Everything said so far in one session."""
+
+    context: SessionContext
+    history: tuple[Exchange, ...] = ()
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a backend can do, declared instead of discovered by failure."""
+
+    multi_turn: bool
+    """Keeps the conversation natively (else the context is emulated; see `protocol`)."""
+    edits: bool
+    """Accepts input images to edit."""
+    max_input_images: int
+    """How many images one turn may attach."""
+    seed: bool
+    """Honours a seed option."""
+    text_output: bool
+    """Can answer in text (refuse, ask, explain) instead of drawing."""
+    protocol: str
+    """How the conversation reaches the model; results under different protocols are
+    different tracks and never ranked together."""
+    reads_expectations: bool = False
+    """Reference backends only: they draw from the case's checks."""
+
+
+class Backend(ABC):
+    """Base class of model backends: one abstract async method, plus `aclose`.
+
+    Subclasses set `provider`, `capabilities` and an `Options` model (extra="forbid"),
+    and are registered with `@backends.register("provider")`.
+    """
+
+    provider: ClassVar[str]
+    capabilities: ClassVar[Capabilities]
+    models: ClassVar[tuple[str, ...] | None] = None
+    """Model names this provider knows, or None if any name is accepted."""
+
+    class Options(BaseModel):
+        """Model options; subclasses declare theirs."""
+
+        model_config = ConfigDict(extra="forbid", frozen=True)
+
+    def __init__(self, model: str, options: Mapping[str, Any] | None = None) -> None:
+        self.model = model
+        try:
+            self.options = self.Options.model_validate(dict(options or {}))
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            field_name = ".".join(str(p) for p in err["loc"]) or "options"
+            raise ConfigError(f"{self.name}: option '{field_name}': {err['msg']}") from None
+
+    @property
+    def name(self) -> str:
+        """'provider/model'."""
+        return f"{self.provider}/{self.model}"
+
+    @property
+    def protocol(self) -> str:
+        """The context protocol this backend runs under."""
+        return self.capabilities.protocol
+
+    @abstractmethod
+    async def send(self, conversation: Conversation, turn: UserTurn) -> Reply:
+        """Answer `turn`, given everything said before it."""
+
+    async def aclose(self) -> None:  # noqa: B027 - optional hook with a no-op default
+        """Release clients and connections."""
+
+
+class Session:
+    """One conversation with a backend: `await session.send(turn)` returns the reply.
+
+    The history lives here, not in the backend, so a session is replayable data.
+    """
+
+    def __init__(self, backend: Backend, context: SessionContext) -> None:
+        self.backend = backend
+        self.context = context
+        self.history: list[Exchange] = []
+
+    async def send(self, turn: UserTurn) -> Reply:
+        """Send one user turn and record the exchange."""
+        conversation = Conversation(self.context, tuple(self.history))
+        reply = await self.backend.send(conversation, turn)
+        self.history.append(Exchange(turn, reply))
+        return reply

@@ -1,0 +1,602 @@
+"""The reference generators' planner: from a turn's checks to a scene that meets them.
+
+`reference/oracle` draws what the checks ask for, deciding conditions on its own
+earlier scenes; `reference/literal` draws the literal reading: each check's literal
+alternative, each conditional's literal branch, and no care for what should stay.
+The planner edits scenes minimally: an edit starts from the canvas it edits, removes
+what must go (edit targets first), puts new objects into freed places (taking their
+size and style), and lays out anything else in free space, deterministically.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import cache
+
+from uniprobe.cases.checks import (
+    Absent,
+    Color,
+    Conditional,
+    Count,
+    Position,
+    Present,
+    Relation,
+    SameAs,
+    Style,
+    Text,
+    Unchanged,
+)
+from uniprobe.cases.schema import Case
+from uniprobe.cases.validate import reference_scene
+from uniprobe.errors import UsageError
+from uniprobe.scenes.colors import name_color, parse_color
+from uniprobe.scenes.render import Box, glyph_unit_size, natural_color
+from uniprobe.scenes.spec import Band, SceneObject, SceneSpec
+from uniprobe.scenes.vocabulary import Term, resolve
+
+__all__ = ["Planner", "spec_box"]
+
+Leaf = Count | Present | Absent | Relation | Position | Color | Text | Style | Unchanged | SameAs
+
+
+def spec_box(obj: SceneObject) -> Box:
+    """Approximate box of an object from its spec (exact for primitives and regions)."""
+    if obj.shape == "glyph" and obj.concept and obj.size:
+        uw, uh = glyph_unit_size(obj.concept)
+        w, h = obj.size * uw / max(uw, uh), obj.size * uh / max(uw, uh)
+    elif obj.shape == "text" and obj.text and obj.size:
+        w, h = 0.6 * obj.size * len(obj.text), obj.size
+    else:
+        w, h = obj.w or 0, obj.h or 0
+    return (round(obj.x - w / 2), round(obj.y - h / 2), round(obj.x + w / 2), round(obj.y + h / 2))
+
+
+def _center(box: Box) -> tuple[float, float]:
+    return ((box[0] + box[2]) / 2, (box[1] + box[3]) / 2)
+
+
+def _inside(point: tuple[float, float], box: Box) -> bool:
+    return box[0] <= point[0] < box[2] and box[1] <= point[1] < box[3]
+
+
+def _overlaps(a: Box, b: Box, margin: int) -> bool:
+    return not (
+        a[2] + margin <= b[0]
+        or b[2] + margin <= a[0]
+        or a[3] + margin <= b[1]
+        or b[3] + margin <= a[1]
+    )
+
+
+# --- scene state ------------------------------------------------------------------------
+
+
+@dataclass
+class _State:
+    """A scene being edited."""
+
+    width: int
+    height: int
+    background: str
+    bands: list[Band]
+    objects: list[SceneObject]
+    grayscale: bool
+    fresh: set[int] = field(default_factory=set)  # indexes of objects added this turn
+    freed: list[SceneObject] = field(default_factory=list)  # objects removed this turn
+
+    @classmethod
+    def of(cls, spec: SceneSpec) -> _State:
+        return cls(
+            spec.width,
+            spec.height,
+            spec.background,
+            list(spec.bands),
+            list(spec.objects),
+            spec.grayscale,
+        )
+
+    def spec(self) -> SceneSpec:
+        return SceneSpec(
+            width=self.width,
+            height=self.height,
+            background=self.background,
+            bands=tuple(self.bands),
+            objects=tuple(self.objects),
+            grayscale=self.grayscale,
+        )
+
+    def instances(self, term: Term, within: Box | None) -> list[int]:
+        return [
+            i
+            for i, o in enumerate(self.objects)
+            if o.concept in term.concepts
+            and (within is None or _inside(_center(spec_box(o)), within))
+        ]
+
+
+def _backdrop_present(state: _State, name: str) -> bool:
+    return any(b.kind == name for b in state.bands)
+
+
+# --- the planner ---------------------------------------------------------------------------
+
+
+class Planner:
+    """Plans every turn of one case for one epoch (memoised, deterministic)."""
+
+    def __init__(self, case: Case, *, literal: bool, seed: int, size: int = 512) -> None:
+        self.case, self.literal, self.seed, self.size = case, literal, seed, size
+        self._scenes: dict[int, SceneSpec | None] = {}
+
+    # canvases -------------------------------------------------------------------------
+    def scene(self, turn: int) -> SceneSpec | None:
+        """The scene drawn at `turn` (1-based), or None for a text-only reply."""
+        if turn not in self._scenes:
+            self._scenes[turn] = self._plan(turn)
+        return self._scenes[turn]
+
+    def canvas(self, turn: int) -> SceneSpec | None:
+        """The latest image in the conversation after `turn` (drawn or attached)."""
+        for t in range(turn, 0, -1):
+            drawn = self.scene(t)
+            if drawn is not None:
+                return drawn
+            attached = self._attached(t)
+            if attached is not None:
+                return attached
+        return None
+
+    def _attached(self, turn: int) -> SceneSpec | None:
+        names = self.case.turns[turn - 1].attach
+        if not names:
+            return None
+        src = self.case.images[names[-1]]
+        if src.scene is None:
+            raise UsageError(
+                f"case {self.case.id}: reference models need scene images, "
+                f"but image '{names[-1]}' is a file"
+            )
+        return src.scene
+
+    def _parts(self, turn: int, against: str | None = None) -> dict[str, Box]:
+        _, scene = reference_scene(self.case, turn, against)
+        if scene is None:
+            return {}
+        return {o.id: spec_box(o) for o in scene.objects if o.id}
+
+    # planning -------------------------------------------------------------------------
+    def _plan(self, turn: int) -> SceneSpec | None:
+        spec = self.case.turns[turn - 1]
+        if not spec.expect:
+            return None
+        base = self._base(turn)
+        plain: list[Leaf] = []
+        conditionals: list[Conditional] = []
+        for exp in spec.expect:
+            if isinstance(exp, Conditional):
+                conditionals.append(exp)
+            else:
+                plain.extend(self._reading([exp]))  # type: ignore[list-item]
+        first = self._apply(turn, base, plain)
+        chosen: list[Leaf] = []
+        for cond in conditionals:
+            chosen.extend(self._reading(self._branch(turn, cond, first)))
+        final = self._apply(turn, base, plain + chosen) if chosen else first
+        if spec.is_edit and final == base:
+            return None  # nothing to change: answer in words, the canvas stays
+        if not final.objects and not final.bands:
+            return None  # nothing to draw (e.g. an off-topic request): answer in words
+        return final
+
+    def _base(self, turn: int) -> SceneSpec:
+        attached = self._attached(turn)
+        if attached is not None:
+            return attached
+        if self.case.turns[turn - 1].is_edit and turn > 1:
+            previous = self.canvas(turn - 1)
+            if previous is not None:
+                return previous
+        return SceneSpec(width=self.size, height=self.size)
+
+    def _reading(self, checks: Sequence[object]) -> list[Leaf]:
+        """The checks as this planner reads them (literal variants for the literal one)."""
+        out: list[Leaf] = []
+        for c in checks:
+            if self.literal:
+                if getattr(c, "literal_negates", False):
+                    continue
+                variant = c.literal_variant()  # type: ignore[attr-defined]
+                c = variant if variant is not None else c
+            out.append(c)  # type: ignore[arg-type]
+        return out
+
+    def _branch(self, turn: int, cond: Conditional, current: SceneSpec) -> Sequence[object]:
+        if self.literal and cond.literal is not None:
+            return cond.then if cond.literal == "then" else cond.else_
+        when = cond.when
+        target = when.turn if when.turn is not None and when.turn != turn else None
+        scene = self.canvas(target) if target is not None else current
+        return cond.branch(self._holds(when, scene, self._parts(turn)))
+
+    def _holds(self, check: object, scene: SceneSpec | None, parts: dict[str, Box]) -> bool:
+        """Evaluate a condition on one of its own scenes (symbolically: it drew them)."""
+        state = _State.of(scene or SceneSpec(width=self.size, height=self.size))
+        if isinstance(check, Present | Absent | Count):
+            term = resolve(check.object)
+            if term.render == "backdrop":
+                n = int(_backdrop_present(state, term.name))
+            else:
+                within = parts.get(check.within) if check.within else None
+                n = len(state.instances(term, within))
+            if isinstance(check, Present):
+                return n > 0
+            if isinstance(check, Absent):
+                return n == 0
+            return check.accepts(n)
+        if isinstance(check, Color) and check.object:
+            idx = state.instances(resolve(check.object), None)
+            return bool(idx) and all(state.objects[i].color == check.equals for i in idx)
+        if isinstance(check, Relation | Position):
+            probe = self._apply_layout_probe(state, check)
+            return probe
+        raise UsageError(
+            f"the reference planner cannot use a '{check.kind}' check as a "  # type: ignore[attr-defined]
+            "condition"
+        )
+
+    def _apply_layout_probe(self, state: _State, check: Relation | Position) -> bool:
+        if isinstance(check, Position):
+            idx = state.instances(resolve(check.object), None)
+            return bool(idx) and all(
+                _in_place(_center(spec_box(state.objects[i])), check.place, state) for i in idx
+            )
+        subj = state.instances(resolve(check.subject), None)
+        obj = state.instances(resolve(check.object), None)
+        return bool(subj and obj) and all(
+            _related(spec_box(state.objects[s]), spec_box(state.objects[o]), check.relation)
+            for s in subj
+            for o in obj
+        )
+
+    def _apply(self, turn: int, base: SceneSpec, checks: list[Leaf]) -> SceneSpec:
+        for c in checks:
+            if isinstance(c, SameAs) and not self.literal:
+                ref = c.against
+                if isinstance(ref, int):
+                    return self.canvas(ref) or base
+                src = self.case.images[ref].scene
+                return src if src is not None else base
+        rng = random.Random(self.seed * 1009 + turn)
+        state = _State.of(base)
+        parts = self._parts(turn)
+        edit_targets = {p for c in checks if isinstance(c, Unchanged) for p in c.outside}
+        for c in checks:
+            if isinstance(c, Style):
+                state.grayscale = c.equals == "grayscale"
+        _plan_backdrops(state, checks)
+        _plan_counts(state, checks, parts, edit_targets, rng)
+        _plan_colors(state, checks, parts)
+        _plan_layout(state, checks, rng)
+        _plan_text(state, checks, rng)
+        return state.spec()
+
+
+# --- backdrops ------------------------------------------------------------------------------
+
+
+def _plan_backdrops(state: _State, checks: Sequence[Leaf]) -> None:
+    wanted: list[str] = []
+    unwanted: set[str] = set()
+    for c in checks:
+        if isinstance(c, Present | Absent | Count):
+            term = resolve(c.object)
+            if term.render != "backdrop":
+                continue
+            present = isinstance(c, Present) or (isinstance(c, Count) and c.accepts(1))
+            (wanted.append if present else unwanted.add)(term.name)  # type: ignore[func-returns-value]
+    if not wanted and not unwanted:
+        return
+    grounds = [b.kind for b in state.bands if b.kind != "sky" and b.kind not in unwanted]
+    for w in wanted:
+        if w not in grounds and w != "sky":
+            grounds.append(w)
+    sky = ("sky" in wanted or any(b.kind == "sky" for b in state.bands) or bool(grounds)) and (
+        "sky" not in unwanted
+    )
+    top = 0.45 if sky else 0.0
+    bands = [Band(kind="sky", top=0.0, bottom=top)] if sky and grounds else []
+    if sky and not grounds:
+        bands = [Band(kind="sky", top=0.0, bottom=1.0)]
+    step = (1.0 - top) / max(1, len(grounds))
+    for i, g in enumerate(grounds):
+        bands.append(
+            Band(
+                kind=g,
+                top=round(top + i * step, 4),
+                bottom=round(top + (i + 1) * step, 4) if i < len(grounds) - 1 else 1.0,
+            )
+        )
+    state.bands = bands
+
+
+# --- counts ---------------------------------------------------------------------------------
+
+
+@dataclass
+class _Target:
+    term: Term
+    within: str | None
+    lo: int = 0
+    hi: int | None = None
+
+
+def _targets(checks: Sequence[Leaf]) -> list[_Target]:
+    out: dict[tuple[str, str | None], _Target] = {}
+    for c in checks:  # an object placed, related or coloured must exist
+        words = (
+            [c.subject, c.object]
+            if isinstance(c, Relation)
+            else ([c.object] if isinstance(c, Position | Color) and c.object else [])
+        )
+        for w in words:
+            term = resolve(w)
+            out.setdefault((term.name, None), _Target(term, None)).lo = 1
+    for c in checks:
+        if not isinstance(c, Present | Absent | Count):
+            continue
+        term = resolve(c.object)
+        if term.render == "backdrop":
+            continue
+        t = out.setdefault((term.name, c.within), _Target(term, c.within))
+        if isinstance(c, Present):
+            t.lo = max(t.lo, 1)
+        elif isinstance(c, Absent):
+            t.hi = 0
+        else:
+            lo = c.equals if c.equals is not None else (c.at_least or 0)
+            hi = c.equals if c.equals is not None else c.at_most
+            t.lo = max(t.lo, lo)
+            t.hi = hi if t.hi is None or hi is None else min(t.hi, hi)
+            if t.hi is None and hi is not None:
+                t.hi = hi
+    # within-part targets first, then single concepts, then categories
+    return sorted(out.values(), key=lambda t: (t.within is None, t.term.is_category))
+
+
+def _plan_counts(
+    state: _State,
+    checks: Sequence[Leaf],
+    parts: dict[str, Box],
+    edit_targets: set[str],
+    rng: random.Random,
+) -> None:
+    targets = _targets(checks)
+    for t in targets:  # removals first, edit targets before others, newest before oldest
+        within = parts.get(t.within) if t.within else None
+        idx = state.instances(t.term, within)
+        if t.hi is not None and len(idx) > t.hi:
+            idx.sort(key=lambda i: (state.objects[i].id not in edit_targets, -i))
+            for i in sorted(idx[: len(idx) - t.hi], reverse=True):
+                state.freed.append(state.objects.pop(i))
+    for t in targets:
+        within = parts.get(t.within) if t.within else None
+        have = len(state.instances(t.term, within))
+        for _ in range(max(0, t.lo - have)):
+            state.objects.append(_new_object(state, t, within, rng))
+            state.fresh.add(len(state.objects) - 1)
+
+
+@cache
+def _representative(term_name: str, concepts: frozenset[str]) -> str:
+    return term_name if term_name in concepts else sorted(concepts)[0]
+
+
+def _new_object(state: _State, t: _Target, within: Box | None, rng: random.Random) -> SceneObject:
+    kind = _representative(t.term.name, t.term.concepts)
+    for k, old in enumerate(state.freed):  # take a freed place (and its look) if it fits
+        if within is None or _inside(_center(spec_box(old)), within):
+            state.freed.pop(k)
+            return SceneObject(
+                kind=kind,
+                x=old.x,
+                y=old.y,
+                size=old.size or 100,
+                flip=old.flip,
+                opacity=old.opacity,
+                color=old.color,
+            )
+    if within is not None:
+        cx, cy = _center(within)
+        side = max(40, min(within[2] - within[0], within[3] - within[1]) * 0.8)
+        return SceneObject(kind=kind, x=cx, y=cy, size=round(min(side, 140), 1))
+    # placed later by the layout; start off-canvas so it never blocks a place
+    return SceneObject(kind=kind, x=-1000, y=-1000, size=round(rng.uniform(92, 128), 1))
+
+
+# --- colours ---------------------------------------------------------------------------------
+
+
+def _plan_colors(state: _State, checks: Sequence[Leaf], parts: dict[str, Box]) -> None:
+    for c in checks:
+        if not isinstance(c, Color):
+            continue
+        if c.part is not None:
+            idx = [i for i, o in enumerate(state.objects) if o.id == c.part]
+        else:
+            assert c.object is not None
+            idx = state.instances(resolve(c.object), None)
+            if c.select is not None and idx:
+                idx = [_select(state, idx, c.select)]
+        for i in idx:
+            if _color_name(state.objects[i]) != c.equals:
+                state.objects[i] = state.objects[i].model_copy(update={"color": c.equals})
+
+
+def _color_name(obj: SceneObject) -> str | None:
+    """The palette name this object is painted in (its natural one for an untinted glyph)."""
+    if obj.color is not None:
+        return name_color(parse_color(obj.color))
+    return natural_color(obj.concept) if obj.concept else None
+
+
+def _select(state: _State, idx: list[int], how: str) -> int:
+    boxes = {i: spec_box(state.objects[i]) for i in idx}
+    key = {
+        "leftmost": lambda i: _center(boxes[i])[0],
+        "rightmost": lambda i: -_center(boxes[i])[0],
+        "topmost": lambda i: _center(boxes[i])[1],
+        "bottommost": lambda i: -_center(boxes[i])[1],
+        "largest": lambda i: -(boxes[i][2] - boxes[i][0]) * (boxes[i][3] - boxes[i][1]),
+        "smallest": lambda i: (boxes[i][2] - boxes[i][0]) * (boxes[i][3] - boxes[i][1]),
+    }
+    if how == "middle":
+        ordered = sorted(idx, key=lambda i: _center(boxes[i])[0])
+        return ordered[len(ordered) // 2]
+    return min(idx, key=key[how])
+
+
+# --- layout ---------------------------------------------------------------------------------
+
+
+def _in_place(center: tuple[float, float], place: str, state: _State) -> bool:
+    x, y = center[0] / state.width, center[1] / state.height
+    tests = {
+        "left": x < 0.5,
+        "right": x >= 0.5,
+        "top": y < 0.5,
+        "bottom": y >= 0.5,
+        "center": 1 / 3 <= x < 2 / 3 and 1 / 3 <= y < 2 / 3,
+        "top_left": x < 0.5 and y < 0.5,
+        "top_right": x >= 0.5 and y < 0.5,
+        "bottom_left": x < 0.5 and y >= 0.5,
+        "bottom_right": x >= 0.5 and y >= 0.5,
+    }
+    return tests[place]
+
+
+def _related(a: Box, b: Box, relation: str) -> bool:
+    (ax, ay), (bx, by) = _center(a), _center(b)
+    return {"left_of": ax < bx, "right_of": ax > bx, "above": ay < by, "below": ay > by}[relation]
+
+
+def _zone(state: _State, i: int, checks: Sequence[Leaf]) -> tuple[float, float, float, float]:
+    """Allowed range of the centre of object i: (x0, x1, y0, y1) in pixels."""
+    W, H = state.width, state.height
+    x0, x1, y0, y1 = 0.0, float(W), 0.0, float(H)
+    concept = state.objects[i].concept
+    for c in checks:
+        if isinstance(c, Position) and concept in resolve(c.object).concepts:
+            px0, px1, py0, py1 = {
+                "left": (0, 0.42, 0, 1),
+                "right": (0.58, 1, 0, 1),
+                "top": (0, 1, 0, 0.42),
+                "bottom": (0, 1, 0.58, 1),
+                "center": (0.4, 0.6, 0.4, 0.6),
+                "top_left": (0, 0.42, 0, 0.42),
+                "top_right": (0.58, 1, 0, 0.42),
+                "bottom_left": (0, 0.42, 0.58, 1),
+                "bottom_right": (0.58, 1, 0.58, 1),
+            }[c.place]
+            x0, x1 = max(x0, px0 * W), min(x1, px1 * W)
+            y0, y1 = max(y0, py0 * H), min(y1, py1 * H)
+        if isinstance(c, Relation):
+            subject, other = resolve(c.subject).concepts, resolve(c.object).concepts
+            if concept in subject:
+                side = {
+                    "left_of": (0, 0.42, 0, 1),
+                    "right_of": (0.58, 1, 0, 1),
+                    "above": (0, 1, 0, 0.42),
+                    "below": (0, 1, 0.58, 1),
+                }[c.relation]
+            elif concept in other:
+                side = {
+                    "left_of": (0.58, 1, 0, 1),
+                    "right_of": (0, 0.42, 0, 1),
+                    "above": (0, 1, 0.58, 1),
+                    "below": (0, 1, 0, 0.42),
+                }[c.relation]
+            else:
+                continue
+            x0, x1 = max(x0, side[0] * W), min(x1, side[1] * W)
+            y0, y1 = max(y0, side[2] * H), min(y1, side[3] * H)
+    return x0, x1, y0, y1
+
+
+def _needs_move(state: _State, i: int, checks: Sequence[Leaf]) -> bool:
+    x0, x1, y0, y1 = _zone(state, i, checks)
+    cx, cy = _center(spec_box(state.objects[i]))
+    return not (x0 <= cx <= x1 and y0 <= cy <= y1)
+
+
+def _plan_layout(state: _State, checks: Sequence[Leaf], rng: random.Random) -> None:
+    movers = sorted(
+        {i for i in state.fresh if state.objects[i].x < -500}
+        | {
+            i
+            for i in range(len(state.objects))
+            if state.objects[i].shape == "glyph" and _needs_move(state, i, checks)
+        }
+    )
+    fixed = [
+        i
+        for i in range(len(state.objects))
+        if i not in movers and state.objects[i].shape not in ("region",)
+    ]
+    occupied = [spec_box(state.objects[i]) for i in fixed]
+    for i in movers:
+        obj = state.objects[i]
+        placed = _find_place(state, obj, _zone(state, i, checks), occupied, rng)
+        state.objects[i] = placed
+        occupied.append(spec_box(placed))
+
+
+def _find_place(
+    state: _State,
+    obj: SceneObject,
+    zone: tuple[float, float, float, float],
+    occupied: list[Box],
+    rng: random.Random,
+) -> SceneObject:
+    size = obj.size or 100
+    while True:
+        probe = obj.model_copy(update={"x": 0.0, "y": 0.0, "size": size})
+        b = spec_box(probe)
+        w, h = b[2] - b[0], b[3] - b[1]
+        xs = [
+            x
+            for x in range(int(w / 2) + 4, int(state.width - w / 2) - 4, 8)
+            if zone[0] <= x <= zone[1]
+        ]
+        ys = [
+            y
+            for y in range(int(h / 2) + 4, int(state.height - h / 2) - 4, 8)
+            if zone[2] <= y <= zone[3]
+        ]
+        spots = [(x, y) for x in xs for y in ys]
+        rng.shuffle(spots)
+        for x, y in spots:
+            box = (round(x - w / 2), round(y - h / 2), round(x + w / 2), round(y + h / 2))
+            if not any(_overlaps(box, o, 10) for o in occupied):
+                return obj.model_copy(update={"x": float(x), "y": float(y), "size": size})
+        if size <= 48:
+            x, y = spots[0] if spots else (state.width / 2, state.height / 2)
+            return obj.model_copy(update={"x": float(x), "y": float(y), "size": size})
+        size = round(size * 0.85, 1)
+
+
+# --- text ------------------------------------------------------------------------------------
+
+
+def _plan_text(state: _State, checks: Sequence[Leaf], rng: random.Random) -> None:
+    for c in checks:
+        if isinstance(c, Text):
+            words = c.contains if c.contains is not None else c.equals
+            if not words:
+                continue
+            occupied = [spec_box(o) for o in state.objects if o.shape != "region"]
+            obj = SceneObject(shape="text", text=words, x=0, y=0, size=40)
+            state.objects.append(
+                _find_place(state, obj, (0, state.width, 0, state.height), occupied, rng)
+            )

@@ -1,0 +1,49 @@
+"""Finding a backend by its 'provider/model' name."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from uniprobe._registry import Registry
+from uniprobe.backends.base import Backend
+from uniprobe.errors import UnknownNameError
+
+__all__ = ["backends", "create_backend", "known_models", "parse_model_name"]
+
+backends: Registry[type[Backend]] = Registry("model provider")
+"""Every backend class, by provider name. Register with `@backends.register("name")`."""
+
+
+def parse_model_name(name: str) -> tuple[str, str]:
+    """Split 'provider/model' (the model part may itself contain '/')."""
+    provider, sep, model = name.partition("/")
+    if not sep or not provider or not model:
+        raise UnknownNameError("model", name, known_models())
+    return provider, model
+
+
+def known_models() -> list[str]:
+    """Every model name a registry entry lists, and 'provider/<model>' for open ones."""
+    out = []
+    for provider in backends.names():
+        cls = backends.get(provider)
+        out.extend(f"{provider}/{m}" for m in (cls.models or ("<model>",)))
+    return out
+
+
+def create_backend(name: str, options: Mapping[str, Any] | None = None) -> Backend:
+    """The backend for 'provider/model', with validated options."""
+    _load_builtin()
+    provider, model = parse_model_name(name)
+    if provider not in backends:
+        raise UnknownNameError("model", name, known_models())
+    cls = backends.get(provider)
+    if cls.models is not None and model not in cls.models:
+        raise UnknownNameError("model", name, known_models())
+    return cls(model, options)
+
+
+def _load_builtin() -> None:
+    # Importing a backend module registers it; heavy SDKs are imported lazily inside.
+    from uniprobe.backends import reference  # noqa: F401

@@ -1,0 +1,469 @@
+"""Checks: the small, typed predicates that say what must be true of a turn's image.
+
+In YAML a check is a one-key mapping, `{count: {object: dolphin, equals: 5, literal: 2}}`;
+a conditional is a mapping with `when`, `then` and `else`. Every check may name the
+value the *literal* reading of the dialogue would give (`literal:`); when the check
+fails and its literal variant holds, the failure is tagged `literal`.
+
+Turn numbers inside checks (`turn:`, `against:`) count from 1, as a person would.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated, Any, ClassVar, Literal, Union
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    field_validator,
+    model_validator,
+)
+
+from uniprobe.scenes.colors import canonical_color_name
+
+__all__ = [
+    "CHECK_KINDS",
+    "Absent",
+    "Ask",
+    "Check",
+    "Color",
+    "Conditional",
+    "Count",
+    "Expectation",
+    "Place",
+    "Position",
+    "Present",
+    "Relation",
+    "RelationName",
+    "SameAs",
+    "Select",
+    "Style",
+    "Text",
+    "Unchanged",
+    "check_to_dict",
+    "leaf_checks",
+]
+
+RelationName = Literal["left_of", "right_of", "above", "below"]
+Place = Literal[
+    "left",
+    "right",
+    "top",
+    "bottom",
+    "center",
+    "top_left",
+    "top_right",
+    "bottom_left",
+    "bottom_right",
+]
+Select = Literal["leftmost", "rightmost", "middle", "topmost", "bottommost", "largest", "smallest"]
+
+
+class _Check(BaseModel):
+    """Fields and behaviour shared by every check."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    kind: ClassVar[str]
+
+    turn: int | None = Field(None, ge=1)
+    """Judge this check on the canvas of that turn (1-based) instead of the current one."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _unwrap(cls, value: Any) -> Any:
+        if isinstance(value, dict) and len(value) == 1 and cls.kind in value:
+            inner = value[cls.kind]
+            return inner if inner is not None else {}
+        return value
+
+    def literal_variant(self) -> _Check | None:
+        """The check the literal reading satisfies, or None if no literal reading is given."""
+        return None
+
+    @property
+    def literal_negates(self) -> bool:
+        """True when the literal reading is simply this check failing (unchanged, same_as)."""
+        return False
+
+    def words(self) -> list[str]:
+        """Object words this check needs the vocabulary to know."""
+        return []
+
+    def parts(self) -> list[str]:
+        """Scene part ids this check refers to."""
+        return []
+
+
+class Count(_Check):
+    """How many objects of a kind the canvas shows."""
+
+    kind: ClassVar[str] = "count"
+    object: str
+    """The object word (singular or plural; categories such as 'animal' count all members)."""
+    equals: int | None = Field(None, ge=0)
+    """Exact count."""
+    at_least: int | None = Field(None, ge=0)
+    """Lower bound."""
+    at_most: int | None = Field(None, ge=0)
+    """Upper bound."""
+    within: str | None = None
+    """Only count objects whose centre lies in this scene part."""
+    literal: int | None = Field(None, ge=0)
+    """The exact count under the literal reading."""
+
+    @model_validator(mode="after")
+    def _bounds(self) -> Count:
+        if self.equals is None and self.at_least is None and self.at_most is None:
+            raise ValueError("give equals, at_least or at_most")
+        if self.equals is not None and (self.at_least is not None or self.at_most is not None):
+            raise ValueError("give either equals or at_least/at_most, not both")
+        return self
+
+    def accepts(self, n: int) -> bool:
+        """Whether a count of n satisfies this check."""
+        if self.equals is not None:
+            return n == self.equals
+        return (self.at_least is None or n >= self.at_least) and (
+            self.at_most is None or n <= self.at_most
+        )
+
+    def literal_variant(self) -> Count | None:
+        if self.literal is None:
+            return None
+        return Count(object=self.object, equals=self.literal, within=self.within, turn=self.turn)
+
+    def words(self) -> list[str]:
+        return [self.object]
+
+    def parts(self) -> list[str]:
+        return [self.within] if self.within else []
+
+
+class Present(_Check):
+    """At least one object of a kind (or a backdrop such as water) is on the canvas."""
+
+    kind: ClassVar[str] = "present"
+    object: str
+    """Object or backdrop word."""
+    within: str | None = None
+    """Only look inside this scene part."""
+    literal: bool = False
+    """True if the literal reading leaves it out."""
+
+    def literal_variant(self) -> Absent | None:
+        if not self.literal:
+            return None
+        return Absent(object=self.object, within=self.within, turn=self.turn)
+
+    def words(self) -> list[str]:
+        return [self.object]
+
+    def parts(self) -> list[str]:
+        return [self.within] if self.within else []
+
+
+class Absent(_Check):
+    """No object of a kind is on the canvas (a text-only reply draws nothing, so passes)."""
+
+    kind: ClassVar[str] = "absent"
+    object: str
+    """Object or backdrop word."""
+    within: str | None = None
+    """Only look inside this scene part."""
+    literal: bool = False
+    """True if the literal reading draws it."""
+
+    def literal_variant(self) -> Present | None:
+        if not self.literal:
+            return None
+        return Present(object=self.object, within=self.within, turn=self.turn)
+
+    def words(self) -> list[str]:
+        return [self.object]
+
+    def parts(self) -> list[str]:
+        return [self.within] if self.within else []
+
+
+class Relation(_Check):
+    """Where one object is relative to another (centres compared, from the viewer)."""
+
+    kind: ClassVar[str] = "relation"
+    subject: str
+    """The object that is placed."""
+    relation: RelationName
+    """left_of, right_of, above or below."""
+    object: str
+    """The reference object."""
+    literal: RelationName | None = None
+    """The relation under the literal reading."""
+
+    def literal_variant(self) -> Relation | None:
+        if self.literal is None:
+            return None
+        return self.model_copy(update={"relation": self.literal, "literal": None})
+
+    def words(self) -> list[str]:
+        return [self.subject, self.object]
+
+
+class Position(_Check):
+    """Where an object is in the frame (its centre's half or third of the image)."""
+
+    kind: ClassVar[str] = "position"
+    object: str
+    """The object word."""
+    place: Place
+    """left, right, top, bottom (halves), center (middle third), or a corner quadrant."""
+    literal: Place | None = None
+    """The place under the literal reading."""
+
+    def literal_variant(self) -> Position | None:
+        if self.literal is None:
+            return None
+        return self.model_copy(update={"place": self.literal, "literal": None})
+
+    def words(self) -> list[str]:
+        return [self.object]
+
+
+class Color(_Check):
+    """The named colour of an object (optionally one picked by place) or of a scene part."""
+
+    kind: ClassVar[str] = "color"
+    object: str | None = None
+    """Object word: the colour of its instances (all of them, or the `select`ed one)."""
+    select: Select | None = None
+    """Which instance: leftmost, rightmost, middle, topmost, bottommost, largest, smallest."""
+    part: str | None = None
+    """Or: a scene part, whose area's dominant colour is measured."""
+    equals: str
+    """A palette colour name."""
+    literal: str | None = None
+    """The colour under the literal reading."""
+
+    @field_validator("equals", "literal")
+    @classmethod
+    def _palette(cls, v: str | None) -> str | None:
+        return None if v is None else canonical_color_name(v)
+
+    @model_validator(mode="after")
+    def _target(self) -> Color:
+        if (self.object is None) == (self.part is None):
+            raise ValueError("give exactly one of object or part")
+        if self.select is not None and self.object is None:
+            raise ValueError("select needs object")
+        return self
+
+    def literal_variant(self) -> Color | None:
+        if self.literal is None:
+            return None
+        return self.model_copy(update={"equals": self.literal, "literal": None})
+
+    def words(self) -> list[str]:
+        return [self.object] if self.object else []
+
+    def parts(self) -> list[str]:
+        return [self.part] if self.part else []
+
+
+class Text(_Check):
+    """Words written in the image (read by OCR; case and spacing are ignored)."""
+
+    kind: ClassVar[str] = "text"
+    contains: str | None = None
+    """The text must appear."""
+    equals: str | None = None
+    """All text read must be exactly this."""
+    literal: str | None = None
+    """The text under the literal reading (same mode as the check)."""
+
+    @model_validator(mode="after")
+    def _mode(self) -> Text:
+        if (self.contains is None) == (self.equals is None):
+            raise ValueError("give exactly one of contains or equals")
+        return self
+
+    def literal_variant(self) -> Text | None:
+        if self.literal is None:
+            return None
+        field = "contains" if self.contains is not None else "equals"
+        return self.model_copy(update={field: self.literal, "literal": None})
+
+
+class Style(_Check):
+    """A global style property of the canvas."""
+
+    kind: ClassVar[str] = "style"
+    equals: Literal["grayscale", "color"]
+    """grayscale (no colour anywhere) or color."""
+    literal: Literal["grayscale", "color"] | None = None
+    """The style under the literal reading."""
+
+    def literal_variant(self) -> Style | None:
+        if self.literal is None:
+            return None
+        return self.model_copy(update={"equals": self.literal, "literal": None})
+
+
+class Unchanged(_Check):
+    """Edit locality: outside the named parts/objects, the canvas equals a reference image."""
+
+    kind: ClassVar[str] = "unchanged"
+    against: int | str
+    """A turn number (its canvas) or the name of a case image."""
+    outside: tuple[str, ...] = ()
+    """Scene parts (of the reference image's scene) excluded from the comparison."""
+    outside_objects: tuple[str, ...] = ()
+    """Object words whose detected boxes (in either image) are excluded."""
+    literal: bool = False
+    """True if the literal reading changes what should stay."""
+
+    @property
+    def literal_negates(self) -> bool:
+        return self.literal
+
+    def words(self) -> list[str]:
+        return list(self.outside_objects)
+
+    def parts(self) -> list[str]:
+        return list(self.outside)
+
+
+class SameAs(_Check):
+    """No change at all against a reference image."""
+
+    kind: ClassVar[str] = "same_as"
+    against: int | str
+    """A turn number (its canvas) or the name of a case image."""
+    literal: bool = False
+    """True if the literal reading changes the image."""
+
+    @property
+    def literal_negates(self) -> bool:
+        return self.literal
+
+
+class Ask(_Check):
+    """A yes/no question for a VLM judge: the escape hatch beyond the vocabulary."""
+
+    kind: ClassVar[str] = "ask"
+    question: str
+    """A question about the canvas answerable with yes or no."""
+    expect: Literal["yes", "no"]
+    """The correct answer."""
+    literal: bool = False
+    """True if the literal reading gives the other answer."""
+
+    def literal_variant(self) -> Ask | None:
+        if not self.literal:
+            return None
+        return self.model_copy(
+            update={"expect": "no" if self.expect == "yes" else "yes", "literal": False}
+        )
+
+
+_KINDS: tuple[type[_Check], ...] = (
+    Count,
+    Present,
+    Absent,
+    Relation,
+    Position,
+    Color,
+    Text,
+    Style,
+    Unchanged,
+    SameAs,
+    Ask,
+)
+CHECK_KINDS: tuple[str, ...] = tuple(k.kind for k in _KINDS)
+
+
+def _tag(value: Any) -> str | None:
+    if isinstance(value, dict):
+        if "when" in value:
+            return "conditional"
+        if len(value) == 1:
+            return str(next(iter(value)))
+        return None
+    if isinstance(value, Conditional):
+        return "conditional"
+    return getattr(value, "kind", None)
+
+
+Check = Annotated[
+    Union[tuple(Annotated[k, Tag(k.kind)] for k in _KINDS)],  # type: ignore[valid-type]  # noqa: UP007
+    Discriminator(_tag),
+]
+"""Any leaf check, parsed from its one-key YAML mapping."""
+
+
+class Conditional(BaseModel):
+    """`when` a check holds on some canvas, `then` these checks apply, `else` those."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    kind: ClassVar[str] = "conditional"
+
+    when: Check
+    """The condition, judged on the canvas its `turn` names (default: this turn's)."""
+    then: tuple[Check, ...] = ()
+    """Checks that apply when the condition holds."""
+    else_: tuple[Check, ...] = Field((), alias="else")
+    """Checks that apply when it does not."""
+    literal: Literal["then", "else"] | None = None
+    """The branch the literal reading (acting regardless of the condition) takes."""
+    assumed: bool | None = None
+    """The condition's value the dialogue's text implies (to tell a misread condition)."""
+
+    @model_validator(mode="after")
+    def _branches(self) -> Conditional:
+        if not self.then and not self.else_:
+            raise ValueError("a conditional needs then or else checks")
+        return self
+
+    def branch(self, holds: bool) -> tuple[Check, ...]:
+        """The checks that apply when the condition has this value."""
+        return self.then if holds else self.else_
+
+
+Expectation = Annotated[
+    Union[
+        Annotated[Conditional, Tag("conditional")],
+        *(Annotated[k, Tag(k.kind)] for k in _KINDS),
+    ],
+    Discriminator(_tag),
+]
+"""What a turn's `expect:` list holds: leaf checks and conditionals."""
+
+
+def check_to_dict(check: BaseModel) -> dict[str, Any]:
+    """The YAML form of a check (one-key mapping), without unset fields."""
+    if isinstance(check, Conditional):
+        out: dict[str, Any] = {"when": check_to_dict(check.when)}
+        if check.then:
+            out["then"] = [check_to_dict(c) for c in check.then]
+        if check.else_:
+            out["else"] = [check_to_dict(c) for c in check.else_]
+        if check.literal is not None:
+            out["literal"] = check.literal
+        if check.assumed is not None:
+            out["assumed"] = check.assumed
+        return out
+    body = check.model_dump(mode="json", exclude_defaults=True)
+    return {check.kind: body}  # type: ignore[attr-defined]
+
+
+def leaf_checks(expectation: BaseModel) -> Iterator[tuple[tuple[str | int, ...], _Check]]:
+    """Every leaf check inside an expectation, with its path relative to it."""
+    if isinstance(expectation, Conditional):
+        yield ("when", expectation.when.kind), expectation.when
+        for name, branch in (("then", expectation.then), ("else", expectation.else_)):
+            for i, c in enumerate(branch):
+                yield (name, i, c.kind), c
+    else:
+        assert isinstance(expectation, _Check)
+        yield (expectation.kind,), expectation

@@ -1,0 +1,251 @@
+"""Reading case files: YAML with line numbers, every problem collected, one clear message.
+
+A case file is a YAML list of cases. A suite is one such file, a folder of them, or
+the name of a built-in suite (`paper`, ...). Problems are reported compiler-style,
+`file:line: case ID · path: what is wrong`, all of them at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from uniprobe.cases.checks import CHECK_KINDS
+from uniprobe.cases.schema import Case, CaseOrigin, Suite
+from uniprobe.cases.validate import semantic_problems
+from uniprobe.errors import CaseFileError, Problem, UnknownNameError, did_you_mean
+from uniprobe.hashing import sha256_file
+
+__all__ = ["builtin_suites", "load_case_file", "load_suite"]
+
+Path_ = tuple[str | int, ...]
+
+
+def _builtin_root() -> Path:
+    return Path(str(resources.files("uniprobe.cases") / "suites"))
+
+
+def builtin_suites() -> list[str]:
+    """Names of the suites shipped with uniprobe."""
+    root = _builtin_root()
+    return sorted(p.name for p in root.iterdir() if p.is_dir() and any(p.glob("*.yaml")))
+
+
+# --- YAML with line numbers ----------------------------------------------------------------
+
+
+class _Reader:
+    """Turns a composed YAML node tree into Python values, recording each path's line."""
+
+    def __init__(self, file: Path) -> None:
+        self.file = file
+        self.lines: dict[Path_, int] = {}
+        self.problems: list[Problem] = []
+        self._loader = yaml.SafeLoader("")
+
+    def value(self, node: yaml.Node, path: Path_) -> Any:
+        self.lines.setdefault(path, node.start_mark.line + 1)
+        if isinstance(node, yaml.MappingNode):
+            out: dict[Any, Any] = {}
+            for key_node, value_node in node.value:
+                key = self._loader.construct_object(key_node, deep=True)
+                if key in out:
+                    self.problems.append(
+                        Problem(f"duplicate key '{key}'", self.file, key_node.start_mark.line + 1)
+                    )
+                self.lines[(*path, key)] = key_node.start_mark.line + 1
+                out[key] = self.value(value_node, (*path, key))
+            return out
+        if isinstance(node, yaml.SequenceNode):
+            return [self.value(item, (*path, i)) for i, item in enumerate(node.value)]
+        return self._loader.construct_object(node, deep=True)
+
+
+def _read_yaml(file: Path) -> tuple[Any, _Reader]:
+    reader = _Reader(file)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise CaseFileError([Problem(f"cannot read: {exc.strerror}", file)]) from exc
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        what = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise CaseFileError([Problem(f"invalid YAML: {what}", file, line)]) from exc
+    if node is None:
+        return [], reader
+    return reader.value(node, ()), reader
+
+
+# --- pydantic errors as people read them ------------------------------------------------
+
+
+_FIELD_NAMES: set[str] = set()
+
+
+def _field_names() -> set[str]:
+    if not _FIELD_NAMES:
+        from uniprobe.cases import checks, schema
+        from uniprobe.scenes import spec
+
+        for mod in (checks, schema, spec):
+            for obj in vars(mod).values():
+                fields = getattr(obj, "model_fields", None)
+                if isinstance(fields, dict):
+                    _FIELD_NAMES.update(fields)
+        _FIELD_NAMES.update({"else"})
+    return _FIELD_NAMES
+
+
+def _yaml_path(loc: Iterable[str | int], lines: dict[Path_, int], base: Path_) -> Path_:
+    """Pydantic's loc mapped onto the YAML path (union tags and type labels dropped)."""
+    path: Path_ = ()
+    for e in loc:
+        known = (*base, *path, e) in lines
+        if not known and (
+            e == "conditional" or (isinstance(e, str) and ("[" in e or e in _TYPE_LABELS))
+        ):
+            continue
+        path = (*path, e)
+    return path
+
+
+_TYPE_LABELS = {"int", "str", "bool", "float", "list", "dict", "tuple", "none", "constrained-int"}
+
+
+def _message(err: dict[str, Any]) -> str:
+    kind = err["type"]
+    ctx = err.get("ctx") or {}
+    loc = err["loc"]
+    if kind == "union_tag_invalid":
+        tag = str(ctx.get("tag"))
+        return f"unknown check '{tag}'{did_you_mean(tag, CHECK_KINDS)}"
+    if kind == "union_tag_not_found":
+        return "a check is one mapping such as {count: {...}}, or a when/then/else conditional"
+    if kind == "extra_forbidden":
+        name = str(loc[-1])
+        return f"unknown field '{name}'{did_you_mean(name, _field_names())}"
+    if kind == "missing":
+        return f"missing field '{loc[-1]}'"
+    msg = str(err["msg"])
+    for prefix in ("Value error, ", "Assertion failed, "):
+        msg = msg.removeprefix(prefix)
+    return msg
+
+
+def _fmt_path(path: Path_) -> str:
+    return ".".join(str(p) for p in path)
+
+
+# --- loading ------------------------------------------------------------------------------
+
+
+def load_case_file(file: Path) -> tuple[list[Case], dict[str, str]]:
+    """Cases of one YAML file, and the hashes of image files they use.
+
+    Raises `CaseFileError` listing every problem in the file.
+    """
+    raw, reader = _read_yaml(file)
+    problems = list(reader.problems)
+    if not isinstance(raw, list):
+        raise CaseFileError([Problem("a case file is a YAML list of cases", file, 1)])
+    cases: list[Case] = []
+    for index, item in enumerate(raw):
+        base: Path_ = (index,)
+        line = reader.lines.get(base, 1)
+        case_id = item.get("id") if isinstance(item, dict) else None
+        case_id = str(case_id) if case_id is not None else f"#{index + 1}"
+        try:
+            case = Case.model_validate(item)
+        except ValidationError as exc:
+            for err in exc.errors():
+                path = _yaml_path(err["loc"], reader.lines, base)
+                problems.append(
+                    Problem(
+                        _message(dict(err)),
+                        file,
+                        reader.lines.get((*base, *path)) or _deepest_line(reader.lines, base, path),
+                        case_id,
+                        _fmt_path(path) or None,
+                    )
+                )
+            continue
+        sub = {k[1:]: v for k, v in reader.lines.items() if k[:1] == base}
+        case.with_origin(CaseOrigin(file=file, line=line, lines=sub))
+        cases.append(case)
+    file_hashes: dict[str, str] = {}
+    for case in cases:
+        for p in semantic_problems(case, file.parent):
+            problems.append(p)
+        for name, src in case.images.items():
+            if src.file is not None and (file.parent / src.file).is_file():
+                file_hashes[f"{case.id}/{name}"] = sha256_file(file.parent / src.file)
+    if problems:
+        raise CaseFileError(problems)
+    return cases, file_hashes
+
+
+def _deepest_line(lines: dict[Path_, int], base: Path_, path: Path_) -> int | None:
+    for n in range(len(path), -1, -1):
+        if (*base, *path[:n]) in lines:
+            return lines[(*base, *path[:n])]
+    return None
+
+
+def load_suite(name_or_path: str | Path) -> Suite:
+    """A built-in suite by name, or the cases in a YAML file or a folder of YAML files.
+
+    Raises `CaseFileError` with every problem found (across all files), or
+    `UnknownNameError` when the name is neither a built-in suite nor an existing path.
+    """
+    text = str(name_or_path)
+    builtin = _builtin_root() / text
+    if isinstance(name_or_path, str) and "/" not in text and builtin.is_dir():
+        root, name = builtin, text
+    else:
+        root = Path(name_or_path)
+        if not root.exists():
+            raise UnknownNameError("suite", text, builtin_suites())
+        name = root.stem if root.is_file() else root.name
+    files = sorted(root.glob("*.yaml")) + sorted(root.glob("*.yml")) if root.is_dir() else [root]
+    if not files:
+        raise CaseFileError([Problem("no .yaml case files in this folder", root)])
+    problems: list[Problem] = []
+    cases: list[Case] = []
+    hashes: dict[str, str] = {}
+    seen: dict[str, Case] = {}
+    for file in files:
+        try:
+            found, file_hashes = load_case_file(file)
+        except CaseFileError as exc:
+            problems.extend(exc.problems)
+            continue
+        for case in found:
+            if case.id in seen:
+                first = seen[case.id].origin
+                where = f" (first at {first.file}:{first.line})" if first else ""
+                origin = case.origin
+                problems.append(
+                    Problem(
+                        f"duplicate case id{where}", file, origin.line if origin else None, case.id
+                    )
+                )
+                continue
+            seen[case.id] = case
+            cases.append(case)
+        hashes.update(file_hashes)
+    if problems:
+        raise CaseFileError(problems)
+    return Suite(
+        name=name,
+        cases=tuple(cases),
+        root=root if root.is_dir() else root.parent,
+        file_hashes=hashes,
+    )

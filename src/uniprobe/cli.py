@@ -1,0 +1,260 @@
+"""The `uniprobe` command: a thin layer over the Python API (`uniprobe.api`)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from uniprobe import __version__, api
+from uniprobe.errors import CaseFileError, ConfigError, UniprobeError
+
+app = typer.Typer(
+    help="uniprobe: does an image model understand what it is told, or does it just draw "
+    "the words? Run multi-turn probes, score every image, report with intervals.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+cases_app = typer.Typer(help="Inspect and validate benchmark suites.", no_args_is_help=True)
+models_app = typer.Typer(help="Model backends.", no_args_is_help=True)
+app.add_typer(cases_app, name="cases")
+app.add_typer(models_app, name="models")
+
+out = Console()
+err = Console(stderr=True)
+
+SuiteOpt = Annotated[
+    str, typer.Option("--suite", "-s", help="Built-in suite name, a case file or a folder.")
+]
+
+
+def _parse_options(pairs: list[str]) -> dict[str, Any]:
+    options: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"-M {pair!r}: expected key=value")
+        try:
+            options[key.strip()] = json.loads(value)
+        except json.JSONDecodeError:
+            options[key.strip()] = value
+    return options
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"uniprobe {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
+    ] = False,
+) -> None:
+    """uniprobe command line."""
+
+
+@app.command()
+def run(
+    model: Annotated[list[str], typer.Option("--model", "-m", help="provider/model; repeatable.")],
+    suite: SuiteOpt = "paper",
+    epochs: Annotated[int, typer.Option(help="Repetitions of every case.")] = 1,
+    out_dir: Annotated[
+        Path, typer.Option("--out", help="Parent folder of the run folders.")
+    ] = Path("runs"),
+    resume: Annotated[bool, typer.Option(help="Continue the runs already in --out.")] = False,
+    concurrency: Annotated[int, typer.Option(help="Conversations at once per model.")] = 8,
+    policy: Annotated[str, typer.Option(help="Judge policy to score with.")] = "reference",
+    option: Annotated[
+        list[str], typer.Option("--option", "-M", help="Model option key=value (all models).")
+    ] = [],  # noqa: B006 - typer reads the default, never mutates it
+    score: Annotated[bool, typer.Option(help="Score as samples finish.")] = True,
+    report: Annotated[
+        Path | None, typer.Option(help="Also write the HTML report of these runs here.")
+    ] = None,
+    progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
+) -> None:
+    """Run a suite against one or more models: one run folder per model under --out."""
+    options = _parse_options(option)
+    results = api.run(
+        suite,
+        model,
+        out=out_dir,
+        epochs=epochs,
+        resume=resume,
+        concurrency=concurrency,
+        policy=policy,
+        options={m: options for m in model},
+        score=score,
+        progress=progress and sys.stderr.isatty(),
+    )
+    for r in results:
+        line = (
+            f"{r.model}: {r.samples} samples ({r.new_samples} new, {r.errors} errors) in {r.path}"
+        )
+        if score:
+            s = api.summary(r.path, policy=policy)
+            acc = s.overall.strict_accuracy
+            line += f"; strict accuracy {_fmt(acc.value)} [{_fmt(acc.low)}, {_fmt(acc.high)}]"
+        out.print(line, highlight=False, soft_wrap=True)
+    if report is not None:
+        path = api.report([r.path for r in results], out=report, policy=policy)
+        out.print(f"report: {path}", highlight=False, soft_wrap=True)
+
+
+def _fmt(v: float | None) -> str:
+    return "–" if v is None else f"{100 * v:.1f}%"
+
+
+@app.command()
+def score(
+    run_dir: Annotated[Path, typer.Argument(help="A run folder.")],
+    policy: Annotated[str | None, typer.Option(help="Judge policy (default: the run's).")] = None,
+    force: Annotated[bool, typer.Option(help="Re-score every sample from scratch.")] = False,
+) -> None:
+    """Score a run's samples (new judges, new policy) without calling the model again."""
+    n = api.score(run_dir, policy=policy, force=force, progress=sys.stderr.isatty())
+    out.print(f"scored {n} sample(s) in {run_dir}", highlight=False)
+
+
+@app.command()
+def summary(
+    run_dir: Annotated[Path, typer.Argument(help="A run folder.")],
+    policy: Annotated[str | None, typer.Option(help="Judge policy (default: the run's).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts and CI.")] = False,
+) -> None:
+    """Metrics of one run: overall, per family, per subtype."""
+    s = api.summary(run_dir, policy=policy)
+    if as_json:
+        sys.stdout.write(s.model_dump_json(indent=2) + "\n")
+        return
+    table = Table(title=f"{s.model} on {s.suite} ({s.policy})")
+    for col in (
+        "group",
+        "samples",
+        "strict accuracy [95% CI]",
+        "check acc.",
+        "literal rate",
+        "tags",
+    ):
+        table.add_column(col)
+    rows = (
+        [("all", s.overall)]
+        + [(k, v) for k, v in s.families.items()]
+        + [(f"  {k}", v) for k, v in s.subtypes.items()]
+    )
+    for label, g in rows:
+        a = g.strict_accuracy
+        table.add_row(
+            label,
+            str(g.samples),
+            f"{_fmt(a.value)} [{_fmt(a.low)}, {_fmt(a.high)}]",
+            _fmt(g.check_accuracy.value),
+            _fmt(g.literal_failure_rate.value),
+            ", ".join(f"{t} {n}" for t, n in g.tags.items()),
+        )
+    out.print(table)
+
+
+@app.command()
+def report(
+    runs: Annotated[list[Path], typer.Argument(help="One or more run folders.")],
+    out_path: Annotated[Path | None, typer.Option("--out", help="The .html file to write.")] = None,
+    policy: Annotated[str | None, typer.Option(help="Judge policy (default: each run's).")] = None,
+) -> None:
+    """Write the static HTML report (opens from disk, no server)."""
+    path = api.report(runs, out=out_path, policy=policy)
+    out.print(f"report: {path}", highlight=False, soft_wrap=True)
+
+
+@cases_app.command("list")
+def cases_list(suite: SuiteOpt = "paper") -> None:
+    """List the cases of a suite."""
+    s = api.load_suite(suite)
+    table = Table(title=f"{s.name}: {len(s)} cases")
+    for col in ("id", "family", "subtype", "turns", "checks"):
+        table.add_column(col)
+    for c in s.cases:
+        table.add_row(c.id, c.family, c.subtype, str(len(c.turns)), str(c.n_checks()))
+    out.print(table)
+
+
+@cases_app.command("show")
+def cases_show(
+    case_id: Annotated[str, typer.Argument(help="Case id.")], suite: SuiteOpt = "paper"
+) -> None:
+    """Print one case as YAML."""
+    import yaml
+
+    s = api.load_suite(suite)
+    try:
+        case = s.case(case_id)
+    except KeyError:
+        from uniprobe.errors import UnknownNameError
+
+        raise UnknownNameError("case", case_id, [c.id for c in s.cases]) from None
+    sys.stdout.write(yaml.safe_dump([case.to_dict()], sort_keys=False, allow_unicode=True))
+
+
+@cases_app.command("validate")
+def cases_validate(suite: SuiteOpt = "paper") -> None:
+    """Check a suite: schema, references, vocabulary, and that a judge answers every check."""
+    s = api.load_suite(suite)
+    problems = api.validate_suite(s)
+    if problems:
+        raise CaseFileError(problems)
+    n = sum(c.n_checks() for c in s.cases)
+    out.print(f"ok: {len(s)} cases, {n} checks in suite '{s.name}'", highlight=False)
+
+
+@models_app.command("list")
+def models_list() -> None:
+    """Every backend with its capabilities and context protocol."""
+    from uniprobe.backends.registry import _load_builtin, backends
+
+    _load_builtin()
+    table = Table(title="model backends")
+    for col in ("model", "protocol", "multi-turn", "edits", "input images", "seed", "text"):
+        table.add_column(col)
+    for provider in backends.names():
+        cls = backends.get(provider)
+        c = cls.capabilities
+        for m in cls.models or ("<model>",):
+            table.add_row(
+                f"{provider}/{m}",
+                c.protocol,
+                _yn(c.multi_turn),
+                _yn(c.edits),
+                str(c.max_input_images),
+                _yn(c.seed),
+                _yn(c.text_output),
+            )
+    out.print(table)
+
+
+def _yn(v: bool) -> str:
+    return "yes" if v else "no"
+
+
+def main() -> None:
+    """Entry point: a `UniprobeError` prints as its message and exits with status 2."""
+    try:
+        app()
+    except UniprobeError as exc:
+        err.print(f"error: {exc}", highlight=False, markup=False, soft_wrap=True)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        err.print("interrupted; continue with --resume", highlight=False)
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,360 @@
+"""Running a suite against a model: sessions in parallel, results appended as they finish.
+
+A unit of work is a plain `WorkItem` (case id, epoch, seed). Each finished sample is
+appended to samples.jsonl at once and scored right after; a killed run resumes from
+what is on disk: completed samples are neither redone nor duplicated, unscored ones
+are scored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from uniprobe import __version__
+from uniprobe.backends.base import Backend, ImageData, Session, SessionContext, UserTurn
+from uniprobe.backends.registry import create_backend
+from uniprobe.cases.images import case_image_bytes
+from uniprobe.cases.schema import Case, Suite
+from uniprobe.cases.validate import vocabulary_problems
+from uniprobe.errors import BackendError, CaseFileError, RunDirError, UniprobeError
+from uniprobe.hashing import sha256_json
+from uniprobe.runner.progress import RunProgress
+from uniprobe.scoring.engine import score_sample
+from uniprobe.scoring.policy import Judging
+from uniprobe.store.records import (
+    ErrorRecord,
+    ImageRef,
+    Manifest,
+    ModelInfo,
+    ReplyRecord,
+    SampleRecord,
+    SuiteInfo,
+    Totals,
+    TurnRecord,
+    UsageRecord,
+)
+from uniprobe.store.rundir import RunDir
+
+__all__ = ["RunResult", "WorkItem", "run_dir_name", "run_model", "score_run"]
+
+
+@dataclass(frozen=True)
+class WorkItem:
+    """One (case, epoch) conversation to hold: plain data, safe to ship anywhere."""
+
+    case_id: str
+    epoch: int
+    seed: int
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """Where a run is and what it holds."""
+
+    path: Path
+    model: str
+    samples: int
+    errors: int
+    scored: int
+    new_samples: int
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def run_dir_name(suite: str, model: str) -> str:
+    """The directory name of a (suite, model) run: stable, so `--resume` finds it."""
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", model).strip("-")
+    return f"{suite}-{slug}"
+
+
+def seed_for(case_id: str, epoch: int) -> int:
+    """Deterministic per-sample seed."""
+    return int(sha256_json([case_id, epoch])[:8], 16)
+
+
+def _needs_vocabulary(backend: Backend, policy: str) -> bool:
+    if backend.capabilities.reads_expectations:
+        return True
+    from uniprobe.scoring.policy import policies
+
+    return "reference" in policies.get(policy).routes.values()
+
+
+def _manifest(suite: Suite, backend: Backend, epochs: int, policy: str, run_id: str) -> Manifest:
+    return Manifest(
+        run_id=run_id,
+        uniprobe_version=__version__,
+        suite=SuiteInfo(
+            name=suite.name,
+            hash=suite.content_hash,
+            cases=len(suite),
+            path=str(suite.root) if suite.root else None,
+        ),
+        model=ModelInfo(
+            name=backend.name,
+            options=backend.options.model_dump(mode="json"),
+            protocol=backend.protocol,
+            reference=backend.capabilities.reads_expectations,
+        ),
+        epochs=epochs,
+        policy=policy,
+        created=_now(),
+    )
+
+
+def _check_resumable(existing: Manifest, wanted: Manifest, path: Path) -> None:
+    problems = []
+    if existing.suite.hash != wanted.suite.hash:
+        problems.append(
+            f"suite content changed ({existing.suite.hash[:12]} -> {wanted.suite.hash[:12]})"
+        )
+    if existing.model.name != wanted.model.name:
+        problems.append(f"model is {existing.model.name}, not {wanted.model.name}")
+    if existing.model.options != wanted.model.options:
+        problems.append(
+            f"model options differ ({existing.model.options} vs {wanted.model.options})"
+        )
+    if existing.epochs != wanted.epochs:
+        problems.append(f"epochs differ ({existing.epochs} vs {wanted.epochs})")
+    if problems:
+        raise RunDirError(
+            f"cannot resume {path}: "
+            + "; ".join(problems)
+            + " (start a new run with another --out)"
+        )
+
+
+class _Runner:
+    def __init__(
+        self,
+        suite: Suite,
+        backend: Backend,
+        run: RunDir,
+        judging: Judging | None,
+        progress: RunProgress,
+        concurrency: int,
+    ) -> None:
+        self.suite, self.backend, self.run, self.judging = suite, backend, run, judging
+        self.progress = progress
+        self.gen_slots = asyncio.Semaphore(concurrency)
+        self.score_slots = asyncio.Semaphore(2)
+        self.lock = asyncio.Lock()
+        self.cases = {c.id: c for c in suite.cases}
+        self.sources: dict[tuple[str, str], tuple[ImageRef, ImageData]] = {}
+        self.gen_task: Any = None
+        self.score_task: Any = None
+        self.new_samples = 0
+
+    def source(self, case: Case, name: str) -> tuple[ImageRef, ImageData]:
+        key = (case.id, name)
+        if key not in self.sources:
+            data = case_image_bytes(case, name)
+            ref = self.run.put_image(data)
+            self.sources[key] = (ref, ImageData(data, ref.mime))
+        return self.sources[key]
+
+    async def sample(self, item: WorkItem) -> SampleRecord:
+        case = self.cases[item.case_id]
+        reads = self.backend.capabilities.reads_expectations
+        ctx = SessionContext(case.id, item.epoch, item.seed, case if reads else None)
+        session = Session(self.backend, ctx)
+        turns: list[TurnRecord] = []
+        started = _now()
+        status = "complete"
+        for index, turn in enumerate(case.turns, start=1):
+            attached = [self.source(case, name) for name in turn.attach]
+            user = UserTurn(index, turn.user, tuple(d for _, d in attached))
+            record = TurnRecord(index=index, user=turn.user, attached=[r for r, _ in attached])
+            t0 = time.monotonic()
+            try:
+                reply = await session.send(user)
+            except BackendError as exc:
+                record.error = ErrorRecord(
+                    type=type(exc).__name__,
+                    message=str(exc),
+                    status=exc.status,
+                    retryable=exc.retryable,
+                )
+            except UniprobeError:
+                raise
+            except Exception as exc:  # a backend bug is still a result: record it
+                record.error = ErrorRecord(type=type(exc).__name__, message=str(exc) or repr(exc))
+            if record.error is not None:
+                turns.append(record)
+                status = "error"
+                break
+            refs = [self.run.put_image(img.data) for img in reply.images]
+            record.reply = ReplyRecord(
+                images=refs,
+                text=reply.text,
+                refusal=reply.refusal,
+                revised_prompt=reply.revised_prompt,
+                usage=UsageRecord(
+                    input_tokens=reply.usage.input_tokens,
+                    output_tokens=reply.usage.output_tokens,
+                    images=reply.usage.images,
+                ),
+                cost_usd=reply.cost_usd,
+                latency_s=round(time.monotonic() - t0, 4),
+                state=dict(reply.state),
+                raw_meta=dict(reply.raw_meta),
+            )
+            turns.append(record)
+        return SampleRecord(
+            case_id=case.id,
+            epoch=item.epoch,
+            seed=item.seed,
+            model=self.backend.name,
+            protocol=self.backend.protocol,
+            turns=turns,
+            status=status,
+            started=started,  # type: ignore[arg-type]
+            finished=_now(),
+        )
+
+    async def one(self, item: WorkItem) -> None:
+        async with self.gen_slots:
+            record = await self.sample(item)
+        async with self.lock:
+            self.run.append_sample(record)
+            self.new_samples += 1
+            m = self.run.manifest()
+            m.totals = _totals_add(m.totals, record)
+            self.run.write_manifest(m)
+            info = f"{m.totals.errors} errors · ${m.totals.cost_usd:.2f}"
+        self.progress.advance(self.gen_task, info)
+        if self.judging is not None:
+            await self.score(record)
+
+    async def score(self, record: SampleRecord) -> None:
+        assert self.judging is not None
+        async with self.score_slots:
+            scored = await score_sample(self.cases[record.case_id], record, self.run, self.judging)
+        async with self.lock:
+            self.run.append_score(scored)
+        self.progress.advance(self.score_task)
+
+
+def _totals_add(t: Totals, rec: SampleRecord) -> Totals:
+    images = sum(len(tr.reply.images) for tr in rec.turns if tr.reply)
+    cost = sum(tr.reply.cost_usd or 0.0 for tr in rec.turns if tr.reply)
+    return Totals(
+        samples=t.samples + 1,
+        complete=t.complete + (rec.status == "complete"),
+        errors=t.errors + (rec.status == "error"),
+        images=t.images + images,
+        cost_usd=round(t.cost_usd + cost, 6),
+    )
+
+
+async def run_model(
+    suite: Suite,
+    model: str,
+    run_path: Path,
+    *,
+    options: Mapping[str, Any] | None = None,
+    epochs: int = 1,
+    policy: str = "reference",
+    score: bool = True,
+    resume: bool = False,
+    concurrency: int = 8,
+    progress: RunProgress | None = None,
+) -> RunResult:
+    """Hold every (case, epoch) conversation of `suite` with `model` and score it.
+
+    Writes the run directory at `run_path`; with `resume`, continues the run there.
+    """
+    backend = create_backend(model, options)
+    try:
+        judging = Judging.of(policy) if score else None
+        if _needs_vocabulary(backend, policy):
+            problems = vocabulary_problems(suite.cases)
+            if problems:
+                raise CaseFileError(problems)
+        wanted = _manifest(suite, backend, epochs, policy, run_path.name)
+        if (run_path / "manifest.json").exists():
+            if not resume:
+                raise RunDirError(
+                    f"{run_path} already holds a run; continue it with --resume "
+                    "or choose another --out"
+                )
+            run = RunDir.open(run_path)
+            _check_resumable(run.manifest(), wanted, run_path)
+        else:
+            run = RunDir.create(run_path, wanted)
+        m = run.manifest()
+        m.status = "running"
+        run.write_manifest(m)
+        progress = progress or RunProgress(enabled=False)
+        runner = _Runner(suite, backend, run, judging, progress, concurrency)
+        done = run.samples()
+        items = [WorkItem(c.id, e, seed_for(c.id, e)) for c in suite.cases for e in range(epochs)]
+        todo = [i for i in items if f"{i.case_id}#{i.epoch}" not in done]
+        label = backend.name
+        runner.gen_task = progress.add(f"{label} generate", len(items), len(items) - len(todo))
+        scored_now: set[str] = set()
+        if judging is not None:
+            scored_now = set(run.scores(judging.policy.name))
+            runner.score_task = progress.add(
+                f"{label} score", len(items), len(scored_now & set(done))
+            )
+            for key, rec in done.items():  # finished before a kill, never scored
+                if key not in scored_now:
+                    await runner.score(rec)
+        await asyncio.gather(*(runner.one(i) for i in todo))
+        samples = run.samples()
+        m = run.manifest()
+        m.status = "finished"
+        m.finished = _now()
+        run.write_manifest(m)
+        scored = len(run.scores(judging.policy.name)) if judging is not None else 0
+        errors = sum(1 for s in samples.values() if s.status == "error")
+        return RunResult(run_path, backend.name, len(samples), errors, scored, runner.new_samples)
+    finally:
+        await backend.aclose()
+
+
+async def score_run(
+    run_path: Path,
+    suite: Suite,
+    *,
+    policy: str,
+    force: bool = False,
+    progress: RunProgress | None = None,
+) -> int:
+    """Score (or re-score with `force`) every sample of a run under `policy`; returns the
+    number of samples scored now. Samples are read, never written."""
+    run = RunDir.open(run_path)
+    judging = Judging.of(policy)
+    if "reference" in judging.policy.routes.values():
+        problems = vocabulary_problems(suite.cases)
+        if problems:
+            raise CaseFileError(problems)
+    if force:
+        run.clear_scores(policy)
+    have = run.scores(policy)
+    cases = {c.id: c for c in suite.cases}
+    samples = run.samples()
+    missing = [c for c in {s.case_id for s in samples.values()} if c not in cases]
+    if missing:
+        raise RunDirError(
+            f"{run_path}: samples of cases not in suite '{suite.name}': "
+            f"{', '.join(sorted(missing)[:5])}"
+        )
+    progress = progress or RunProgress(enabled=False)
+    todo = [s for k, s in samples.items() if k not in have]
+    task = progress.add(f"score {policy}", len(samples), len(samples) - len(todo))
+    for rec in todo:
+        run.append_score(await score_sample(cases[rec.case_id], rec, run, judging))
+        progress.advance(task)
+    return len(todo)

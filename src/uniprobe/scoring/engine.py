@@ -1,0 +1,263 @@
+"""Scoring a sample: every expectation of every turn, on the right canvas, with its tags.
+
+* **Canvas rule.** A turn's checks look at the image the model drew in that turn, or,
+  if it drew none (text, refusal, rightly doing nothing), the latest earlier image in
+  the conversation (attached or drawn). A check with `turn: N` looks at turn N's canvas.
+* **Literal tag.** A failed check whose literal variant holds on the same canvas is
+  tagged `literal`: the model drew the literal reading.
+* **Edit tags.** In an edit turn a failed check is `over_edit` if it held on the
+  pre-edit canvas (the model broke what was right) and `under_edit` if it did not (the
+  requested change is missing); failed `unchanged`/`same_as` checks are `over_edit`.
+* **Conditionals.** The condition is judged on the model's own canvas; then the branch
+  it selects. A failure that satisfies the other branch instead is `wrong_branch`, plus
+  `misread_condition` when the drawn image contradicts what the text implied
+  (`assumed`) — the model followed the words, not its picture — and `literal` when
+  the other branch is the literal one.
+* **Never impute.** A check no judge can decide is `unknown` with the reason; a turn
+  that never got a reply makes its checks `unknown` with the tag `error`.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from PIL import Image
+
+from uniprobe.cases.checks import Conditional, SameAs, Unchanged, check_to_dict
+from uniprobe.cases.images import case_image_bytes, rendered_source
+from uniprobe.cases.schema import Case
+from uniprobe.cases.validate import reference_scene
+from uniprobe.scoring.judge import Canvas, JudgeContext, JudgeResult
+from uniprobe.scoring.judges.pixels import reference_key
+from uniprobe.scoring.policy import Judging
+from uniprobe.store.records import ImageRef, Outcome, SampleRecord, ScoreRecord, Status, Verdict
+from uniprobe.store.rundir import RunDir
+
+__all__ = ["SampleView", "combine", "score_sample"]
+
+
+def combine(statuses: Sequence[Status]) -> Status:
+    """All pass -> pass; any fail -> fail; otherwise unknown."""
+    if any(s == "fail" for s in statuses):
+        return "fail"
+    if statuses and all(s == "pass" for s in statuses):
+        return "pass"
+    return "unknown" if statuses else "pass"
+
+
+class SampleView:
+    """The canvases of one sample, loaded lazily from the run directory."""
+
+    def __init__(self, case: Case, sample: SampleRecord, run: RunDir) -> None:
+        self.case, self.sample, self.run = case, sample, run
+        self._images: dict[str, Image.Image] = {}
+
+    def _load(self, ref: ImageRef) -> Image.Image:
+        if ref.sha256 not in self._images:
+            self._images[ref.sha256] = self.run.load_image(ref)
+        return self._images[ref.sha256]
+
+    def answered(self, turn: int) -> bool:
+        """Whether turn `turn` got a reply."""
+        return len(self.sample.turns) >= turn and self.sample.turns[turn - 1].reply is not None
+
+    def canvas(self, turn: int) -> Canvas:
+        """The canvas after `turn` (see the canvas rule)."""
+        for t in range(turn, 0, -1):
+            if t > len(self.sample.turns):
+                continue
+            rec = self.sample.turns[t - 1]
+            if rec.reply is not None and rec.reply.images:
+                ref = rec.reply.images[-1]
+                return Canvas(turn, self._load(ref), ref, drawn=t == turn)
+            if rec.attached:
+                ref = rec.attached[-1]
+                return Canvas(turn, self._load(ref), ref, drawn=False)
+        return Canvas(turn, None, None, drawn=False)
+
+    def pre_edit(self, turn: int) -> Canvas:
+        """The canvas an edit turn starts from: its attached image, else the last canvas."""
+        rec = self.sample.turns[turn - 1] if len(self.sample.turns) >= turn else None
+        if rec is not None and rec.attached:
+            ref = rec.attached[-1]
+            return Canvas(turn - 1, self._load(ref), ref, drawn=False)
+        return self.canvas(turn - 1) if turn > 1 else Canvas(0, None, None, drawn=False)
+
+    def references(self, checks: Sequence[Any]) -> dict[str, Canvas]:
+        """Comparison images the checks name ('turn:N' canvases and case images)."""
+        out: dict[str, Canvas] = {}
+        for c in checks:
+            if isinstance(c, Unchanged | SameAs):
+                key = reference_key(c.against)
+                if isinstance(c.against, int):
+                    out[key] = self.canvas(c.against)
+                elif c.against in self.case.images:
+                    data = case_image_bytes(self.case, c.against)
+                    with Image.open(io.BytesIO(data)) as im:
+                        out[key] = Canvas(0, im.convert("RGB"), None, drawn=False)
+        return out
+
+
+class _Scorer:
+    def __init__(self, case: Case, view: SampleView, judging: Judging) -> None:
+        self.case, self.view, self.judging = case, view, judging
+
+    def _context(self, check: Any, turn: int, canvas: Canvas) -> JudgeContext:
+        against = getattr(check, "against", None)
+        named = against if isinstance(against, str) else None
+        name, scene = reference_scene(self.case, turn, named)
+        parts: dict[str, Any] = {}
+        size = None
+        if scene is not None and name is not None:
+            rendered = rendered_source(self.case.images[name])
+            parts = {o.id: o.box for o in rendered.objects if o.id}
+            size = rendered.image.size
+        return JudgeContext(self.case, turn, canvas, self.view.references([check]), parts, size)
+
+    async def _judge(self, check: Any, turn: int, canvas: Canvas) -> tuple[JudgeResult, str | None]:
+        judge = self.judging.judge_for(check.kind)
+        if judge is None:
+            return JudgeResult(
+                "unknown",
+                f"no judge in policy '{self.judging.policy.name}' answers '{check.kind}' checks",
+            ), None
+        result = await judge.judge(check, self._context(check, turn, canvas))
+        return result, f"{judge.name}@{judge.version}"
+
+    async def leaf(self, check: Any, turn: int, path: str, *, tags: bool = True) -> Verdict:
+        on = check.turn or turn
+        canvas = self.view.canvas(on)
+        result, judge = await self._judge(check, turn, canvas)
+        found: list[str] = []
+        if result.status == "fail" and tags:
+            found = await self._tags(check, turn, on, canvas)
+        return Verdict(
+            path=path,
+            turn=turn,
+            kind=check.kind,
+            check=check_to_dict(check),
+            status=result.status,
+            reason=result.reason,
+            tags=found,
+            judge=judge,
+            evidence=result.evidence,
+        )
+
+    async def _tags(self, check: Any, turn: int, on: int, canvas: Canvas) -> list[str]:
+        tags: list[str] = []
+        if check.literal_negates:
+            tags.append("literal")
+        else:
+            variant = check.literal_variant()
+            if variant is not None:
+                res, _ = await self._judge(variant, turn, canvas)
+                if res.status == "pass":
+                    tags.append("literal")
+        if on == turn and self.case.turns[turn - 1].is_edit:
+            if isinstance(check, Unchanged | SameAs):
+                tags.append("over_edit")
+            else:
+                before, _ = await self._judge(check, turn, self.view.pre_edit(turn))
+                if before.status == "pass":
+                    tags.append("over_edit")
+                elif before.status == "fail":
+                    tags.append("under_edit")
+        if on == turn and not canvas.drawn:
+            rec = self.view.sample.turns[turn - 1]
+            tags.append("no_image")
+            if rec.reply is not None and rec.reply.refusal:
+                tags.append("refusal")
+        return tags
+
+    async def conditional(self, cond: Conditional, turn: int, path: str) -> Verdict:
+        when = await self.leaf(cond.when, turn, f"{path}.when", tags=False)
+        base = {"path": path, "turn": turn, "kind": "conditional", "check": check_to_dict(cond)}
+        if when.status == "unknown":
+            return Verdict(
+                **base,
+                status="unknown",
+                reason=f"the condition could not be judged: {when.reason}",
+                children=[when],
+            )
+        holds = when.status == "pass"
+        name, other_name = ("then", "else") if holds else ("else", "then")
+        branch = [
+            await self.leaf(c, turn, f"{path}.{name}.{i}") for i, c in enumerate(cond.branch(holds))
+        ]
+        status = combine([v.status for v in branch])
+        tags: list[str] = []
+        evidence: dict[str, Any] = {"condition": holds, "branch": name}
+        if status == "fail":
+            other = [
+                await self.leaf(c, turn, f"{path}.{other_name}.{i}", tags=False)
+                for i, c in enumerate(cond.branch(not holds))
+            ]
+            evidence["other_branch"] = [{"check": v.check, "status": v.status} for v in other]
+            if other and all(v.status == "pass" for v in other):
+                tags.append("wrong_branch")
+                if cond.assumed is not None and cond.assumed != holds:
+                    tags.append("misread_condition")
+                if cond.literal == other_name:
+                    tags.append("literal")
+            else:
+                tags = sorted({t for v in branch if v.status == "fail" for t in v.tags})
+        passed = sum(v.status == "pass" for v in branch)
+        reason = (
+            f"condition {'holds' if holds else 'does not hold'} ({when.reason}); "
+            f"{name} branch: {passed}/{len(branch)} checks pass"
+        )
+        if "wrong_branch" in tags:
+            reason += f"; the image follows the {other_name} branch"
+        return Verdict(
+            **base,
+            status=status,
+            reason=reason,
+            tags=tags,
+            evidence=evidence,
+            children=[when, *branch],
+        )
+
+
+async def score_sample(
+    case: Case, sample: SampleRecord, run: RunDir, judging: Judging
+) -> ScoreRecord:
+    """Judge every expectation of a sample under one policy."""
+    view = SampleView(case, sample, run)
+    scorer = _Scorer(case, view, judging)
+    verdicts: list[Verdict] = []
+    for turn, path_t, exp in case.expectations():
+        path = ".".join(map(str, path_t))
+        if not view.answered(turn):
+            rec = sample.turns[turn - 1] if len(sample.turns) >= turn else None
+            why = rec.error.message if rec is not None and rec.error else "the turn was not reached"
+            verdicts.append(
+                Verdict(
+                    path=path,
+                    turn=turn,
+                    kind=getattr(exp, "kind", "check"),
+                    check=check_to_dict(exp),
+                    status="unknown",  # type: ignore[arg-type]
+                    reason=f"no reply: {why}",
+                    tags=["error"],
+                )
+            )
+            continue
+        if isinstance(exp, Conditional):
+            verdicts.append(await scorer.conditional(exp, turn, path))
+        else:
+            verdicts.append(await scorer.leaf(exp, turn, path))
+    outcome: Outcome = (
+        "error" if sample.status == "error" else combine([v.status for v in verdicts])
+    )
+    return ScoreRecord(
+        case_id=case.id,
+        epoch=sample.epoch,
+        policy=judging.policy.name,
+        judges=judging.versions(),
+        outcome=outcome,
+        verdicts=verdicts,
+        scored=datetime.now(UTC).isoformat(timespec="seconds"),
+    )

@@ -1,0 +1,96 @@
+"""The OCR judge: `text` checks read with Tesseract, matched fuzzily with a recorded threshold."""
+
+from __future__ import annotations
+
+import asyncio
+import difflib
+import io
+import re
+import shutil
+import subprocess
+from typing import Any, ClassVar
+
+from uniprobe.cases.checks import Text
+from uniprobe.scoring.judge import JudgeContext, JudgeResult, judges
+
+__all__ = ["OcrJudge", "normalize_text"]
+
+
+def normalize_text(text: str) -> str:
+    """Lower case, letters and digits only, single spaces."""
+    return " ".join(re.sub(r"[^0-9a-z]+", " ", text.lower()).split())
+
+
+def _best_ratio(needle: str, hay: str) -> float:
+    """Best similarity of `needle` to any window of `hay` of the same number of words."""
+    if not needle:
+        return 1.0
+    words = hay.split()
+    n = len(needle.split())
+    windows = [" ".join(words[i : i + n]) for i in range(max(1, len(words) - n + 1))]
+    return max(difflib.SequenceMatcher(None, needle, w).ratio() for w in windows)
+
+
+@judges.register("ocr")
+class OcrJudge:
+    """Reads text with the `tesseract` command-line program."""
+
+    name: ClassVar[str] = "ocr"
+    version: ClassVar[str] = "1"
+    kinds: ClassVar[frozenset[str]] = frozenset({"text"})
+
+    def __init__(self, min_ratio: float = 0.8, binary: str = "tesseract") -> None:
+        self.min_ratio = min_ratio
+        self.binary = binary
+
+    async def judge(self, check: Any, ctx: JudgeContext) -> JudgeResult:
+        """Decide one text check."""
+        return await asyncio.to_thread(self.decide, check, ctx)
+
+    def decide(self, check: Any, ctx: JudgeContext) -> JudgeResult:
+        """Synchronous form of `judge`."""
+        if not isinstance(check, Text):
+            return JudgeResult("unknown", f"the OCR judge does not answer '{check.kind}'")
+        if ctx.canvas.image is None:
+            return JudgeResult("fail", "no image")
+        exe = shutil.which(self.binary)
+        if exe is None:
+            return JudgeResult(
+                "unknown", f"'{self.binary}' is not installed (apt-get install tesseract-ocr)"
+            )
+        buf = io.BytesIO()
+        ctx.canvas.image.save(buf, format="PNG")
+        try:
+            proc = subprocess.run(
+                [exe, "stdin", "stdout", "--psm", "11"],
+                input=buf.getvalue(),
+                capture_output=True,
+                timeout=60,
+                check=False,
+            )
+        except subprocess.TimeoutExpired:
+            return JudgeResult("unknown", "tesseract timed out")
+        if proc.returncode != 0:
+            err = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+            last = err[-1] if err else f"exit status {proc.returncode}"
+            return JudgeResult("unknown", f"tesseract failed: {last}")
+        raw = proc.stdout.decode("utf-8", "replace")
+        read = normalize_text(raw)
+        want = normalize_text(check.contains if check.contains is not None else check.equals or "")
+        if check.contains is not None:
+            ratio = _best_ratio(want, read)
+        else:
+            ratio = difflib.SequenceMatcher(None, want, read).ratio()
+        ok = ratio >= self.min_ratio
+        evidence = {
+            "read": raw.strip(),
+            "normalized": read,
+            "expected": want,
+            "ratio": round(ratio, 3),
+            "min_ratio": self.min_ratio,
+            "mode": "contains" if check.contains is not None else "equals",
+        }
+        shown = read if len(read) <= 60 else read[:57] + "..."
+        return JudgeResult(
+            "pass" if ok else "fail", f"read '{shown}' (match {ratio:.2f})", evidence
+        )

@@ -1,0 +1,270 @@
+"""The reference judge: reads synthetic scenes from their pixels (never their specs).
+
+It answers count, present, absent, relation, position and colour checks by parsing
+the canvas into OpenMoji glyphs and backdrops (`uniprobe.scenes.perceive`). It is
+exact on the synthetic world and blind outside it: real photographs need the VLM or
+detector judges.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import OrderedDict
+from typing import Any, ClassVar
+
+import numpy as np
+
+from uniprobe.cases.checks import Absent, Color, Count, Position, Present, Relation
+from uniprobe.scenes.colors import COLOR_NAMES, name_colors
+from uniprobe.scenes.perceive import Detection, Perception, PerceptionConfig, perceive
+from uniprobe.scenes.render import Box
+from uniprobe.scenes.vocabulary import Term, try_resolve
+from uniprobe.scoring.judge import Canvas, JudgeContext, JudgeResult, judges
+
+__all__ = ["BACKDROP_MIN_SHARE", "ReferenceJudge", "in_place"]
+
+BACKDROP_MIN_SHARE = 0.04
+"""A backdrop is present when its fill colour covers at least this share of the image."""
+
+
+def in_place(center: tuple[float, float], place: str, size: tuple[int, int]) -> bool:
+    """Whether a point lies in a named place of the frame (halves; middle third for center)."""
+    x, y = center[0] / size[0], center[1] / size[1]
+    left, top = x < 0.5, y < 0.5
+    return {
+        "left": left,
+        "right": not left,
+        "top": top,
+        "bottom": not top,
+        "center": 1 / 3 <= x < 2 / 3 and 1 / 3 <= y < 2 / 3,
+        "top_left": left and top,
+        "top_right": not left and top,
+        "bottom_left": left and not top,
+        "bottom_right": not left and not top,
+    }[place]
+
+
+def _relation_holds(a: Detection, b: Detection, relation: str) -> bool:
+    (ax, ay), (bx, by) = a.center, b.center
+    return {"left_of": ax < bx, "right_of": ax > bx, "above": ay < by, "below": ay > by}[relation]
+
+
+def _inside(point: tuple[float, float], box: Box) -> bool:
+    return box[0] <= point[0] < box[2] and box[1] <= point[1] < box[3]
+
+
+@judges.register("reference")
+class ReferenceJudge:
+    """Pixel-only judge of the synthetic world."""
+
+    name: ClassVar[str] = "reference"
+    version: ClassVar[str] = "1"
+    kinds: ClassVar[frozenset[str]] = frozenset(
+        {"count", "present", "absent", "relation", "position", "color"}
+    )
+
+    def __init__(self, config: PerceptionConfig | None = None, cache_size: int = 256) -> None:
+        self.config = config or PerceptionConfig()
+        self._cache: OrderedDict[str, Perception] = OrderedDict()
+        self._cache_size = cache_size
+
+    def see(self, canvas: Canvas) -> Perception | None:
+        """The perception of a canvas (cached by image hash); None if there is no image."""
+        if canvas.image is None:
+            return None
+        key = canvas.ref.sha256 if canvas.ref is not None else str(id(canvas.image))
+        hit = self._cache.get(key)
+        if hit is None:
+            hit = perceive(canvas.image, self.config)
+            self._cache[key] = hit
+            if len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+        else:
+            self._cache.move_to_end(key)
+        return hit
+
+    async def judge(self, check: Any, ctx: JudgeContext) -> JudgeResult:
+        """Decide one check (CPU work runs in a worker thread)."""
+        return await asyncio.to_thread(self.decide, check, ctx)
+
+    def decide(self, check: Any, ctx: JudgeContext) -> JudgeResult:
+        """Synchronous form of `judge`."""
+        seen = self.see(ctx.canvas)
+        if isinstance(check, Count | Present | Absent):
+            return self._count(check, ctx, seen)
+        if isinstance(check, Relation):
+            return self._relation(check, seen)
+        if isinstance(check, Position):
+            return self._position(check, seen)
+        if isinstance(check, Color):
+            return self._color(check, ctx, seen)
+        return JudgeResult("unknown", f"the reference judge does not answer '{check.kind}'")
+
+    # helpers ------------------------------------------------------------------------
+    def _term(self, word: str) -> Term | JudgeResult:
+        term = try_resolve(word)
+        if term is None:
+            return JudgeResult("unknown", f"'{word}' is not in the reference vocabulary")
+        return term
+
+    def _found(self, term: Term, seen: Perception, within: Box | None) -> list[Detection]:
+        dets = seen.of(term.concepts)
+        if within is not None:
+            dets = [d for d in dets if _inside(d.center, within)]
+        return dets
+
+    def _count(
+        self, check: Count | Present | Absent, ctx: JudgeContext, seen: Perception | None
+    ) -> JudgeResult:
+        term = self._term(check.object)
+        if isinstance(term, JudgeResult):
+            return term
+        evidence: dict[str, Any] = {"object": term.name}
+        if seen is None:
+            n = 0
+            evidence["image"] = None
+        elif term.render == "backdrop":
+            share = seen.backdrops.get(term.name, 0.0)
+            n = int(share >= BACKDROP_MIN_SHARE)
+            evidence.update(share=round(share, 4), min_share=BACKDROP_MIN_SHARE)
+        else:
+            within = None
+            if check.within is not None:
+                within = ctx.part_box(check.within, (seen.width, seen.height))
+                evidence["within"] = {"part": check.within, "box": list(within or ())}
+            dets = self._found(term, seen, within)
+            n = len(dets)
+            evidence["detections"] = [d.as_evidence() for d in dets]
+        evidence["count"] = n
+        what = f"{n} {term.name}{'' if n == 1 else '(s)'}"
+        where = f" in {check.within}" if check.within else ""
+        if seen is None:
+            what = f"no image, so {what}"
+        if isinstance(check, Present):
+            ok = n > 0
+        elif isinstance(check, Absent):
+            ok = n == 0
+        else:
+            ok = check.accepts(n)
+            evidence["expected"] = _expected(check)
+        return JudgeResult("pass" if ok else "fail", f"found {what}{where}", evidence)
+
+    def _relation(self, check: Relation, seen: Perception | None) -> JudgeResult:
+        subject, obj = self._term(check.subject), self._term(check.object)
+        for t in (subject, obj):
+            if isinstance(t, JudgeResult):
+                return t
+        assert isinstance(subject, Term) and isinstance(obj, Term)
+        if seen is None:
+            return JudgeResult("fail", "no image")
+        a, b = self._found(subject, seen, None), self._found(obj, seen, None)
+        evidence = {"subject": [d.as_evidence() for d in a], "object": [d.as_evidence() for d in b]}
+        if not a or not b:
+            missing = subject.name if not a else obj.name
+            return JudgeResult("fail", f"no {missing} found", evidence)
+        ok = all(_relation_holds(x, y, check.relation) for x in a for y in b)
+        rel = check.relation.replace("_", " ")
+        verdict = "is" if ok else "is not"
+        return JudgeResult(
+            "pass" if ok else "fail", f"{subject.name} {verdict} {rel} {obj.name}", evidence
+        )
+
+    def _position(self, check: Position, seen: Perception | None) -> JudgeResult:
+        term = self._term(check.object)
+        if isinstance(term, JudgeResult):
+            return term
+        if seen is None:
+            return JudgeResult("fail", "no image")
+        dets = self._found(term, seen, None)
+        evidence: dict[str, Any] = {
+            "detections": [d.as_evidence() for d in dets],
+            "size": [seen.width, seen.height],
+        }
+        if not dets:
+            return JudgeResult("fail", f"no {term.name} found", evidence)
+        places = [
+            p
+            for p in ("left", "right", "top", "bottom", "center")
+            if all(in_place(d.center, p, (seen.width, seen.height)) for d in dets)
+        ]
+        ok = all(in_place(d.center, check.place, (seen.width, seen.height)) for d in dets)
+        evidence["places"] = places
+        return JudgeResult(
+            "pass" if ok else "fail", f"{term.name} is {'/'.join(places) or 'spread out'}", evidence
+        )
+
+    def _color(self, check: Color, ctx: JudgeContext, seen: Perception | None) -> JudgeResult:
+        if seen is None or ctx.canvas.image is None:
+            return JudgeResult("fail", "no image")
+        if check.part is not None:
+            box = ctx.part_box(check.part, (seen.width, seen.height))
+            if box is None:
+                return JudgeResult("unknown", f"no part '{check.part}' in the reference scene")
+            name, share = _dominant(np.asarray(ctx.canvas.image), box)
+            evidence = {
+                "part": check.part,
+                "box": list(box),
+                "color": name,
+                "share": round(share, 3),
+            }
+            return JudgeResult(
+                "pass" if name == check.equals else "fail",
+                f"{check.part} is {name} ({share:.0%} of its pixels)",
+                evidence,
+            )
+        assert check.object is not None
+        term = self._term(check.object)
+        if isinstance(term, JudgeResult):
+            return term
+        dets = self._found(term, seen, None)
+        if not dets:
+            return JudgeResult("fail", f"no {term.name} found", {"detections": []})
+        if check.select is not None:
+            dets = [_select(dets, check.select)]
+        colors = [d.color for d in dets]
+        ok = all(c == check.equals for c in colors)
+        which = f"the {check.select} {term.name}" if check.select else term.name
+        return JudgeResult(
+            "pass" if ok else "fail",
+            f"{which} is {', '.join(colors)}",
+            {"detections": [d.as_evidence() for d in dets]},
+        )
+
+
+def _expected(check: Count) -> str:
+    if check.equals is not None:
+        return f"= {check.equals}"
+    parts = []
+    if check.at_least is not None:
+        parts.append(f">= {check.at_least}")
+    if check.at_most is not None:
+        parts.append(f"<= {check.at_most}")
+    return " and ".join(parts)
+
+
+def _select(dets: list[Detection], how: str) -> Detection:
+    area = {id(d): (d.box[2] - d.box[0]) * (d.box[3] - d.box[1]) for d in dets}
+    if how == "middle":
+        return sorted(dets, key=lambda d: d.center[0])[len(dets) // 2]
+    key = {
+        "leftmost": lambda d: d.center[0],
+        "rightmost": lambda d: -d.center[0],
+        "topmost": lambda d: d.center[1],
+        "bottommost": lambda d: -d.center[1],
+        "largest": lambda d: -area[id(d)],
+        "smallest": lambda d: area[id(d)],
+    }[how]
+    return min(dets, key=key)
+
+
+def _dominant(rgb: np.ndarray, box: Box) -> tuple[str, float]:
+    """The palette name most pixels of a box are nearest to (outline ink left out)."""
+    x0, y0, x1, y1 = box
+    px = rgb[max(0, y0) : y1, max(0, x0) : x1].reshape(-1, 3)
+    lum = px @ np.array([0.299, 0.587, 0.114])
+    px = px[lum >= 45]
+    if len(px) == 0:
+        return "black", 1.0
+    counts = np.bincount(name_colors(px), minlength=len(COLOR_NAMES))
+    top = int(np.argmax(counts))
+    return COLOR_NAMES[top], float(counts[top]) / len(px)

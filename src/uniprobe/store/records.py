@@ -1,0 +1,285 @@
+"""What a run directory holds, as pydantic models: manifest, samples, scores.
+
+Every file carries `schema_version`; `upgrade` is the one hook that reads older files.
+Images are referenced by content hash, never embedded.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "ErrorRecord",
+    "ImageRef",
+    "Manifest",
+    "ModelInfo",
+    "Outcome",
+    "ReplyRecord",
+    "SampleRecord",
+    "ScoreRecord",
+    "Status",
+    "SuiteInfo",
+    "Totals",
+    "TurnRecord",
+    "UsageRecord",
+    "Verdict",
+    "sample_key",
+    "upgrade",
+]
+
+SCHEMA_VERSION = 1
+Status = Literal["pass", "fail", "unknown"]
+Outcome = Literal["pass", "fail", "unknown", "error"]
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+def sample_key(case_id: str, epoch: int) -> str:
+    """The identity of a sample within a run: 'case_id#epoch'."""
+    return f"{case_id}#{epoch}"
+
+
+class ImageRef(_Record):
+    """A stored image: `images/<sha256>.<ext>` in the run directory."""
+
+    sha256: str
+    """Hex sha256 of the file's bytes."""
+    width: int
+    """Pixels."""
+    height: int
+    """Pixels."""
+    mime: str = "image/png"
+    """Media type of the stored bytes."""
+
+    @property
+    def filename(self) -> str:
+        """File name inside images/."""
+        ext = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp"}.get(self.mime, "bin")
+        return f"{self.sha256}.{ext}"
+
+
+class UsageRecord(_Record):
+    """Tokens and images a call consumed."""
+
+    input_tokens: int | None = None
+    """As reported by the provider."""
+    output_tokens: int | None = None
+    """As reported by the provider."""
+    images: int = 0
+    """Images generated."""
+
+
+class ErrorRecord(_Record):
+    """A failure, recorded as what it is."""
+
+    type: str
+    """Exception class or error family."""
+    message: str
+    """One line a person can act on."""
+    status: int | None = None
+    """HTTP status, if any."""
+    retryable: bool = False
+    """Whether trying again could help."""
+
+
+class ReplyRecord(_Record):
+    """What the model answered in one turn."""
+
+    images: list[ImageRef] = Field(default_factory=list)
+    """Images it produced, in order."""
+    text: str | None = None
+    """Text it produced."""
+    refusal: str | None = None
+    """Refusal or moderation message, if it declined."""
+    revised_prompt: str | None = None
+    """The prompt the provider actually drew from, if it rewrote ours."""
+    usage: UsageRecord = Field(default_factory=UsageRecord)
+    """What the call consumed."""
+    cost_usd: float | None = None
+    """Cost of the call, if known."""
+    latency_s: float = 0.0
+    """Wall time of the call."""
+    state: dict[str, Any] = Field(default_factory=dict)
+    """Continuation data the backend keeps (response ids...)."""
+    raw_meta: dict[str, Any] = Field(default_factory=dict)
+    """Small facts from the provider."""
+
+
+class TurnRecord(_Record):
+    """One turn: what was sent and what came back (or why nothing did)."""
+
+    index: int
+    """1-based."""
+    user: str
+    """The user's words."""
+    attached: list[ImageRef] = Field(default_factory=list)
+    """Images sent with the words."""
+    reply: ReplyRecord | None = None
+    """The answer, if the turn completed."""
+    error: ErrorRecord | None = None
+    """Why the turn did not complete."""
+
+
+class SampleRecord(_Record):
+    """One (case, epoch) conversation with one model."""
+
+    schema_version: int = SCHEMA_VERSION
+    """Format version."""
+    case_id: str
+    """Which case."""
+    epoch: int
+    """Which repetition (0-based)."""
+    seed: int
+    """Seed of this sample."""
+    model: str
+    """'provider/model'."""
+    protocol: str
+    """Context protocol the conversation ran under."""
+    turns: list[TurnRecord]
+    """Every turn attempted."""
+    status: Literal["complete", "error"]
+    """complete: every turn answered; error: stopped at a failed turn."""
+    started: str
+    """ISO time."""
+    finished: str
+    """ISO time."""
+
+    @property
+    def key(self) -> str:
+        """'case_id#epoch'."""
+        return sample_key(self.case_id, self.epoch)
+
+
+class Verdict(_Record):
+    """The judgement of one expectation (a leaf check or a conditional)."""
+
+    path: str
+    """Where the check is in the case, e.g. 'turns.1.expect.0'."""
+    turn: int
+    """The turn whose expectations hold this check (1-based)."""
+    kind: str
+    """Check kind, or 'conditional'."""
+    check: dict[str, Any]
+    """The check as written."""
+    status: Status
+    """pass, fail, or unknown (could not be judged; never counted as either)."""
+    reason: str
+    """One line: why."""
+    tags: list[str] = Field(default_factory=list)
+    """Failure tags: literal, over_edit, under_edit, wrong_branch, misread_condition, ..."""
+    judge: str | None = None
+    """'name@version' of the judge that decided."""
+    evidence: dict[str, Any] = Field(default_factory=dict)
+    """What the judge saw: counts, boxes, colours, diff scores, raw replies."""
+    children: list[Verdict] = Field(default_factory=list)
+    """For a conditional: the condition's verdict, then the checks of the branch."""
+
+
+class ScoreRecord(_Record):
+    """All verdicts of one sample under one judge policy."""
+
+    schema_version: int = SCHEMA_VERSION
+    """Format version."""
+    case_id: str
+    """Which case."""
+    epoch: int
+    """Which repetition."""
+    policy: str
+    """Judge policy name."""
+    judges: dict[str, str]
+    """Judge name -> version, for every judge that answered."""
+    outcome: Outcome
+    """pass: every check passed; fail: one failed; unknown: none failed but some could not
+    be judged; error: the sample did not complete."""
+    verdicts: list[Verdict]
+    """One per expectation, in case order."""
+    scored: str
+    """ISO time."""
+
+    @property
+    def key(self) -> str:
+        """'case_id#epoch'."""
+        return sample_key(self.case_id, self.epoch)
+
+
+class SuiteInfo(_Record):
+    """Which suite a run used."""
+
+    name: str
+    """Suite name."""
+    hash: str
+    """Content hash of every case and image file."""
+    cases: int
+    """Number of cases."""
+    path: str | None = None
+    """Where it was loaded from."""
+
+
+class ModelInfo(_Record):
+    """Which model a run used, and how."""
+
+    name: str
+    """'provider/model'."""
+    options: dict[str, Any] = Field(default_factory=dict)
+    """Validated options."""
+    protocol: str
+    """Context protocol."""
+    reference: bool = False
+    """A reference backend, not a model."""
+
+
+class Totals(_Record):
+    """Running totals, updated as samples complete."""
+
+    samples: int = 0
+    """Samples written."""
+    complete: int = 0
+    """Samples whose every turn was answered."""
+    errors: int = 0
+    """Samples that stopped at an error."""
+    images: int = 0
+    """Images produced."""
+    cost_usd: float = 0.0
+    """Known cost."""
+
+
+class Manifest(_Record):
+    """Identity and state of a run."""
+
+    schema_version: int = SCHEMA_VERSION
+    """Format version."""
+    run_id: str
+    """Name of the run directory."""
+    uniprobe_version: str
+    """Version that created the run."""
+    suite: SuiteInfo
+    """The benchmark."""
+    model: ModelInfo
+    """The model."""
+    epochs: int
+    """Repetitions per case."""
+    policy: str
+    """Judge policy the run scores with by default."""
+    created: str
+    """ISO time."""
+    finished: str | None = None
+    """ISO time of the last completed generation, if all samples are done."""
+    status: Literal["running", "finished", "interrupted"] = "running"
+    """running (or killed), finished, interrupted (stopped cleanly before the end)."""
+    totals: Totals = Field(default_factory=Totals)
+    """Running totals."""
+
+
+def upgrade(data: dict[str, Any]) -> dict[str, Any]:
+    """Bring a record from an older schema version to the current one (none yet)."""
+    version = data.get("schema_version", SCHEMA_VERSION)
+    if version > SCHEMA_VERSION:
+        raise ValueError(
+            f"written by a newer uniprobe (schema {version}); this one reads up to {SCHEMA_VERSION}"
+        )
+    return data

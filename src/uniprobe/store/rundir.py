@@ -1,0 +1,220 @@
+"""A run directory on disk: append-only, content-addressed, safe to kill at any instant.
+
+```
+<run>/manifest.json        identity and totals (replaced atomically)
+<run>/samples.jsonl        one line per (case, epoch)
+<run>/images/<sha256>.png  every image once
+<run>/scores/<policy>.jsonl one line per (case, epoch) per judge policy
+```
+
+Lines are appended with one `write` on an O_APPEND descriptor and fsynced, so a
+line is either whole or (after a kill mid-write) a torn tail that the next writer
+cuts off. Readers keep the first record of each sample key, so results arriving
+twice (from a retry, or from several processes) never count twice.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TypeVar
+
+from PIL import Image
+from pydantic import BaseModel, ValidationError
+
+from uniprobe.errors import RunDirError
+from uniprobe.hashing import sha256_bytes
+from uniprobe.store.records import ImageRef, Manifest, SampleRecord, ScoreRecord, upgrade
+
+__all__ = ["RunDir", "atomic_write"]
+
+R = TypeVar("R", bound=BaseModel)
+_MIME = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"}
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write a file so that readers see the old or the new content, never a mix."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _repair_tail(path: Path) -> None:
+    """Cut a torn last line (a write killed half-way) so the next append starts clean."""
+    if not path.exists():
+        return
+    size = path.stat().st_size
+    if size == 0:
+        return
+    with path.open("rb+") as fh:
+        fh.seek(size - 1)
+        if fh.read(1) == b"\n":
+            return
+        chunk = 1 << 16
+        pos = size
+        while pos > 0:
+            start = max(0, pos - chunk)
+            fh.seek(start)
+            data = fh.read(pos - start)
+            nl = data.rfind(b"\n")
+            if nl >= 0:
+                fh.truncate(start + nl + 1)
+                return
+            pos = start
+        fh.truncate(0)
+
+
+def _append_line(path: Path, record: BaseModel) -> None:
+    line = record.model_dump_json() + "\n"
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.write(fd, line.encode("utf-8"))
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _read_lines(path: Path, model: type[R]) -> Iterator[R]:
+    if not path.exists():
+        return
+    with path.open("rb") as fh:
+        for number, raw in enumerate(fh, start=1):
+            if not raw.endswith(b"\n"):
+                return  # a torn tail from a killed writer: not a record
+            if not raw.strip():
+                continue
+            try:
+                yield model.model_validate(upgrade(json.loads(raw)))
+            except (ValueError, ValidationError) as exc:
+                first = str(exc).splitlines()[0]
+                raise RunDirError(f"{path}:{number}: unreadable record: {first}") from None
+
+
+class RunDir:
+    """One run's directory. Construct with `create` or `open`."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+
+    # paths ----------------------------------------------------------------------------
+    @property
+    def manifest_path(self) -> Path:
+        return self.path / "manifest.json"
+
+    @property
+    def samples_path(self) -> Path:
+        return self.path / "samples.jsonl"
+
+    @property
+    def images_dir(self) -> Path:
+        return self.path / "images"
+
+    def scores_path(self, policy: str) -> Path:
+        """The scores file of one judge policy."""
+        return self.path / "scores" / f"{policy}.jsonl"
+
+    # lifecycle --------------------------------------------------------------------------
+    @classmethod
+    def create(cls, path: Path, manifest: Manifest) -> RunDir:
+        """Start a new run here; the directory must not hold a run already."""
+        run = cls(path)
+        if run.manifest_path.exists():
+            raise RunDirError(
+                f"{path} already holds a run; resume it with --resume or choose another --out"
+            )
+        run.images_dir.mkdir(parents=True, exist_ok=True)
+        run.write_manifest(manifest)
+        return run
+
+    @classmethod
+    def open(cls, path: Path) -> RunDir:
+        """An existing run (its manifest must be readable)."""
+        run = cls(path)
+        if not run.manifest_path.is_file():
+            raise RunDirError(f"{path} is not a run directory (no manifest.json)")
+        run.manifest()
+        return run
+
+    def manifest(self) -> Manifest:
+        """The manifest as stored now."""
+        try:
+            return Manifest.model_validate(upgrade(json.loads(self.manifest_path.read_bytes())))
+        except (OSError, ValueError, ValidationError) as exc:
+            first = str(exc).splitlines()[0]
+            raise RunDirError(f"{self.manifest_path}: unreadable manifest: {first}") from None
+
+    def write_manifest(self, manifest: Manifest) -> None:
+        """Replace the manifest atomically."""
+        atomic_write(self.manifest_path, manifest.model_dump_json(indent=2).encode("utf-8"))
+
+    # images -----------------------------------------------------------------------------
+    def put_image(self, data: bytes) -> ImageRef:
+        """Store encoded image bytes once, by content hash; returns its reference."""
+        try:
+            with Image.open(io.BytesIO(data)) as im:
+                width, height = im.size
+                mime = _MIME.get(im.format or "", "application/octet-stream")
+        except (OSError, ValueError) as exc:
+            raise RunDirError(f"not an image ({len(data)} bytes): {exc}") from None
+        ref = ImageRef(sha256=sha256_bytes(data), width=width, height=height, mime=mime)
+        target = self.images_dir / ref.filename
+        if not target.exists():
+            atomic_write(target, data)
+        return ref
+
+    def image_path(self, ref: ImageRef) -> Path:
+        """Where an image's bytes are."""
+        return self.images_dir / ref.filename
+
+    def load_image(self, ref: ImageRef) -> Image.Image:
+        """Decode a stored image (RGB)."""
+        with Image.open(self.image_path(ref)) as im:
+            return im.convert("RGB")
+
+    # samples and scores -------------------------------------------------------------------
+    def append_sample(self, record: SampleRecord) -> None:
+        """Append one finished sample (repairs a torn tail first)."""
+        _repair_tail(self.samples_path)
+        _append_line(self.samples_path, record)
+
+    def samples(self) -> dict[str, SampleRecord]:
+        """Samples by key; the first record of a key wins."""
+        out: dict[str, SampleRecord] = {}
+        for rec in _read_lines(self.samples_path, SampleRecord):
+            out.setdefault(rec.key, rec)
+        return out
+
+    def append_score(self, record: ScoreRecord) -> None:
+        """Append one sample's verdicts under its policy."""
+        path = self.scores_path(record.policy)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _repair_tail(path)
+        _append_line(path, record)
+
+    def scores(self, policy: str) -> dict[str, ScoreRecord]:
+        """Scores of one policy by sample key; the first record of a key wins."""
+        out: dict[str, ScoreRecord] = {}
+        for rec in _read_lines(self.scores_path(policy), ScoreRecord):
+            out.setdefault(rec.key, rec)
+        return out
+
+    def policies(self) -> list[str]:
+        """Policies this run has scores for."""
+        folder = self.path / "scores"
+        return sorted(p.stem for p in folder.glob("*.jsonl")) if folder.is_dir() else []
+
+    def clear_scores(self, policy: str) -> None:
+        """Drop one policy's scores (before re-scoring from scratch)."""
+        self.scores_path(policy).unlink(missing_ok=True)
