@@ -8,6 +8,9 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 from uniprobe.api import report, run, score, suite_of_run, summary, validate_suite
+
+# Built-in plugins register themselves when imported.
+from uniprobe.backends import reference as _reference_backends  # noqa: F401
 from uniprobe.backends.base import (
     Backend,
     Capabilities,
@@ -19,7 +22,8 @@ from uniprobe.backends.base import (
     Usage,
     UserTurn,
 )
-from uniprobe.backends.registry import backends, create_backend
+from uniprobe.backends.registry import backends as backend_registry
+from uniprobe.backends.registry import create_backend
 from uniprobe.cases.loader import builtin_suites, load_suite
 from uniprobe.cases.schema import Case, Suite, Turn
 from uniprobe.errors import (
@@ -33,8 +37,13 @@ from uniprobe.errors import (
 )
 from uniprobe.report.metrics import RunSummary
 from uniprobe.runner.run import RunResult
-from uniprobe.scoring.judge import Judge, JudgeContext, JudgeResult, judges
-from uniprobe.scoring.policy import Policy, policies
+from uniprobe.scoring.judge import Judge, JudgeContext, JudgeResult
+from uniprobe.scoring.judge import judges as judge_registry
+from uniprobe.scoring.judges import ocr as _ocr  # noqa: F401
+from uniprobe.scoring.judges import pixels as _pixels  # noqa: F401
+from uniprobe.scoring.judges import reference as _reference_judge  # noqa: F401
+from uniprobe.scoring.policy import Policy
+from uniprobe.scoring.policy import policies as policy_registry
 from uniprobe.store.rundir import RunDir
 
 __all__ = [
@@ -65,12 +74,12 @@ __all__ = [
     "UsageError",
     "UserTurn",
     "__version__",
-    "backends",
+    "backend_registry",
     "builtin_suites",
     "create_backend",
-    "judges",
+    "judge_registry",
     "load_suite",
-    "policies",
+    "policy_registry",
     "report",
     "run",
     "score",
