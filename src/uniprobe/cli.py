@@ -26,8 +26,8 @@ models_app = typer.Typer(help="Model backends.", no_args_is_help=True)
 app.add_typer(cases_app, name="cases")
 app.add_typer(models_app, name="models")
 
-out = Console()
-err = Console(stderr=True)
+out = Console(emoji=False)
+err = Console(stderr=True, emoji=False)
 
 SuiteOpt = Annotated[
     str, typer.Option("--suite", "-s", help="Built-in suite name, a case file or a folder.")
@@ -249,7 +249,7 @@ def main() -> None:
     try:
         app()
     except UniprobeError as exc:
-        err.print(f"error: {exc}", highlight=False, markup=False, soft_wrap=True)
+        err.print(f"error: {exc}", highlight=False, markup=False, emoji=False, soft_wrap=True)
         sys.exit(2)
     except KeyboardInterrupt:
         err.print("interrupted; continue with --resume", highlight=False)

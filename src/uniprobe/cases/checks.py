@@ -356,6 +356,13 @@ class Ask(_Check):
     """A question about the canvas answerable with yes or no."""
     expect: Literal["yes", "no"]
     """The correct answer."""
+
+    @field_validator("expect", mode="before")
+    @classmethod
+    def _yaml_bool(cls, v: Any) -> Any:
+        # YAML 1.1 reads an unquoted yes/no as a boolean.
+        return {True: "yes", False: "no"}.get(v, v) if isinstance(v, bool) else v
+
     literal: bool = False
     """True if the literal reading gives the other answer."""
 

@@ -45,7 +45,7 @@ class _Reader:
     def __init__(self, file: Path) -> None:
         self.file = file
         self.lines: dict[Path_, int] = {}
-        self.problems: list[Problem] = []
+        self.duplicates: list[tuple[Path_, int]] = []
         self._loader = yaml.SafeLoader("")
 
     def value(self, node: yaml.Node, path: Path_) -> Any:
@@ -55,9 +55,7 @@ class _Reader:
             for key_node, value_node in node.value:
                 key = self._loader.construct_object(key_node, deep=True)
                 if key in out:
-                    self.problems.append(
-                        Problem(f"duplicate key '{key}'", self.file, key_node.start_mark.line + 1)
-                    )
+                    self.duplicates.append(((*path, key), key_node.start_mark.line + 1))
                 self.lines[(*path, key)] = key_node.start_mark.line + 1
                 out[key] = self.value(value_node, (*path, key))
             return out
@@ -78,6 +76,9 @@ def _read_yaml(file: Path) -> tuple[Any, _Reader]:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
         what = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        context = getattr(exc, "context_mark", None)
+        if context is not None and line is not None and context.line + 1 != line:
+            what += f" ({getattr(exc, 'context', None) or 'started'} at line {context.line + 1})"
         raise CaseFileError([Problem(f"invalid YAML: {what}", file, line)]) from exc
     if node is None:
         return [], reader
@@ -126,6 +127,8 @@ def _message(err: dict[str, Any]) -> str:
     loc = err["loc"]
     if kind == "union_tag_invalid":
         tag = str(ctx.get("tag"))
+        if tag == "conditional":
+            return "a condition is one check, not another when/then/else"
         return f"unknown check '{tag}'{did_you_mean(tag, CHECK_KINDS)}"
     if kind == "union_tag_not_found":
         return "a check is one mapping such as {count: {...}}, or a when/then/else conditional"
@@ -153,19 +156,27 @@ def load_case_file(file: Path) -> tuple[list[Case], dict[str, str]]:
     Raises `CaseFileError` listing every problem in the file.
     """
     raw, reader = _read_yaml(file)
-    problems = list(reader.problems)
     if not isinstance(raw, list):
         raise CaseFileError([Problem("a case file is a YAML list of cases", file, 1)])
+    problems = [
+        Problem(
+            f"duplicate key '{path[-1]}'",
+            file,
+            line,
+            _case_id(raw, path[0]),
+            _fmt_path(path[1:]) or None,
+        )
+        for path, line in reader.duplicates
+    ]
     cases: list[Case] = []
     for index, item in enumerate(raw):
         base: Path_ = (index,)
         line = reader.lines.get(base, 1)
-        case_id = item.get("id") if isinstance(item, dict) else None
-        case_id = str(case_id) if case_id is not None else f"#{index + 1}"
+        case_id = _case_id(raw, index)
         try:
             case = Case.model_validate(item)
         except ValidationError as exc:
-            for err in exc.errors():
+            for err in _deepest(exc.errors()):
                 path = _yaml_path(err["loc"], reader.lines, base)
                 problems.append(
                     Problem(
@@ -190,6 +201,31 @@ def load_case_file(file: Path) -> tuple[list[Case], dict[str, str]]:
     if problems:
         raise CaseFileError(problems)
     return cases, file_hashes
+
+
+def _case_id(raw: list[Any], index: object) -> str:
+    item = raw[index] if isinstance(index, int) and index < len(raw) else None
+    case_id = item.get("id") if isinstance(item, dict) else None
+    return (
+        str(case_id) if case_id is not None else f"#{index + 1 if isinstance(index, int) else '?'}"
+    )
+
+
+def _deepest(errors: list[Any]) -> list[Any]:
+    """Drop 'too short' errors of containers whose items failed: pydantic reports an
+    emptied tuple too, which is a consequence, not a second problem."""
+    locs = [tuple(e["loc"]) for e in errors]
+    return [
+        e
+        for e in errors
+        if not (
+            e["type"] == "too_short"
+            and any(
+                len(other) > len(e["loc"]) and other[: len(e["loc"])] == tuple(e["loc"])
+                for other in locs
+            )
+        )
+    ]
 
 
 def _deepest_line(lines: dict[Path_, int], base: Path_, path: Path_) -> int | None:

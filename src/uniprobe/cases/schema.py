@@ -149,6 +149,12 @@ class Case(_Model):
             out["turns"].append(t)  # type: ignore[union-attr]
         return out
 
+    def __eq__(self, other: object) -> bool:
+        # Where a case was read from is not part of what it is.
+        return isinstance(other, Case) and self.__dict__ == other.__dict__
+
+    __hash__ = None  # type: ignore[assignment]
+
     def has_conditional(self) -> bool:
         """Whether any turn holds a when/then/else expectation."""
         return any(isinstance(e, Conditional) for t in self.turns for e in t.expect)

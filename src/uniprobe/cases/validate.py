@@ -30,6 +30,12 @@ def reference_scene(
     return None, None
 
 
+def _earlier(turn: int) -> str:
+    if turn <= 1:
+        return "there is none before turn 1"
+    return "1" if turn == 2 else f"1..{turn - 1}"
+
+
 def semantic_problems(case: Case, base_dir: Path) -> list[Problem]:
     """Problems no single field shows: unknown turns, images, parts, missing files."""
     origin = case.origin
@@ -56,7 +62,8 @@ def semantic_problems(case: Case, base_dir: Path) -> list[Problem]:
         ref = getattr(check, "turn", None)
         if ref is not None:
             if ref > n:
-                add((*path, "turn"), f"turn {ref} does not exist (the case has {n} turns)")
+                plural = "s" if n != 1 else ""
+                add((*path, "turn"), f"turn {ref} does not exist (the case has {n} turn{plural})")
                 continue
             if ref > turn_no:
                 add(
@@ -69,7 +76,7 @@ def semantic_problems(case: Case, base_dir: Path) -> list[Problem]:
             if isinstance(against, int) and not 1 <= against < eff:
                 add(
                     (*path, "against"),
-                    f"against turn {against}: must be an earlier turn (1..{eff - 1})",
+                    f"against turn {against}: must be an earlier turn ({_earlier(eff)})",
                 )
                 continue
             if isinstance(against, str) and against not in case.images:
@@ -83,8 +90,12 @@ def semantic_problems(case: Case, base_dir: Path) -> list[Problem]:
             continue
         image, scene = reference_scene(case, eff, against if isinstance(against, str) else None)
         if scene is None:
-            what = f"image '{image}' is a file, not a scene" if image else "no image is attached"
-            add(path, f"part '{parts[0]}' needs a scene image ({what} at or before turn {eff})")
+            what = (
+                f"image '{image}' is a file"
+                if image
+                else f"no image is attached at or before turn {eff}"
+            )
+            add(path, f"part '{parts[0]}' needs a scene image ({what})")
             continue
         ids = [o.id for o in scene.objects if o.id]
         for part in parts:

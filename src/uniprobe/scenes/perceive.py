@@ -252,7 +252,7 @@ class _Parser:
         self.fits.append(fit)
         x0, y0, x1, y1 = fit.box
         t = self._tmpl(fit.concept, fit.orientation, x1 - x0, y1 - y0)
-        self.resid[y0:y1, x0:x1] &= ~(_dilate(t.bin, self.cfg.tolerance + 1) & t.sil_dil)
+        self.resid[y0:y1, x0:x1] &= ~(_dilate(t.bin, self.cfg.tolerance + 2) & t.sil_dil)
 
     # hypotheses from blobs ------------------------------------------------------------
     def from_blob(self, box: Box) -> _Fit | None:
@@ -333,7 +333,12 @@ class _Parser:
             self.accept(best)
 
     def _refine(self, fit: _Fit) -> _Fit:
-        """Hill-climb a placement over shifts and scales to the best local F."""
+        """Hill-climb a placement over shifts, scales and mirror images to the best local F."""
+        for o in ORIENTATIONS:
+            if o != fit.orientation:
+                other = self.score(fit.concept, o, fit.box)
+                if other is not None and other.f > fit.f + 1e-6:
+                    fit = other
         for _ in range(12):
             x0, y0, x1, y1 = fit.box
             w, h = x1 - x0, y1 - y0
@@ -520,7 +525,7 @@ def perceive(image: Image.Image, config: PerceptionConfig | None = None) -> Perc
             continue
         fit = parser.from_blob(box)
         if fit is not None and fit.f >= cfg.single_fit and fit.crowding <= cfg.max_crowding:
-            parser.accept(fit)
+            parser.accept(parser._refine(fit))
     unexplained: list[Box] = []
     for box in _components(parser.resid, cfg.min_blob, 6):
         parser.search(box)

@@ -1,0 +1,421 @@
+"""Semantic checks of cases: turn and image references, files, scene parts, vocabulary."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from uniprobe.cases.loader import load_case_file, load_suite
+from uniprobe.cases.schema import Case
+from uniprobe.cases.validate import reference_scene, semantic_problems, vocabulary_problems
+from uniprobe.errors import CaseFileError, Problem
+
+
+def _write(tmp_path: Path, text: str, name: str = "cases.yaml") -> Path:
+    file = tmp_path / name
+    file.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+    return file
+
+
+def _only_problem(file: Path) -> Problem:
+    with pytest.raises(CaseFileError) as info:
+        load_case_file(file)
+    [problem] = info.value.problems
+    assert str(info.value) == str(problem)
+    return problem
+
+
+def test_condition_on_a_turn_that_does_not_exist(tmp_path: Path) -> None:
+    file = _write(
+        tmp_path,
+        """
+        - id: v.turn5
+          family: post_generation
+          subtype: test
+          turns:
+            - user: "Draw zebras drinking from a river."
+            - user: "Add a man if there is no water."
+              expect:
+                - when:
+                    present:
+                      object: water
+                      turn: 5
+                  then: [{absent: {object: man}}]
+        """,
+    )
+    problem = _only_problem(file)
+    assert problem == Problem(
+        "turn 5 does not exist (the case has 2 turns)",
+        file,
+        11,
+        "v.turn5",
+        "turns.1.expect.0.when.present.turn",
+    )
+    assert problem.loc is not None
+    assert problem.loc.endswith(".turn")
+
+
+def test_check_on_a_later_turn(tmp_path: Path) -> None:
+    file = _write(
+        tmp_path,
+        """
+        - id: v.later
+          family: post_generation
+          subtype: test
+          turns:
+            - user: "one"
+              expect:
+                - present: {object: water, turn: 2}
+            - user: "two"
+        """,
+    )
+    assert _only_problem(file) == Problem(
+        "turn 2 comes after this one (turn 1); checks look back only",
+        file,
+        7,
+        "v.later",
+        "turns.0.expect.0.present.turn",
+    )
+
+
+def test_branch_check_on_a_later_turn(tmp_path: Path) -> None:
+    file = _write(
+        tmp_path,
+        """
+        - id: v.branch
+          family: post_generation
+          subtype: test
+          turns:
+            - user: "one"
+              expect:
+                - when: {present: {object: water}}
+                  else:
+                    - absent: {object: man, turn: 2}
+            - user: "two"
+        """,
+    )
+    assert _only_problem(file) == Problem(
+        "turn 2 comes after this one (turn 1); checks look back only",
+        file,
+        9,
+        "v.branch",
+        "turns.0.expect.0.else.0.absent.turn",
+    )
+
+
+def test_unchanged_against_a_later_turn(tmp_path: Path) -> None:
+    file = _write(
+        tmp_path,
+        """
+        - id: v.against
+          family: editing
+          subtype: test
+          turns:
+            - user: "one"
+            - user: "two"
+              expect:
+                - unchanged: {against: 3}
+            - user: "three"
+        """,
+    )
+    assert _only_problem(file) == Problem(
+        "against turn 3: must be an earlier turn (1)",
+        file,
+        8,
+        "v.against",
+        "turns.1.expect.0.unchanged.against",
+    )
+
+
+def test_against_in_the_first_turn_does_not_print_an_empty_range(tmp_path: Path) -> None:
+    file = _write(
+        tmp_path,
+        """
+        - id: v.first
+          family: editing
+          subtype: test
+          turns:
+            - user: "one"
+              expect:
+                - same_as: {against: 2}
+            - user: "two"
+        """,
+    )
+    problem = _only_problem(file)
+    assert problem.loc == "turns.0.expect.0.same_as.against"
+    assert "(1..0)" not in problem.message
+
+
+@pytest.mark.parametrize(
+    ("check", "loc"),
+    [
+        pytest.param(
+            "unchanged: {against: rom}", "turns.0.expect.0.unchanged.against", id="unchanged"
+        ),
+        pytest.param("same_as: {against: rom}", "turns.0.expect.0.same_as.against", id="same_as"),
+    ],
+)
+def test_against_an_unknown_image(tmp_path: Path, check: str, loc: str) -> None:
+    file = _write(
+        tmp_path,
+        f"""
+        - id: v.image
+          family: editing
+          subtype: test
+          images:
+            room:
+              scene:
+                objects:
+                  - {{id: cat1, kind: cat, x: 120, y: 256, size: 90}}
+                  - {{id: dog1, kind: dog, x: 380, y: 256, size: 90}}
+          turns:
+            - user: "Edit it."
+              attach: [room]
+              expect:
+                - {check}
+        """,
+    )
+    assert _only_problem(file) == Problem(
+        "no image 'rom' in this case; did you mean 'room'?", file, 14, "v.image", loc
+    )
+
+
+def test_attach_of_an_unknown_image(tmp_path: Path) -> None:
+    file = _write(
+        tmp_path,
+        """
+        - id: v.attach
+          family: editing
+          subtype: test
+          images:
+            room: {scene: {objects: [{id: cat1, kind: cat, x: 100, y: 100, size: 80}]}}
+          turns:
+            - user: "one"
+              attach: [room, kitchen]
+        """,
+    )
+    assert _only_problem(file) == Problem(
+        "no image 'kitchen' in this case", file, 8, "v.attach", "turns.0.attach.1"
+    )
+
+
+def test_missing_image_file(tmp_path: Path) -> None:
+    file = _write(
+        tmp_path,
+        """
+        - id: v.file
+          family: editing
+          subtype: test
+          images:
+            x: {file: nope.png}
+          turns:
+            - user: "Edit it."
+              attach: [x]
+        """,
+    )
+    assert _only_problem(file) == Problem(
+        f"file not found: {tmp_path / 'nope.png'}", file, 5, "v.file", "images.x.file"
+    )
+
+
+def test_image_file_next_to_the_case_file_is_found(tmp_path: Path) -> None:
+    (tmp_path / "photos").mkdir()
+    (tmp_path / "photos" / "x.png").write_bytes(b"png bytes")
+    file = _write(
+        tmp_path,
+        """
+        - id: v.file
+          family: editing
+          subtype: test
+          images:
+            x: {file: photos/x.png}
+          turns:
+            - user: "Edit it."
+              attach: [x]
+        """,
+    )
+    [case], hashes = load_case_file(file)
+    assert case.images["x"].file == "photos/x.png"
+    assert list(hashes) == ["v.file/x"]
+
+
+def test_within_a_part_the_attached_scene_lacks(tmp_path: Path) -> None:
+    file = _write(
+        tmp_path,
+        """
+        - id: v.part
+          family: editing
+          subtype: test
+          images:
+            room:
+              scene:
+                objects:
+                  - {id: cat1, kind: cat, x: 120, y: 256, size: 90}
+                  - {id: dog1, kind: dog, x: 380, y: 256, size: 90}
+          turns:
+            - user: "Edit it."
+              attach: [room]
+              expect:
+                - count: {object: cat, equals: 1, within: cat2}
+        """,
+    )
+    assert _only_problem(file) == Problem(
+        "no part 'cat2' in image 'room'; did you mean 'cat1'? (parts: cat1, dog1)",
+        file,
+        14,
+        "v.part",
+        "turns.0.expect.0.count",
+    )
+
+
+def test_unchanged_outside_a_part_of_the_named_image(tmp_path: Path) -> None:
+    file = _write(
+        tmp_path,
+        """
+        - id: v.outside
+          family: editing
+          subtype: test
+          images:
+            room:
+              scene:
+                objects:
+                  - {id: cat1, kind: cat, x: 120, y: 256, size: 90}
+                  - {id: dog1, kind: dog, x: 380, y: 256, size: 90}
+          turns:
+            - user: "Draw anything."
+            - user: "Edit the room."
+              attach: [room]
+              expect:
+                - unchanged: {against: room, outside: [dog1, bird1]}
+        """,
+    )
+    assert _only_problem(file) == Problem(
+        "no part 'bird1' in image 'room' (parts: cat1, dog1)",
+        file,
+        15,
+        "v.outside",
+        "turns.1.expect.0.unchanged",
+    )
+
+
+def test_part_without_an_attached_scene(tmp_path: Path) -> None:
+    file = _write(
+        tmp_path,
+        """
+        - id: v.noscene
+          family: editing
+          subtype: test
+          turns:
+            - user: "Draw a lake."
+              expect:
+                - present: {object: horse, within: reflection}
+        """,
+    )
+    assert _only_problem(file) == Problem(
+        "part 'reflection' needs a scene image (no image is attached at or before turn 1)",
+        file,
+        7,
+        "v.noscene",
+        "turns.0.expect.0.present",
+    )
+
+
+def test_several_semantic_problems_in_one_case_are_all_reported(tmp_path: Path) -> None:
+    file = _write(
+        tmp_path,
+        """
+        - id: v.many
+          family: post_generation
+          subtype: test
+          turns:
+            - user: "one"
+              attach: [ghost]
+            - user: "two"
+              expect:
+                - present: {object: man, turn: 3}
+                - same_as: {against: 2}
+        """,
+    )
+    with pytest.raises(CaseFileError) as info:
+        load_case_file(file)
+    assert [(p.line, p.loc, p.message) for p in info.value.problems] == [
+        (6, "turns.0.attach.0", "no image 'ghost' in this case"),
+        (9, "turns.1.expect.0.present.turn", "turn 3 does not exist (the case has 2 turns)"),
+        (10, "turns.1.expect.1.same_as.against", "against turn 2: must be an earlier turn (1)"),
+    ]
+
+
+def test_semantic_problems_of_a_case_without_origin() -> None:
+    case = Case.model_validate(
+        {
+            "id": "v.mem",
+            "family": "editing",
+            "subtype": "test",
+            "turns": [
+                {"user": "one"},
+                {"user": "two", "expect": [{"present": {"object": "x", "turn": 4}}]},
+            ],
+        }
+    )
+    assert semantic_problems(case, Path(".")) == [
+        Problem(
+            "turn 4 does not exist (the case has 2 turns)",
+            None,
+            None,
+            "v.mem",
+            "turns.1.expect.0.present.turn",
+        )
+    ]
+
+
+def test_reference_scene_is_the_latest_attached_image() -> None:
+    suite = load_suite("paper")
+    case = suite.case("paper.edit.reflection_only.horse_lion")
+    name, scene = reference_scene(case, 1)
+    assert name == "lake"
+    assert scene is not None
+    assert [o.id for o in scene.objects] == ["horse", "reflection"]
+    assert reference_scene(suite.case("paper.global.numeric.add3.dolphins"), 2) == (None, None)
+
+
+# --- vocabulary ---------------------------------------------------------------------------
+
+
+def test_vocabulary_problems_flag_unknown_object_words(tmp_path: Path) -> None:
+    file = _write(
+        tmp_path,
+        """
+        - id: v.unicorn
+          family: global_instruction
+          subtype: test
+          turns:
+            - user: "Draw a unicorn next to a dog."
+              expect:
+                - present: {object: dog}
+                - present: {object: unicorn}
+                - relation: {subject: dog, relation: left_of, object: unicorn}
+        """,
+    )
+    suite = load_suite(file)
+    assert vocabulary_problems(suite.cases) == [
+        Problem(
+            "object 'unicorn' is not in the reference vocabulary",
+            file,
+            8,
+            "v.unicorn",
+            "turns.0.expect.1.present",
+        ),
+        Problem(
+            "object 'unicorn' is not in the reference vocabulary",
+            file,
+            9,
+            "v.unicorn",
+            "turns.0.expect.2.relation",
+        ),
+    ]
+
+
+def test_paper_suite_is_within_the_reference_vocabulary() -> None:
+    assert vocabulary_problems(load_suite("paper").cases) == []

@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+import pytest
+
+from uniprobe.scenes.vocabulary import (
+    BACKDROPS,
+    UnknownWordError,
+    glyph_concepts,
+    known_words,
+    resolve,
+    try_resolve,
+)
+
+
+@pytest.mark.parametrize(
+    ("word", "name", "concepts"),
+    [
+        pytest.param("dolphins", "dolphin", {"dolphin"}, id="plural"),
+        pytest.param("The Lemon", "lemon", {"lemon"}, id="article-and-case"),
+        pytest.param("alligator", "crocodile", {"crocodile"}, id="synonym"),
+        pytest.param("mice", "mouse", {"mouse"}, id="irregular-plural"),
+        pytest.param("women", "woman", {"woman"}, id="irregular-plural-2"),
+        pytest.param("ice creams", "ice cream", {"ice cream"}, id="multi-word"),
+        pytest.param("ocean", "water", {"water"}, id="backdrop-synonym"),
+        pytest.param(
+            "people", "person", {"man", "woman", "seated person", "runner"}, id="category"
+        ),
+        pytest.param("standing people", "standing person", {"man", "woman"}, id="category-2"),
+    ],
+)
+def test_resolve(word: str, name: str, concepts: set[str]) -> None:
+    term = resolve(word)
+    assert term.name == name
+    assert term.concepts == frozenset(concepts)
+
+
+def test_categories_cover_their_members() -> None:
+    animals = resolve("animals")
+    assert animals.is_category
+    assert {"dog", "cat", "zebra", "dolphin"} <= animals.concepts
+    assert "apple" not in animals.concepts
+    assert resolve("fruit").concepts >= {"apple", "lemon", "lime", "watermelon"}
+    assert not resolve("dog").is_category
+
+
+def test_backdrops_resolve_as_backdrops() -> None:
+    for name in BACKDROPS:
+        assert resolve(name).render == "backdrop"
+    assert resolve("road").render == "backdrop"
+    assert resolve("zebra").render == "glyph"
+
+
+def test_unknown_word_suggests_the_closest() -> None:
+    assert try_resolve("unicorn") is None
+    with pytest.raises(UnknownWordError) as info:
+        resolve("dolphn")
+    assert str(info.value) == "'dolphn' is not in the reference vocabulary; did you mean 'dolphin'?"
+
+
+def test_every_glyph_concept_has_a_glyph_and_is_reachable() -> None:
+    words = set(known_words())
+    for concept in glyph_concepts():
+        assert concept.glyph
+        assert concept.name in words

@@ -1,0 +1,178 @@
+"""The real `uniprobe` command on bad input: exit status 2 and one located `error:` line."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from uniprobe import cli
+from uniprobe.cases.loader import load_suite
+
+_TWO_TURNS = """\
+- id: t.case
+  family: post_generation
+  subtype: test
+  turns:
+    - user: "Draw two zebras drinking from a river."
+    - user: "Add a man if there is no water."
+      expect:
+"""
+
+
+def _uniprobe(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k not in {"FORCE_COLOR", "TTY_COMPATIBLE"}}
+    env["NO_COLOR"] = "1"
+    return subprocess.run(
+        [sys.executable, "-m", "uniprobe.cli", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def _error_line(result: subprocess.CompletedProcess[str]) -> str:
+    """The single line a failing command prints, after checking status and streams."""
+    assert result.returncode == 2, result.stderr
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: ")
+    assert "Traceback" not in result.stderr
+    return lines[0]
+
+
+def _write(folder: Path, name: str, text: str) -> Path:
+    file = folder / name
+    file.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+    return file
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        pytest.param(
+            """
+            - id: t.case
+              family: editing
+              subtype: test
+              turns: [{user: hi}
+            - id: t.other
+            """,
+            "error: bad.yaml:5: invalid YAML: expected ',' or ']', but got '-'"
+            " (while parsing a flow sequence at line 4)",
+            id="malformed-yaml",
+        ),
+        pytest.param(
+            _TWO_TURNS + "        - cout: {object: zebra, equals: 2}\n",
+            "error: bad.yaml:8: case t.case · turns.1.expect.0: "
+            "unknown check 'cout'; did you mean 'count'?",
+            id="unknown-check-kind",
+        ),
+        pytest.param(
+            """
+            - id: t.case
+              family: global_instruction
+              subtype: test
+              turns:
+                - user: "Draw two zebras."
+                  expect:
+                    - cout: {object: zebra, equals: 2}
+            """,
+            "error: bad.yaml:7: case t.case · turns.0.expect.0: "
+            "unknown check 'cout'; did you mean 'count'?",
+            id="unknown-check-kind-one-turn",
+        ),
+        pytest.param(
+            _TWO_TURNS
+            + "        - when: {present: {object: water, turn: 5}}\n"
+            + "          then: [{absent: {object: man}}]\n",
+            "error: bad.yaml:8: case t.case · turns.1.expect.0.when.present.turn: "
+            "turn 5 does not exist (the case has 2 turns)",
+            id="condition-on-missing-turn",
+        ),
+        pytest.param(
+            """
+            - id: t.case
+              family: editing
+              subtype: test
+              images:
+                photo: {file: photo.png}
+              turns:
+                - user: "Make it brighter."
+                  attach: [photo]
+            """,
+            "error: bad.yaml:5: case t.case · images.photo.file: file not found: photo.png",
+            id="missing-image-file",
+        ),
+    ],
+)
+def test_cases_validate_reports_one_located_error(tmp_path: Path, text: str, expected: str) -> None:
+    _write(tmp_path, "bad.yaml", text)
+    result = _uniprobe(tmp_path, "cases", "validate", "--suite", "bad.yaml")
+    assert _error_line(result) == expected
+
+
+def test_run_with_an_unknown_model_writes_nothing(tmp_path: Path) -> None:
+    result = _uniprobe(tmp_path, "run", "--model", "foo/bar", "--suite", "paper", "--out", "runs")
+    line = _error_line(result)
+    assert line.startswith("error: unknown model 'foo/bar'. Known: ")
+    assert "reference/oracle" in line.split("Known: ")[1].split(", ")
+    assert list(tmp_path.iterdir()) == []
+
+
+_UNICORN = """
+- id: t.unicorn
+  family: global_instruction
+  subtype: test
+  turns:
+    - user: "Draw a unicorn."
+      expect:
+        - present: {object: unicorn}
+"""
+_UNICORN_ERROR = (
+    "error: unicorn.yaml:7: case t.unicorn · turns.0.expect.0.present: "
+    "object 'unicorn' is not in the reference vocabulary"
+)
+
+
+def test_run_refuses_words_the_reference_world_cannot_draw(tmp_path: Path) -> None:
+    _write(tmp_path, "unicorn.yaml", _UNICORN)
+    result = _uniprobe(
+        tmp_path, "run", "--model", "reference/oracle", "--suite", "unicorn.yaml", "--out", "runs"
+    )
+    assert _error_line(result) == _UNICORN_ERROR
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["unicorn.yaml"]
+
+
+def test_cases_validate_flags_words_the_reference_world_cannot_draw(tmp_path: Path) -> None:
+    _write(tmp_path, "unicorn.yaml", _UNICORN)
+    result = _uniprobe(tmp_path, "cases", "validate", "--suite", "unicorn.yaml")
+    assert _error_line(result) == _UNICORN_ERROR
+
+
+def test_cases_validate_accepts_the_paper_suite(tmp_path: Path) -> None:
+    n_checks = sum(c.n_checks() for c in load_suite("paper").cases)
+    result = _uniprobe(tmp_path, "cases", "validate", "--suite", "paper")
+    assert (result.returncode, result.stderr) == (0, "")
+    assert result.stdout == f"ok: 15 cases, {n_checks} checks in suite 'paper'\n"
+
+
+def test_error_line_prints_names_verbatim(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # In-process (same `main` the console script runs) to keep the suite fast.
+    monkeypatch.setattr(sys, "argv", ["uniprobe", "cases", "validate", "--suite", "a:cat:b.yaml"])
+    with pytest.raises(SystemExit) as info:
+        cli.main()
+    assert info.value.code == 2
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith("error: unknown suite 'a:cat:b.yaml'. Known: ")
