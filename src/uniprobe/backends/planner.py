@@ -388,6 +388,13 @@ def _plan_counts(
             state.fresh.add(len(state.objects) - 1)
 
 
+def _fit(kind: str, box: Box) -> float:
+    """The size at which a glyph of `kind` fills `box` without leaving it."""
+    uw, uh = glyph_unit_size(kind)
+    w, h = box[2] - box[0], box[3] - box[1]
+    return round(min(w / uw, h / uh) * max(uw, uh), 1)
+
+
 @cache
 def _representative(term_name: str, concepts: frozenset[str]) -> str:
     return term_name if term_name in concepts else sorted(concepts)[0]
@@ -402,7 +409,7 @@ def _new_object(state: _State, t: _Target, within: Box | None, rng: random.Rando
                 kind=kind,
                 x=old.x,
                 y=old.y,
-                size=old.size or 100,
+                size=_fit(kind, spec_box(old)),
                 flip=old.flip,
                 opacity=old.opacity,
                 color=old.color,

@@ -1,0 +1,135 @@
+"""The reference generators' planner: what the oracle and the literal reference draw."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from uniprobe.backends.planner import Planner, spec_box
+from uniprobe.cases.schema import Case
+from uniprobe.scenes.spec import SceneObject, SceneSpec
+
+
+def _case(turns: list[dict[str, Any]], **extra: Any) -> Case:
+    return Case.model_validate({"id": "p", "family": "editing", "subtype": "s", "turns": turns,
+                                **extra})
+
+
+def _kinds(scene: SceneSpec | None) -> Counter[str]:
+    assert scene is not None
+    return Counter(o.concept for o in scene.objects if o.concept)
+
+
+def test_counts_follow_the_check_and_its_literal_alternative() -> None:
+    case = _case([
+        {"user": "From now on add 3 to every number."},
+        {"user": "Draw 2 dolphins in the ocean.", "expect": [
+            {"count": {"object": "dolphins", "equals": 5, "literal": 2}},
+            {"present": {"object": "ocean"}},
+        ]},
+    ])
+    oracle, literal = Planner(case, literal=False, seed=1), Planner(case, literal=True, seed=1)
+    assert oracle.scene(1) is None and literal.scene(1) is None  # a rule turn: words only
+    assert _kinds(oracle.scene(2)) == {"dolphin": 5}
+    assert _kinds(literal.scene(2)) == {"dolphin": 2}
+    assert [b.kind for b in oracle.scene(2).bands] == ["sky", "water"]  # type: ignore[union-attr]
+
+
+def test_new_objects_never_overlap_and_stay_on_the_canvas() -> None:
+    case = _case([{"user": "8 birds", "expect": [{"count": {"object": "bird", "equals": 8}}]}])
+    scene = Planner(case, literal=False, seed=3).scene(1)
+    assert scene is not None
+    boxes = [spec_box(o) for o in scene.objects]
+    assert all(0 <= b[0] and 0 <= b[1] and b[2] <= 512 and b[3] <= 512 for b in boxes)
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1 :]:
+            assert a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1]
+
+
+def test_layout_is_deterministic_per_seed() -> None:
+    case = _case([{"user": "3 cats", "expect": [{"count": {"object": "cat", "equals": 3}}]}])
+    one = Planner(case, literal=False, seed=7).scene(1)
+    assert one == Planner(case, literal=False, seed=7).scene(1)
+    assert one != Planner(case, literal=False, seed=8).scene(1)
+
+
+def test_relations_and_positions_place_objects() -> None:
+    case = _case([{"user": "x", "expect": [
+        {"relation": {"subject": "lemon", "relation": "below", "object": "watermelon",
+                      "literal": "above"}},
+        {"position": {"object": "dog", "place": "right", "literal": "left"}},
+    ]}])
+    for literal, below in ((False, True), (True, False)):
+        scene = Planner(case, literal=literal, seed=2).scene(1)
+        assert scene is not None
+        at = {o.concept: (o.x, o.y) for o in scene.objects}
+        assert (at["lemon"][1] > at["watermelon"][1]) is below
+        assert (at["dog"][0] > 256) is not literal
+
+
+ROOM = SceneSpec(objects=(
+    SceneObject(id="apple", kind="apple", x=100, y=256, size=90),
+    SceneObject(id="lemon", kind="lemon", x=250, y=256, size=90, flip="horizontal"),
+    SceneObject(id="pear", kind="pear", x=400, y=256, size=90),
+))
+
+
+def test_an_edit_puts_the_new_object_in_the_freed_place() -> None:
+    case = _case([{"user": "Replace the lemon by a lime.", "attach": ["room"], "expect": [
+        {"absent": {"object": "lemon"}}, {"count": {"object": "lime", "equals": 1}},
+        {"unchanged": {"against": "room", "outside": ["lemon"]}},
+    ]}], images={"room": {"scene": ROOM.model_dump()}})
+    scene = Planner(case, literal=False, seed=1).scene(1)
+    assert scene is not None
+    apple, pear, lime = scene.objects
+    assert (apple, pear) == (ROOM.objects[0], ROOM.objects[2])  # untouched
+    assert (lime.concept, lime.x, lime.y, lime.flip) == ("lime", 250, 256, "horizontal")
+    old, new = spec_box(ROOM.objects[1]), spec_box(lime)
+    assert old[0] <= new[0] and old[1] <= new[1] and new[2] <= old[2] and new[3] <= old[3]
+
+
+def test_an_edit_with_nothing_to_change_answers_in_words() -> None:
+    case = _case([
+        {"user": "A man and a shark.", "expect": [{"present": {"object": "man"}},
+                                                  {"present": {"object": "shark"}}]},
+        {"user": "If the earth is flat, change the man to a woman.", "edit": True, "expect": [
+            {"present": {"object": "man", "literal": True}},
+            {"absent": {"object": "woman", "literal": True}},
+        ]},
+    ])
+    assert Planner(case, literal=False, seed=1).scene(2) is None
+    literal = Planner(case, literal=True, seed=1)
+    assert _kinds(literal.scene(2)) == {"woman": 1, "shark": 1}
+    woman = next(o for o in literal.scene(2).objects if o.concept == "woman")  # type: ignore[union-attr]
+    man = next(o for o in literal.scene(1).objects if o.concept == "man")  # type: ignore[union-attr]
+    assert (woman.x, woman.y) == (man.x, man.y)  # took the man's place
+
+
+def test_conditions_are_decided_on_its_own_earlier_scene() -> None:
+    case = _case([
+        {"user": "Zebras at a river.", "expect": [{"count": {"object": "zebra", "equals": 2}},
+                                                  {"present": {"object": "water"}}]},
+        {"user": "A man on a road if there is no water.", "expect": [
+            {"when": {"present": {"object": "water", "turn": 1}},
+             "then": [{"absent": {"object": "man"}}],
+             "else": [{"present": {"object": "man"}}, {"present": {"object": "road"}}],
+             "literal": "else"},
+        ]},
+    ])
+    assert Planner(case, literal=False, seed=1).scene(2) is None  # water: nothing to draw
+    literal = Planner(case, literal=True, seed=1).scene(2)
+    assert _kinds(literal) == {"man": 1}
+    assert [b.kind for b in literal.bands] == ["sky", "road"]  # type: ignore[union-attr]
+
+
+def test_colours_are_painted_only_when_needed() -> None:
+    floors = SceneSpec(objects=(
+        SceneObject(id="f1", shape="rect", x=256, y=300, w=200, h=60, color="#b9b4aa"),
+        SceneObject(id="f2", shape="rect", x=256, y=240, w=200, h=60, color="#b9b4aa"),
+    ))
+    case = _case([{"user": "Make the second floor pink.", "attach": ["b"], "expect": [
+        {"color": {"part": "f2", "equals": "pink"}}, {"color": {"part": "f1", "equals": "gray"}},
+    ]}], images={"b": {"scene": floors.model_dump()}})
+    scene = Planner(case, literal=False, seed=1).scene(1)
+    assert scene is not None
+    assert [o.color for o in scene.objects] == ["#b9b4aa", "pink"]

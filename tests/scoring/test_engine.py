@@ -1,0 +1,220 @@
+"""The scoring engine on hand-made samples: canvases, tags, conditionals, unknowns."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from uniprobe.cases.schema import Case
+from uniprobe.scenes.render import render_scene, to_png
+from uniprobe.scenes.spec import Band, SceneObject, SceneSpec
+from uniprobe.scoring.engine import score_sample
+from uniprobe.scoring.policy import Judging
+from uniprobe.store.records import (
+    ErrorRecord,
+    Manifest,
+    ModelInfo,
+    ReplyRecord,
+    SampleRecord,
+    ScoreRecord,
+    SuiteInfo,
+    TurnRecord,
+)
+from uniprobe.store.rundir import RunDir
+
+Reply = SceneSpec | str | None  # a drawn scene, a text-only answer, or no reply (error)
+
+
+def _scene(*objects: tuple[str, float, float], bands: tuple[str, ...] = ()) -> SceneSpec:
+    split = [Band(kind="sky", bottom=0.45), Band(kind=bands[0], top=0.45)] if bands else []
+    return SceneSpec(
+        bands=tuple(split),
+        objects=tuple(SceneObject(kind=k, x=x, y=y, size=100) for k, x, y in objects),
+    )
+
+
+def _score(tmp_path: Path, case: Case, replies: list[Reply], *, refusal: str | None = None
+           ) -> ScoreRecord:
+    run = RunDir.create(tmp_path / "run", Manifest(
+        run_id="run", uniprobe_version="test",
+        suite=SuiteInfo(name="t", hash="h", cases=1),
+        model=ModelInfo(name="test/scripted", protocol="test"), epochs=1, policy="reference",
+        created="now",
+    ))
+    turns = []
+    for index, (turn, reply) in enumerate(zip(case.turns, replies, strict=True), start=1):
+        attached = []
+        for name in turn.attach:
+            spec = case.images[name].scene
+            assert spec is not None
+            attached.append(run.put_image(to_png(render_scene(spec).image)))
+        rec = TurnRecord(index=index, user=turn.user, attached=attached)
+        if reply is None:
+            rec.error = ErrorRecord(type="BackendError", message="test/scripted: HTTP 500")
+            turns.append(rec)
+            break
+        if isinstance(reply, str):
+            rec.reply = ReplyRecord(text=reply, refusal=refusal)
+        else:
+            rec.reply = ReplyRecord(images=[run.put_image(to_png(render_scene(reply).image))])
+        turns.append(rec)
+    status = "error" if any(t.error for t in turns) else "complete"
+    sample = SampleRecord(case_id=case.id, epoch=0, seed=1, model="test/scripted",
+                          protocol="test", turns=turns, status=status, started="s", finished="f")
+    return asyncio.run(score_sample(case, sample, run, Judging.of("reference")))
+
+
+def _case(turns: list[dict[str, Any]], **extra: Any) -> Case:
+    return Case.model_validate(
+        {"id": "t", "family": "post_generation", "subtype": "s", "turns": turns, **extra}
+    )
+
+
+RULE = _case([
+    {"user": "From now on, if I mention a number, add 3 before using it."},
+    {"user": "Generate an image of 2 dolphins.",
+     "expect": [{"count": {"object": "dolphin", "equals": 5, "literal": 2}}]},
+])
+
+
+def _dolphins(n: int) -> SceneSpec:
+    return _scene(*[("dolphin", 70 + 120 * (i % 4), 100 + 140 * (i // 4)) for i in range(n)])
+
+
+@pytest.mark.parametrize(
+    ("n", "status", "tags"),
+    [
+        pytest.param(5, "pass", [], id="rule-followed"),
+        pytest.param(2, "fail", ["literal"], id="literal-reading"),
+        pytest.param(4, "fail", [], id="other-error"),
+    ],
+)
+def test_literal_tag_only_when_the_literal_reading_holds(
+    tmp_path: Path, n: int, status: str, tags: list[str]
+) -> None:
+    score = _score(tmp_path, RULE, ["Understood.", _dolphins(n)])
+    [verdict] = score.verdicts
+    assert (verdict.status, verdict.tags) == (status, tags)
+    assert verdict.evidence["count"] == n
+    assert verdict.judge == "reference@1"
+    assert score.outcome == status
+
+
+TOPIC = _case([
+    {"user": "Draw only fruit."},
+    {"user": "Draw a monkey.", "expect": [{"absent": {"object": "monkey", "literal": True}}]},
+    {"user": "Now draw an apple.", "expect": [{"present": {"object": "apple"}}]},
+])
+
+
+def test_a_text_only_refusal_leaves_nothing_drawn(tmp_path: Path) -> None:
+    score = _score(tmp_path, TOPIC, ["ok", "I only draw fruit.", "No."], refusal="off topic")
+    absent, present = score.verdicts
+    assert (absent.status, absent.reason) == ("pass", "found no image, so 0 monkey(s)")
+    assert present.status == "fail"
+    assert present.tags == ["no_image", "refusal"]
+
+
+def test_the_canvas_falls_back_to_the_latest_earlier_image(tmp_path: Path) -> None:
+    score = _score(tmp_path, TOPIC, ["ok", _scene(("apple", 256, 256)), "Here it is."])
+    absent, present = score.verdicts
+    assert absent.status == "pass"
+    assert present.status == "pass"  # the turn-2 image still shows an apple
+
+
+FRUIT = SceneSpec(objects=(
+    SceneObject(id="apple", kind="apple", x=120, y=256, size=90),
+    SceneObject(id="lemon", kind="lemon", x=260, y=256, size=90),
+    SceneObject(id="pear", kind="pear", x=400, y=256, size=90),
+))
+EDIT = _case(
+    [{"user": "Replace the lemon by a lime.", "attach": ["fruit"], "expect": [
+        {"absent": {"object": "lemon"}},
+        {"present": {"object": "lime"}},
+        {"present": {"object": "apple"}},
+        {"unchanged": {"against": "fruit", "outside": ["lemon"]}},
+    ]}],
+    images={"fruit": {"scene": FRUIT.model_dump()}},
+)
+
+
+def test_edits_are_tagged_against_the_pre_edit_canvas(tmp_path: Path) -> None:
+    # the model kept the lemon, deleted the apple and added nothing
+    drawn = SceneSpec(objects=(FRUIT.objects[1], FRUIT.objects[2]))
+    score = _score(tmp_path, EDIT, [drawn])
+    lemon, lime, apple, unchanged = score.verdicts
+    assert (lemon.status, lemon.tags) == ("fail", ["under_edit"])
+    assert (lime.status, lime.tags) == ("fail", ["under_edit"])
+    assert (apple.status, apple.tags) == ("fail", ["over_edit"])
+    assert (unchanged.status, unchanged.tags) == ("fail", ["over_edit"])
+    assert unchanged.evidence["changed_share"] > 0.01
+    assert unchanged.evidence["excluded"][0]["part"] == "lemon"
+
+
+def test_a_precise_edit_passes_every_check(tmp_path: Path) -> None:
+    lime = SceneObject(kind="lime", x=260, y=256, size=80)
+    score = _score(tmp_path, EDIT, [SceneSpec(objects=(FRUIT.objects[0], lime, FRUIT.objects[2]))])
+    assert [v.status for v in score.verdicts] == ["pass"] * 4
+    assert score.verdicts[3].evidence["changed_share"] == 0.0
+    assert score.outcome == "pass"
+
+
+CONDITIONAL = _case([
+    {"user": "Two zebras drinking water.", "expect": [{"count": {"object": "zebra", "equals": 2}}]},
+    {"user": "A man running on the road if there is no water in the previous image.", "expect": [
+        {"when": {"present": {"object": "water", "turn": 1}},
+         "then": [{"absent": {"object": "man"}}],
+         "else": [{"present": {"object": "man"}}],
+         "literal": "else", "assumed": True},
+    ]},
+])
+ZEBRAS_WATER = _scene(("zebra", 150, 330), ("zebra", 360, 330), bands=("water",))
+ZEBRAS_DRY = _scene(("zebra", 150, 330), ("zebra", 360, 330), bands=("grass",))
+MAN = _scene(("man", 256, 300), bands=("road",))
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "status", "tags", "holds"),
+    [
+        pytest.param(ZEBRAS_WATER, "Not drawing: there is water.", "pass", [], True,
+                     id="right-branch"),
+        pytest.param(ZEBRAS_WATER, MAN, "fail", ["wrong_branch", "literal"], True,
+                     id="acted-anyway"),
+        pytest.param(ZEBRAS_DRY, "There is water, so no.", "fail",
+                     ["wrong_branch", "misread_condition"], False, id="followed-the-words"),
+        pytest.param(ZEBRAS_DRY, MAN, "pass", [], False, id="right-branch-no-water"),
+    ],
+)
+def test_conditionals_are_judged_on_the_drawn_image(
+    tmp_path: Path, first: SceneSpec, second: Reply, status: str, tags: list[str], holds: bool
+) -> None:
+    score = _score(tmp_path, CONDITIONAL, [first, second])
+    verdict = score.verdicts[1]
+    assert (verdict.status, verdict.tags) == (status, tags)
+    assert verdict.evidence["condition"] is holds
+    assert verdict.children[0].kind == "present"
+    assert verdict.children[0].status == ("pass" if holds else "fail")
+
+
+def test_a_condition_no_judge_can_decide_makes_the_verdict_unknown(tmp_path: Path) -> None:
+    case = _case([{"user": "x", "expect": [
+        {"when": {"ask": {"question": "Is the earth flat?", "expect": "yes"}},
+         "then": [{"present": {"object": "woman"}}], "else": [{"present": {"object": "man"}}]},
+    ]}])
+    [verdict] = _score(tmp_path, case, [MAN]).verdicts
+    assert verdict.status == "unknown"
+    assert verdict.reason == (
+        "the condition could not be judged: no judge in policy 'reference' answers 'ask' checks"
+    )
+
+
+def test_a_failed_turn_leaves_its_checks_unknown_with_the_error(tmp_path: Path) -> None:
+    score = _score(tmp_path, CONDITIONAL, [ZEBRAS_WATER, None])
+    first, second = score.verdicts
+    assert first.status == "pass"
+    assert (second.status, second.tags) == ("unknown", ["error"])
+    assert second.reason == "no reply: test/scripted: HTTP 500"
+    assert score.outcome == "error"
