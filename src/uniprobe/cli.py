@@ -136,32 +136,36 @@ def summary(
     if as_json:
         sys.stdout.write(s.model_dump_json(indent=2) + "\n")
         return
-    table = Table(title=f"{s.model} on {s.suite} ({s.policy})")
-    for col in (
+    rows = [("all", s.overall)]
+    for family, g in s.families.items():
+        rows.append((family, g))
+        rows += [
+            (f"  {k.split('/', 1)[1]}", v)
+            for k, v in s.subtypes.items()
+            if k.startswith(f"{family}/")
+        ]
+    table = []
+    for label, g in rows:
+        a = g.strict_accuracy
+        table.append(
+            [
+                label,
+                str(g.samples),
+                f"{_fmt(a.value)} [{_fmt(a.low)}, {_fmt(a.high)}]",
+                _fmt(g.check_accuracy.value),
+                _fmt(g.literal_failure_rate.value),
+                ", ".join(f"{t} {n}" for t, n in g.tags.items()),
+            ]
+        )
+    columns = [
         "group",
         "samples",
         "strict accuracy [95% CI]",
         "check acc.",
         "literal rate",
-        "tags",
-    ):
-        table.add_column(col)
-    rows = (
-        [("all", s.overall)]
-        + [(k, v) for k, v in s.families.items()]
-        + [(f"  {k}", v) for k, v in s.subtypes.items()]
-    )
-    for label, g in rows:
-        a = g.strict_accuracy
-        table.add_row(
-            label,
-            str(g.samples),
-            f"{_fmt(a.value)} [{_fmt(a.low)}, {_fmt(a.high)}]",
-            _fmt(g.check_accuracy.value),
-            _fmt(g.literal_failure_rate.value),
-            ", ".join(f"{t} {n}" for t, n in g.tags.items()),
-        )
-    out.print(table)
+        "failure tags",
+    ]
+    _table(f"{s.model} on {s.suite} ({s.policy})", columns, table)
 
 
 @app.command()
@@ -179,12 +183,8 @@ def report(
 def cases_list(suite: SuiteOpt = "paper") -> None:
     """List the cases of a suite."""
     s = api.load_suite(suite)
-    table = Table(title=f"{s.name}: {len(s)} cases")
-    for col in ("id", "family", "subtype", "turns", "checks"):
-        table.add_column(col)
-    for c in s.cases:
-        table.add_row(c.id, c.family, c.subtype, str(len(c.turns)), str(c.n_checks()))
-    out.print(table)
+    rows = [[c.id, c.family, c.subtype, str(len(c.turns)), str(c.n_checks())] for c in s.cases]
+    _table(f"{s.name}: {len(s)} cases", ["id", "family", "subtype", "turns", "checks"], rows)
 
 
 @cases_app.command("show")
@@ -221,22 +221,37 @@ def models_list() -> None:
     from uniprobe.backends.registry import _load_builtin, backends
 
     _load_builtin()
-    table = Table(title="model backends")
-    for col in ("model", "protocol", "multi-turn", "edits", "input images", "seed", "text"):
-        table.add_column(col)
+    rows = []
     for provider in backends.names():
         cls = backends.get(provider)
         c = cls.capabilities
         for m in cls.models or ("<model>",):
-            table.add_row(
-                f"{provider}/{m}",
-                c.protocol,
-                _yn(c.multi_turn),
-                _yn(c.edits),
-                str(c.max_input_images),
-                _yn(c.seed),
-                _yn(c.text_output),
+            rows.append(
+                [
+                    f"{provider}/{m}",
+                    c.protocol,
+                    _yn(c.multi_turn),
+                    _yn(c.edits),
+                    str(c.max_input_images),
+                    _yn(c.seed),
+                    _yn(c.text_output),
+                ]
             )
+    columns = ["model", "protocol", "multi-turn", "edits", "input images", "seed", "text"]
+    _table("model backends", columns, rows)
+
+
+def _table(title: str, columns: list[str], rows: list[list[str]]) -> None:
+    """A table on a terminal; tab-separated lines (header first) for pipes and scripts."""
+    if not out.is_terminal:
+        for row in [columns, *rows]:
+            out.print("\t".join(row), highlight=False, markup=False, soft_wrap=True)
+        return
+    table = Table(title=title)
+    for col in columns:
+        table.add_column(col)
+    for row in rows:
+        table.add_row(*row)
     out.print(table)
 
 
