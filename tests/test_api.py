@@ -10,12 +10,44 @@ import yaml
 import uniprobe
 
 PUBLIC = [
-    "Backend", "BackendError", "Capabilities", "Case", "CaseFileError", "ConfigError",
-    "Conversation", "ImageData", "Judge", "JudgeContext", "JudgeResult", "Policy", "Reply",
-    "RunDir", "RunDirError", "RunResult", "RunSummary", "Session", "SessionContext", "Suite",
-    "Turn", "UniprobeError", "UnknownNameError", "Usage", "UsageError", "UserTurn",
-    "__version__", "backend_registry", "builtin_suites", "create_backend", "judge_registry",
-    "load_suite", "policy_registry", "report", "run", "score", "suite_of_run", "summary",
+    "Backend",
+    "BackendError",
+    "Capabilities",
+    "Case",
+    "CaseFileError",
+    "ConfigError",
+    "Conversation",
+    "ImageData",
+    "Judge",
+    "JudgeContext",
+    "JudgeResult",
+    "Policy",
+    "Reply",
+    "RunDir",
+    "RunDirError",
+    "RunResult",
+    "RunSummary",
+    "Session",
+    "SessionContext",
+    "Suite",
+    "Turn",
+    "UniprobeError",
+    "UnknownNameError",
+    "Usage",
+    "UsageError",
+    "UserTurn",
+    "__version__",
+    "backend_registry",
+    "builtin_suites",
+    "create_backend",
+    "judge_registry",
+    "load_suite",
+    "policy_registry",
+    "report",
+    "run",
+    "score",
+    "suite_of_run",
+    "summary",
     "validate_suite",
 ]
 
@@ -51,8 +83,9 @@ def test_create_backend_validates_options() -> None:
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "uniprobe.cli", *args], capture_output=True,
-                          text=True, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "uniprobe.cli", *args], capture_output=True, text=True, check=False
+    )
 
 
 def test_cases_show_prints_the_case_as_yaml() -> None:

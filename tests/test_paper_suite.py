@@ -30,12 +30,16 @@ def test_the_oracle_passes_the_paper_suite(runs: dict[str, Path]) -> None:
     assert failed == {}
 
 
-def test_the_literal_reference_fails_where_the_literal_reading_differs(runs: dict[str, Path]) -> None:
+def test_the_literal_reference_fails_where_the_literal_reading_differs(
+    runs: dict[str, Path],
+) -> None:
     suite = uniprobe.load_suite("paper")
     scores = _scores(runs["literal"])
     literal_failures = {
-        case_id for case_id, s in scores.items()
-        if s.outcome == "fail" and any("literal" in v.tags for v in s.verdicts if v.status == "fail")
+        case_id
+        for case_id, s in scores.items()
+        if s.outcome == "fail"
+        and any("literal" in v.tags for v in s.verdicts if v.status == "fail")
     }
     global_cases = {c.id for c in suite.cases if c.family == "global_instruction"}
     post_cases = {c.id for c in suite.cases if c.family == "post_generation"}
@@ -43,7 +47,8 @@ def test_the_literal_reference_fails_where_the_literal_reading_differs(runs: dic
     assert post_cases <= literal_failures
     # editing cases with a literal reading (laterality, reflection) fail too; the others pass
     assert {c for c in literal_failures if c.startswith("paper.edit.")} == {
-        "paper.edit.laterality.ice_cream", "paper.edit.reflection_only.horse_lion",
+        "paper.edit.laterality.ice_cream",
+        "paper.edit.reflection_only.horse_lion",
     }
     summary = uniprobe.summary(runs["literal"])
     assert summary.families["global_instruction"].strict_accuracy.value == 0.0
@@ -52,8 +57,11 @@ def test_the_literal_reference_fails_where_the_literal_reading_differs(runs: dic
 
 def test_conditionals_of_the_literal_reference_take_the_wrong_branch(runs: dict[str, Path]) -> None:
     scores = _scores(runs["literal"])
-    verdict = next(v for v in scores["paper.post.condition_visual_fact.zebras_water"].verdicts
-                   if v.kind == "conditional")
+    verdict = next(
+        v
+        for v in scores["paper.post.condition_visual_fact.zebras_water"].verdicts
+        if v.kind == "conditional"
+    )
     assert verdict.status == "fail"
     assert verdict.tags == ["wrong_branch", "literal"]
     assert verdict.evidence["condition"] is True

@@ -11,8 +11,9 @@ from uniprobe.scenes.spec import SceneObject, SceneSpec
 
 
 def _case(turns: list[dict[str, Any]], **extra: Any) -> Case:
-    return Case.model_validate({"id": "p", "family": "editing", "subtype": "s", "turns": turns,
-                                **extra})
+    return Case.model_validate(
+        {"id": "p", "family": "editing", "subtype": "s", "turns": turns, **extra}
+    )
 
 
 def _kinds(scene: SceneSpec | None) -> Counter[str]:
@@ -21,13 +22,18 @@ def _kinds(scene: SceneSpec | None) -> Counter[str]:
 
 
 def test_counts_follow_the_check_and_its_literal_alternative() -> None:
-    case = _case([
-        {"user": "From now on add 3 to every number."},
-        {"user": "Draw 2 dolphins in the ocean.", "expect": [
-            {"count": {"object": "dolphins", "equals": 5, "literal": 2}},
-            {"present": {"object": "ocean"}},
-        ]},
-    ])
+    case = _case(
+        [
+            {"user": "From now on add 3 to every number."},
+            {
+                "user": "Draw 2 dolphins in the ocean.",
+                "expect": [
+                    {"count": {"object": "dolphins", "equals": 5, "literal": 2}},
+                    {"present": {"object": "ocean"}},
+                ],
+            },
+        ]
+    )
     oracle, literal = Planner(case, literal=False, seed=1), Planner(case, literal=True, seed=1)
     assert oracle.scene(1) is None and literal.scene(1) is None  # a rule turn: words only
     assert _kinds(oracle.scene(2)) == {"dolphin": 5}
@@ -40,7 +46,7 @@ def test_new_objects_never_overlap_and_stay_on_the_canvas() -> None:
     scene = Planner(case, literal=False, seed=3).scene(1)
     assert scene is not None
     boxes = [spec_box(o) for o in scene.objects]
-    assert all(0 <= b[0] and 0 <= b[1] and b[2] <= 512 and b[3] <= 512 for b in boxes)
+    assert all(b[0] >= 0 and b[1] >= 0 and b[2] <= 512 and b[3] <= 512 for b in boxes)
     for i, a in enumerate(boxes):
         for b in boxes[i + 1 :]:
             assert a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1]
@@ -54,11 +60,24 @@ def test_layout_is_deterministic_per_seed() -> None:
 
 
 def test_relations_and_positions_place_objects() -> None:
-    case = _case([{"user": "x", "expect": [
-        {"relation": {"subject": "lemon", "relation": "below", "object": "watermelon",
-                      "literal": "above"}},
-        {"position": {"object": "dog", "place": "right", "literal": "left"}},
-    ]}])
+    case = _case(
+        [
+            {
+                "user": "x",
+                "expect": [
+                    {
+                        "relation": {
+                            "subject": "lemon",
+                            "relation": "below",
+                            "object": "watermelon",
+                            "literal": "above",
+                        }
+                    },
+                    {"position": {"object": "dog", "place": "right", "literal": "left"}},
+                ],
+            }
+        ]
+    )
     for literal, below in ((False, True), (True, False)):
         scene = Planner(case, literal=literal, seed=2).scene(1)
         assert scene is not None
@@ -67,18 +86,30 @@ def test_relations_and_positions_place_objects() -> None:
         assert (at["dog"][0] > 256) is not literal
 
 
-ROOM = SceneSpec(objects=(
-    SceneObject(id="apple", kind="apple", x=100, y=256, size=90),
-    SceneObject(id="lemon", kind="lemon", x=250, y=256, size=90, flip="horizontal"),
-    SceneObject(id="pear", kind="pear", x=400, y=256, size=90),
-))
+ROOM = SceneSpec(
+    objects=(
+        SceneObject(id="apple", kind="apple", x=100, y=256, size=90),
+        SceneObject(id="lemon", kind="lemon", x=250, y=256, size=90, flip="horizontal"),
+        SceneObject(id="pear", kind="pear", x=400, y=256, size=90),
+    )
+)
 
 
 def test_an_edit_puts_the_new_object_in_the_freed_place() -> None:
-    case = _case([{"user": "Replace the lemon by a lime.", "attach": ["room"], "expect": [
-        {"absent": {"object": "lemon"}}, {"count": {"object": "lime", "equals": 1}},
-        {"unchanged": {"against": "room", "outside": ["lemon"]}},
-    ]}], images={"room": {"scene": ROOM.model_dump()}})
+    case = _case(
+        [
+            {
+                "user": "Replace the lemon by a lime.",
+                "attach": ["room"],
+                "expect": [
+                    {"absent": {"object": "lemon"}},
+                    {"count": {"object": "lime", "equals": 1}},
+                    {"unchanged": {"against": "room", "outside": ["lemon"]}},
+                ],
+            }
+        ],
+        images={"room": {"scene": ROOM.model_dump()}},
+    )
     scene = Planner(case, literal=False, seed=1).scene(1)
     assert scene is not None
     apple, pear, lime = scene.objects
@@ -89,14 +120,22 @@ def test_an_edit_puts_the_new_object_in_the_freed_place() -> None:
 
 
 def test_an_edit_with_nothing_to_change_answers_in_words() -> None:
-    case = _case([
-        {"user": "A man and a shark.", "expect": [{"present": {"object": "man"}},
-                                                  {"present": {"object": "shark"}}]},
-        {"user": "If the earth is flat, change the man to a woman.", "edit": True, "expect": [
-            {"present": {"object": "man", "literal": True}},
-            {"absent": {"object": "woman", "literal": True}},
-        ]},
-    ])
+    case = _case(
+        [
+            {
+                "user": "A man and a shark.",
+                "expect": [{"present": {"object": "man"}}, {"present": {"object": "shark"}}],
+            },
+            {
+                "user": "If the earth is flat, change the man to a woman.",
+                "edit": True,
+                "expect": [
+                    {"present": {"object": "man", "literal": True}},
+                    {"absent": {"object": "woman", "literal": True}},
+                ],
+            },
+        ]
+    )
     assert Planner(case, literal=False, seed=1).scene(2) is None
     literal = Planner(case, literal=True, seed=1)
     assert _kinds(literal.scene(2)) == {"woman": 1, "shark": 1}
@@ -106,16 +145,28 @@ def test_an_edit_with_nothing_to_change_answers_in_words() -> None:
 
 
 def test_conditions_are_decided_on_its_own_earlier_scene() -> None:
-    case = _case([
-        {"user": "Zebras at a river.", "expect": [{"count": {"object": "zebra", "equals": 2}},
-                                                  {"present": {"object": "water"}}]},
-        {"user": "A man on a road if there is no water.", "expect": [
-            {"when": {"present": {"object": "water", "turn": 1}},
-             "then": [{"absent": {"object": "man"}}],
-             "else": [{"present": {"object": "man"}}, {"present": {"object": "road"}}],
-             "literal": "else"},
-        ]},
-    ])
+    case = _case(
+        [
+            {
+                "user": "Zebras at a river.",
+                "expect": [
+                    {"count": {"object": "zebra", "equals": 2}},
+                    {"present": {"object": "water"}},
+                ],
+            },
+            {
+                "user": "A man on a road if there is no water.",
+                "expect": [
+                    {
+                        "when": {"present": {"object": "water", "turn": 1}},
+                        "then": [{"absent": {"object": "man"}}],
+                        "else": [{"present": {"object": "man"}}, {"present": {"object": "road"}}],
+                        "literal": "else",
+                    },
+                ],
+            },
+        ]
+    )
     assert Planner(case, literal=False, seed=1).scene(2) is None  # water: nothing to draw
     literal = Planner(case, literal=True, seed=1).scene(2)
     assert _kinds(literal) == {"man": 1}
@@ -123,13 +174,25 @@ def test_conditions_are_decided_on_its_own_earlier_scene() -> None:
 
 
 def test_colours_are_painted_only_when_needed() -> None:
-    floors = SceneSpec(objects=(
-        SceneObject(id="f1", shape="rect", x=256, y=300, w=200, h=60, color="#b9b4aa"),
-        SceneObject(id="f2", shape="rect", x=256, y=240, w=200, h=60, color="#b9b4aa"),
-    ))
-    case = _case([{"user": "Make the second floor pink.", "attach": ["b"], "expect": [
-        {"color": {"part": "f2", "equals": "pink"}}, {"color": {"part": "f1", "equals": "gray"}},
-    ]}], images={"b": {"scene": floors.model_dump()}})
+    floors = SceneSpec(
+        objects=(
+            SceneObject(id="f1", shape="rect", x=256, y=300, w=200, h=60, color="#b9b4aa"),
+            SceneObject(id="f2", shape="rect", x=256, y=240, w=200, h=60, color="#b9b4aa"),
+        )
+    )
+    case = _case(
+        [
+            {
+                "user": "Make the second floor pink.",
+                "attach": ["b"],
+                "expect": [
+                    {"color": {"part": "f2", "equals": "pink"}},
+                    {"color": {"part": "f1", "equals": "gray"}},
+                ],
+            }
+        ],
+        images={"b": {"scene": floors.model_dump()}},
+    )
     scene = Planner(case, literal=False, seed=1).scene(1)
     assert scene is not None
     assert [o.color for o in scene.objects] == ["#b9b4aa", "pink"]

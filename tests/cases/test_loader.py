@@ -58,7 +58,7 @@ def test_paper_suite_has_fifteen_cases_five_per_family() -> None:
     }
     assert {c.source for c in suite.cases} == {"paper"}
     assert len({c.id for c in suite.cases}) == 15
-    assert suite.root == PAPER_YAML.parent
+    assert suite.source == PAPER_YAML.parent
     assert suite.file_hashes == {}
 
 
@@ -145,7 +145,7 @@ def test_folder_of_case_files_loads_in_file_name_order(tmp_path: Path) -> None:
     _write(folder / "notes.txt", "not a case file")
     suite = load_suite(folder)
     assert suite.name == "mysuite"
-    assert suite.root == folder
+    assert suite.source == folder.resolve()
     assert [c.id for c in suite.cases] == ["a.one", "b.one", "b.two", "c.one"]
     origins = [(case.origin.file, case.origin.line) for case in suite.cases if case.origin]
     assert origins == [(a, 1), (b, 1), (b, 8), (c, 1)]
@@ -154,7 +154,7 @@ def test_folder_of_case_files_loads_in_file_name_order(tmp_path: Path) -> None:
 def test_single_file_suite_is_named_after_the_file(tmp_path: Path) -> None:
     file = _write(tmp_path / "tiny.yaml", _case_yaml("t.one"))
     suite = load_suite(file)
-    assert (suite.name, suite.root, len(suite)) == ("tiny", tmp_path, 1)
+    assert (suite.name, suite.source, len(suite)) == ("tiny", (tmp_path / "tiny.yaml").resolve(), 1)
     assert load_suite(str(file)).content_hash == suite.content_hash
 
 

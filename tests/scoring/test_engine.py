@@ -36,14 +36,21 @@ def _scene(*objects: tuple[str, float, float], bands: tuple[str, ...] = ()) -> S
     )
 
 
-def _score(tmp_path: Path, case: Case, replies: list[Reply], *, refusal: str | None = None
-           ) -> ScoreRecord:
-    run = RunDir.create(tmp_path / "run", Manifest(
-        run_id="run", uniprobe_version="test",
-        suite=SuiteInfo(name="t", hash="h", cases=1),
-        model=ModelInfo(name="test/scripted", protocol="test"), epochs=1, policy="reference",
-        created="now",
-    ))
+def _score(
+    tmp_path: Path, case: Case, replies: list[Reply], *, refusal: str | None = None
+) -> ScoreRecord:
+    run = RunDir.create(
+        tmp_path / "run",
+        Manifest(
+            run_id="run",
+            uniprobe_version="test",
+            suite=SuiteInfo(name="t", hash="h", cases=1),
+            model=ModelInfo(name="test/scripted", protocol="test"),
+            epochs=1,
+            policy="reference",
+            created="now",
+        ),
+    )
     turns = []
     for index, (turn, reply) in enumerate(zip(case.turns, replies, strict=True), start=1):
         attached = []
@@ -62,8 +69,17 @@ def _score(tmp_path: Path, case: Case, replies: list[Reply], *, refusal: str | N
             rec.reply = ReplyRecord(images=[run.put_image(to_png(render_scene(reply).image))])
         turns.append(rec)
     status = "error" if any(t.error for t in turns) else "complete"
-    sample = SampleRecord(case_id=case.id, epoch=0, seed=1, model="test/scripted",
-                          protocol="test", turns=turns, status=status, started="s", finished="f")
+    sample = SampleRecord(
+        case_id=case.id,
+        epoch=0,
+        seed=1,
+        model="test/scripted",
+        protocol="test",
+        turns=turns,
+        status=status,
+        started="s",
+        finished="f",
+    )
     return asyncio.run(score_sample(case, sample, run, Judging.of("reference")))
 
 
@@ -73,11 +89,15 @@ def _case(turns: list[dict[str, Any]], **extra: Any) -> Case:
     )
 
 
-RULE = _case([
-    {"user": "From now on, if I mention a number, add 3 before using it."},
-    {"user": "Generate an image of 2 dolphins.",
-     "expect": [{"count": {"object": "dolphin", "equals": 5, "literal": 2}}]},
-])
+RULE = _case(
+    [
+        {"user": "From now on, if I mention a number, add 3 before using it."},
+        {
+            "user": "Generate an image of 2 dolphins.",
+            "expect": [{"count": {"object": "dolphin", "equals": 5, "literal": 2}}],
+        },
+    ]
+)
 
 
 def _dolphins(n: int) -> SceneSpec:
@@ -103,11 +123,13 @@ def test_literal_tag_only_when_the_literal_reading_holds(
     assert score.outcome == status
 
 
-TOPIC = _case([
-    {"user": "Draw only fruit."},
-    {"user": "Draw a monkey.", "expect": [{"absent": {"object": "monkey", "literal": True}}]},
-    {"user": "Now draw an apple.", "expect": [{"present": {"object": "apple"}}]},
-])
+TOPIC = _case(
+    [
+        {"user": "Draw only fruit."},
+        {"user": "Draw a monkey.", "expect": [{"absent": {"object": "monkey", "literal": True}}]},
+        {"user": "Now draw an apple.", "expect": [{"present": {"object": "apple"}}]},
+    ]
+)
 
 
 def test_a_text_only_refusal_leaves_nothing_drawn(tmp_path: Path) -> None:
@@ -125,18 +147,26 @@ def test_the_canvas_falls_back_to_the_latest_earlier_image(tmp_path: Path) -> No
     assert present.status == "pass"  # the turn-2 image still shows an apple
 
 
-FRUIT = SceneSpec(objects=(
-    SceneObject(id="apple", kind="apple", x=120, y=256, size=90),
-    SceneObject(id="lemon", kind="lemon", x=260, y=256, size=90),
-    SceneObject(id="pear", kind="pear", x=400, y=256, size=90),
-))
+FRUIT = SceneSpec(
+    objects=(
+        SceneObject(id="apple", kind="apple", x=120, y=256, size=90),
+        SceneObject(id="lemon", kind="lemon", x=260, y=256, size=90),
+        SceneObject(id="pear", kind="pear", x=400, y=256, size=90),
+    )
+)
 EDIT = _case(
-    [{"user": "Replace the lemon by a lime.", "attach": ["fruit"], "expect": [
-        {"absent": {"object": "lemon"}},
-        {"present": {"object": "lime"}},
-        {"present": {"object": "apple"}},
-        {"unchanged": {"against": "fruit", "outside": ["lemon"]}},
-    ]}],
+    [
+        {
+            "user": "Replace the lemon by a lime.",
+            "attach": ["fruit"],
+            "expect": [
+                {"absent": {"object": "lemon"}},
+                {"present": {"object": "lime"}},
+                {"present": {"object": "apple"}},
+                {"unchanged": {"against": "fruit", "outside": ["lemon"]}},
+            ],
+        }
+    ],
     images={"fruit": {"scene": FRUIT.model_dump()}},
 )
 
@@ -162,15 +192,26 @@ def test_a_precise_edit_passes_every_check(tmp_path: Path) -> None:
     assert score.outcome == "pass"
 
 
-CONDITIONAL = _case([
-    {"user": "Two zebras drinking water.", "expect": [{"count": {"object": "zebra", "equals": 2}}]},
-    {"user": "A man running on the road if there is no water in the previous image.", "expect": [
-        {"when": {"present": {"object": "water", "turn": 1}},
-         "then": [{"absent": {"object": "man"}}],
-         "else": [{"present": {"object": "man"}}],
-         "literal": "else", "assumed": True},
-    ]},
-])
+CONDITIONAL = _case(
+    [
+        {
+            "user": "Two zebras drinking water.",
+            "expect": [{"count": {"object": "zebra", "equals": 2}}],
+        },
+        {
+            "user": "A man running on the road if there is no water in the previous image.",
+            "expect": [
+                {
+                    "when": {"present": {"object": "water", "turn": 1}},
+                    "then": [{"absent": {"object": "man"}}],
+                    "else": [{"present": {"object": "man"}}],
+                    "literal": "else",
+                    "assumed": True,
+                },
+            ],
+        },
+    ]
+)
 ZEBRAS_WATER = _scene(("zebra", 150, 330), ("zebra", 360, 330), bands=("water",))
 ZEBRAS_DRY = _scene(("zebra", 150, 330), ("zebra", 360, 330), bands=("grass",))
 MAN = _scene(("man", 256, 300), bands=("road",))
@@ -179,12 +220,20 @@ MAN = _scene(("man", 256, 300), bands=("road",))
 @pytest.mark.parametrize(
     ("first", "second", "status", "tags", "holds"),
     [
-        pytest.param(ZEBRAS_WATER, "Not drawing: there is water.", "pass", [], True,
-                     id="right-branch"),
-        pytest.param(ZEBRAS_WATER, MAN, "fail", ["wrong_branch", "literal"], True,
-                     id="acted-anyway"),
-        pytest.param(ZEBRAS_DRY, "There is water, so no.", "fail",
-                     ["wrong_branch", "misread_condition"], False, id="followed-the-words"),
+        pytest.param(
+            ZEBRAS_WATER, "Not drawing: there is water.", "pass", [], True, id="right-branch"
+        ),
+        pytest.param(
+            ZEBRAS_WATER, MAN, "fail", ["wrong_branch", "literal"], True, id="acted-anyway"
+        ),
+        pytest.param(
+            ZEBRAS_DRY,
+            "There is water, so no.",
+            "fail",
+            ["wrong_branch", "misread_condition"],
+            False,
+            id="followed-the-words",
+        ),
         pytest.param(ZEBRAS_DRY, MAN, "pass", [], False, id="right-branch-no-water"),
     ],
 )
@@ -200,10 +249,20 @@ def test_conditionals_are_judged_on_the_drawn_image(
 
 
 def test_a_condition_no_judge_can_decide_makes_the_verdict_unknown(tmp_path: Path) -> None:
-    case = _case([{"user": "x", "expect": [
-        {"when": {"ask": {"question": "Is the earth flat?", "expect": "yes"}},
-         "then": [{"present": {"object": "woman"}}], "else": [{"present": {"object": "man"}}]},
-    ]}])
+    case = _case(
+        [
+            {
+                "user": "x",
+                "expect": [
+                    {
+                        "when": {"ask": {"question": "Is the earth flat?", "expect": "yes"}},
+                        "then": [{"present": {"object": "woman"}}],
+                        "else": [{"present": {"object": "man"}}],
+                    },
+                ],
+            }
+        ]
+    )
     [verdict] = _score(tmp_path, case, [MAN]).verdicts
     assert verdict.status == "unknown"
     assert verdict.reason == (

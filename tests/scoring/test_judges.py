@@ -17,20 +17,25 @@ from uniprobe.scoring.judges.ocr import OcrJudge, normalize_text
 from uniprobe.scoring.judges.pixels import ALIGNMENT_RULE, PixelsJudge, align
 from uniprobe.scoring.judges.reference import ReferenceJudge, in_place
 
-CASE = Case.model_validate({"id": "j", "family": "editing", "subtype": "s", "turns": [{"user": "u"}]})
-BASE = SceneSpec(objects=(
-    SceneObject(id="dog", kind="dog", x=130, y=200, size=120),
-    SceneObject(id="cat", kind="cat", x=380, y=200, size=120),
-    SceneObject(id="wall", shape="rect", x=256, y=420, w=300, h=80, color="gray"),
-))
+CASE = Case.model_validate(
+    {"id": "j", "family": "editing", "subtype": "s", "turns": [{"user": "u"}]}
+)
+BASE = SceneSpec(
+    objects=(
+        SceneObject(id="dog", kind="dog", x=130, y=200, size=120),
+        SceneObject(id="cat", kind="cat", x=380, y=200, size=120),
+        SceneObject(id="wall", shape="rect", x=256, y=420, w=300, h=80, color="gray"),
+    )
+)
 
 
 def _ctx(canvas: Image.Image | None, reference: Image.Image | None = None) -> JudgeContext:
     rendered = render_scene(BASE)
     parts = {o.id: o.box for o in rendered.objects if o.id}
     refs = {"turn:1": Canvas(1, reference, None, drawn=True)} if reference is not None else {}
-    return JudgeContext(CASE, 2, Canvas(2, canvas, None, drawn=True), refs, parts,
-                        rendered.image.size)
+    return JudgeContext(
+        CASE, 2, Canvas(2, canvas, None, drawn=True), refs, parts, rendered.image.size
+    )
 
 
 def _img(*objects: SceneObject, **kw: object) -> Image.Image:
@@ -49,7 +54,7 @@ def test_unchanged_ignores_the_named_part_only() -> None:
     bad = judge.decide(Unchanged(against=1, outside=("dog",)), _ctx(after, before))
     assert bad.status == "fail"
     assert bad.evidence["changed_share"] > 0.01
-    x0, y0, x1, y1 = bad.evidence["changed_box"]
+    x0, _, x1, _ = bad.evidence["changed_box"]
     assert x0 >= 300 and x1 <= 460  # the change is where the cat is
 
 
@@ -57,7 +62,9 @@ def test_unchanged_can_exclude_detected_objects() -> None:
     before = render_scene(BASE).image
     moved = BASE.objects[1].model_copy(update={"y": 260.0})
     after = _img(BASE.objects[0], moved, BASE.objects[2])
-    verdict = PixelsJudge().decide(Unchanged(against=1, outside_objects=("cat",)), _ctx(after, before))
+    verdict = PixelsJudge().decide(
+        Unchanged(against=1, outside_objects=("cat",)), _ctx(after, before)
+    )
     assert verdict.status == "pass"
     assert {e["object"] for e in verdict.evidence["excluded"]} == {"cat"}
 
@@ -109,12 +116,18 @@ def test_colour_of_a_part_is_its_dominant_palette_name() -> None:
 
 
 def test_places_are_halves_and_a_middle_third() -> None:
-    assert in_place((100, 400), "left", (512, 512)) and in_place((100, 400), "bottom_left", (512, 512))
+    assert in_place((100, 400), "left", (512, 512)) and in_place(
+        (100, 400), "bottom_left", (512, 512)
+    )
     assert not in_place((300, 400), "left", (512, 512))
-    assert in_place((256, 256), "center", (512, 512)) and not in_place((100, 256), "center", (512, 512))
+    assert in_place((256, 256), "center", (512, 512)) and not in_place(
+        (100, 256), "center", (512, 512)
+    )
 
 
-@pytest.mark.skipif(shutil.which("tesseract") is None, reason="needs tesseract-ocr (.ci/run installs it)")
+@pytest.mark.skipif(
+    shutil.which("tesseract") is None, reason="needs tesseract-ocr (.ci/run installs it)"
+)
 @pytest.mark.parametrize(
     ("check", "status"),
     [

@@ -282,6 +282,6 @@ def load_suite(name_or_path: str | Path) -> Suite:
     return Suite(
         name=name,
         cases=tuple(cases),
-        root=root if root.is_dir() else root.parent,
+        source=root.resolve(),
         file_hashes=hashes,
     )

@@ -166,7 +166,8 @@ class Suite:
 
     name: str
     cases: tuple[Case, ...]
-    root: Path | None = None
+    source: Path | None = None
+    """The file or folder the suite was loaded from (absolute)."""
     file_hashes: dict[str, str] = field(default_factory=dict)
 
     @property

@@ -36,9 +36,9 @@ class Estimate(_M):
     value: float | None
     """Point estimate."""
     low: float | None
-    """2.5th percentile of the bootstrap."""
+    """2.5th percentile of the bootstrap (None with fewer than two decided cases)."""
     high: float | None
-    """97.5th percentile of the bootstrap."""
+    """97.5th percentile of the bootstrap (None with fewer than two decided cases)."""
     n: int
     """Decided units behind the estimate."""
 
@@ -110,13 +110,18 @@ class RunSummary(_M):
 def bootstrap_ratio(
     num: Sequence[float], den: Sequence[float], *, seed: int = 0, reps: int = BOOTSTRAP
 ) -> Estimate:
-    """sum(num)/sum(den) with a case-clustered percentile bootstrap (one entry per case)."""
+    """sum(num)/sum(den) with a case-clustered percentile bootstrap (one entry per case).
+
+    With fewer than two cases that decided anything there is no interval (None): one
+    cluster says nothing about the spread between cases."""
     n_arr = np.asarray(num, dtype=np.float64)
     d_arr = np.asarray(den, dtype=np.float64)
     total = float(d_arr.sum())
     if total == 0:
         return Estimate(value=None, low=None, high=None, n=0)
     value = float(n_arr.sum()) / total
+    if int((d_arr > 0).sum()) < 2:
+        return Estimate(value=round(value, 6), low=None, high=None, n=int(total))
     k = len(d_arr)
     rng = np.random.default_rng(seed)
     weights = rng.multinomial(k, np.full(k, 1.0 / k), size=reps).astype(np.float64)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -98,7 +98,7 @@ def _manifest(suite: Suite, backend: Backend, epochs: int, policy: str, run_id: 
             name=suite.name,
             hash=suite.content_hash,
             cases=len(suite),
-            path=str(suite.root) if suite.root else None,
+            path=str(suite.source) if suite.source else None,
         ),
         model=ModelInfo(
             name=backend.name,
@@ -245,6 +245,13 @@ class _Runner:
         self.progress.advance(self.score_task)
 
 
+def _totals(records: Iterable[SampleRecord]) -> Totals:
+    total = Totals()
+    for rec in records:
+        total = _totals_add(total, rec)
+    return total
+
+
 def _totals_add(t: Totals, rec: SampleRecord) -> Totals:
     images = sum(len(tr.reply.images) for tr in rec.turns if tr.reply)
     cost = sum(tr.reply.cost_usd or 0.0 for tr in rec.turns if tr.reply)
@@ -290,14 +297,16 @@ async def run_model(
                 )
             run = RunDir.open(run_path)
             _check_resumable(run.manifest(), wanted, run_path)
+            run.remove_partial_files()
         else:
             run = RunDir.create(run_path, wanted)
+        done = run.samples()
         m = run.manifest()
         m.status = "running"
+        m.totals = _totals(done.values())  # a kill may have come before the last update
         run.write_manifest(m)
         progress = progress or RunProgress(enabled=False)
         runner = _Runner(suite, backend, run, judging, progress, concurrency)
-        done = run.samples()
         items = [WorkItem(c.id, e, seed_for(c.id, e)) for c in suite.cases for e in range(epochs)]
         todo = [i for i in items if f"{i.case_id}#{i.epoch}" not in done]
         label = backend.name

@@ -252,7 +252,7 @@ class _Parser:
         self.fits.append(fit)
         x0, y0, x1, y1 = fit.box
         t = self._tmpl(fit.concept, fit.orientation, x1 - x0, y1 - y0)
-        self.resid[y0:y1, x0:x1] &= ~(_dilate(t.bin, self.cfg.tolerance + 2) & t.sil_dil)
+        self.resid[y0:y1, x0:x1] &= ~(_dilate(t.bin, self.cfg.tolerance + 1) & t.sil_dil)
 
     # hypotheses from blobs ------------------------------------------------------------
     def from_blob(self, box: Box) -> _Fit | None:

@@ -59,7 +59,12 @@ class ImageRef(_Record):
     @property
     def filename(self) -> str:
         """File name inside images/."""
-        ext = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp"}.get(self.mime, "bin")
+        ext = {
+            "image/png": "png",
+            "image/jpeg": "jpg",
+            "image/webp": "webp",
+            "image/gif": "gif",
+        }.get(self.mime, "bin")
         return f"{self.sha256}.{ext}"
 
 
@@ -275,8 +280,10 @@ class Manifest(_Record):
     """Running totals."""
 
 
-def upgrade(data: dict[str, Any]) -> dict[str, Any]:
+def upgrade(data: Any) -> dict[str, Any]:
     """Bring a record from an older schema version to the current one (none yet)."""
+    if not isinstance(data, dict):
+        raise ValueError(f"expected a JSON object, got {type(data).__name__}")
     version = data.get("schema_version", SCHEMA_VERSION)
     if version > SCHEMA_VERSION:
         raise ValueError(

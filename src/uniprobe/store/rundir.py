@@ -33,7 +33,7 @@ from uniprobe.store.records import ImageRef, Manifest, SampleRecord, ScoreRecord
 __all__ = ["RunDir", "atomic_write"]
 
 R = TypeVar("R", bound=BaseModel)
-_MIME = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"}
+_MIME = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp", "GIF": "image/gif"}
 
 
 def atomic_write(path: Path, data: bytes) -> None:
@@ -147,6 +147,13 @@ class RunDir:
         run.manifest()
         return run
 
+    def remove_partial_files(self) -> int:
+        """Delete temporary files a killed writer left behind; returns how many."""
+        stale = [*self.images_dir.glob(".*.tmp"), *self.path.glob(".*.tmp")]
+        for p in stale:
+            p.unlink(missing_ok=True)
+        return len(stale)
+
     def manifest(self) -> Manifest:
         """The manifest as stored now."""
         try:
@@ -166,7 +173,8 @@ class RunDir:
             with Image.open(io.BytesIO(data)) as im:
                 width, height = im.size
                 mime = _MIME.get(im.format or "", "application/octet-stream")
-        except (OSError, ValueError) as exc:
+                im.load()  # decode it all: a truncated image fails here, not when judged
+        except (OSError, ValueError, Image.DecompressionBombError) as exc:
             raise RunDirError(f"not an image ({len(data)} bytes): {exc}") from None
         ref = ImageRef(sha256=sha256_bytes(data), width=width, height=height, mime=mime)
         target = self.images_dir / ref.filename
