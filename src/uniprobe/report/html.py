@@ -45,6 +45,8 @@ def _pct(value: float | None) -> str:
 def _ci(est: Any) -> Markup:
     if est is None or est.value is None:
         return Markup("–")
+    if est.low is None or est.high is None:
+        return Markup("{}").format(_pct(est.value))
     return Markup('{} <span class="ci">[{}, {}]</span>').format(
         _pct(est.value), _pct(est.low), _pct(est.high)
     )
