@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 import uniprobe
+from conftest import TINY_SUITE
 from uniprobe.report.metrics import Estimate, GroupMetrics, bootstrap_ratio, summarize
 from uniprobe.store.records import (
     Manifest,
@@ -20,34 +21,7 @@ from uniprobe.store.records import (
     Verdict,
 )
 
-TINY = """\
-- id: tiny.numeric.birds
-  family: global_instruction
-  subtype: numeric_transform
-  turns:
-    - user: "From now on, if I mention a number, subtract 2 before using it."
-    - user: "Generate an image of 5 birds."
-      expect:
-        - count: {object: bird, equals: 3, literal: 5}
-
-- id: tiny.post.dog_cat
-  family: post_generation
-  subtype: condition_after_edit
-  turns:
-    - user: "Generate an image of a dog and a cat."
-      expect:
-        - present: {object: dog}
-        - present: {object: cat}
-    - user: "Make the dog a cat. Then put them on the beach if there are no cats."
-      edit: true
-      expect:
-        - absent: {object: dog}
-        - when: {absent: {object: cat}}
-          then: [{present: {object: beach}}]
-          else: [{absent: {object: beach}}]
-          literal: then
-          assumed: false
-"""
+TINY = TINY_SUITE
 FAMILY_KEYS = ["global_instruction", "post_generation"]
 SUBTYPE_KEYS = ["global_instruction/numeric_transform", "post_generation/condition_after_edit"]
 

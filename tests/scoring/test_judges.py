@@ -8,14 +8,14 @@ import shutil
 import pytest
 from PIL import Image
 
-from uniprobe.cases.checks import Color, SameAs, Style, Text, Unchanged
+from uniprobe.cases.checks import Color, SameAs, Style, Text, Unchanged, in_place
 from uniprobe.cases.schema import Case
 from uniprobe.scenes.render import render_scene
 from uniprobe.scenes.spec import SceneObject, SceneSpec
 from uniprobe.scoring.judge import Canvas, JudgeContext
 from uniprobe.scoring.judges.ocr import OcrJudge, normalize_text
 from uniprobe.scoring.judges.pixels import ALIGNMENT_RULE, PixelsJudge, align
-from uniprobe.scoring.judges.reference import ReferenceJudge, in_place
+from uniprobe.scoring.judges.reference import ReferenceJudge
 
 CASE = Case.model_validate(
     {"id": "j", "family": "editing", "subtype": "s", "turns": [{"user": "u"}]}

@@ -27,6 +27,8 @@ from uniprobe.cases.checks import (
     Style,
     Text,
     Unchanged,
+    in_place,
+    relation_holds,
 )
 from uniprobe.cases.schema import Case
 from uniprobe.cases.validate import reference_scene
@@ -250,12 +252,19 @@ class Planner:
         if isinstance(check, Position):
             idx = state.instances(resolve(check.object), None)
             return bool(idx) and all(
-                _in_place(_center(spec_box(state.objects[i])), check.place, state) for i in idx
+                in_place(
+                    _center(spec_box(state.objects[i])), check.place, (state.width, state.height)
+                )
+                for i in idx
             )
         subj = state.instances(resolve(check.subject), None)
         obj = state.instances(resolve(check.object), None)
         return bool(subj and obj) and all(
-            _related(spec_box(state.objects[s]), spec_box(state.objects[o]), check.relation)
+            relation_holds(
+                _center(spec_box(state.objects[s])),
+                _center(spec_box(state.objects[o])),
+                check.relation,
+            )
             for s in subj
             for o in obj
         )
@@ -465,27 +474,6 @@ def _select(state: _State, idx: list[int], how: str) -> int:
 
 
 # --- layout ---------------------------------------------------------------------------------
-
-
-def _in_place(center: tuple[float, float], place: str, state: _State) -> bool:
-    x, y = center[0] / state.width, center[1] / state.height
-    tests = {
-        "left": x < 0.5,
-        "right": x >= 0.5,
-        "top": y < 0.5,
-        "bottom": y >= 0.5,
-        "center": 1 / 3 <= x < 2 / 3 and 1 / 3 <= y < 2 / 3,
-        "top_left": x < 0.5 and y < 0.5,
-        "top_right": x >= 0.5 and y < 0.5,
-        "bottom_left": x < 0.5 and y >= 0.5,
-        "bottom_right": x >= 0.5 and y >= 0.5,
-    }
-    return tests[place]
-
-
-def _related(a: Box, b: Box, relation: str) -> bool:
-    (ax, ay), (bx, by) = _center(a), _center(b)
-    return {"left_of": ax < bx, "right_of": ax > bx, "above": ay < by, "below": ay > by}[relation]
 
 
 def _zone(state: _State, i: int, checks: Sequence[Leaf]) -> tuple[float, float, float, float]:

@@ -14,39 +14,26 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from uniprobe.cases.checks import Absent, Color, Count, Position, Present, Relation
+from uniprobe.cases.checks import (
+    Absent,
+    Color,
+    Count,
+    Position,
+    Present,
+    Relation,
+    in_place,
+    relation_holds,
+)
 from uniprobe.scenes.colors import COLOR_NAMES, name_colors
 from uniprobe.scenes.perceive import Detection, Perception, PerceptionConfig, perceive
 from uniprobe.scenes.render import Box
 from uniprobe.scenes.vocabulary import Term, try_resolve
 from uniprobe.scoring.judge import Canvas, JudgeContext, JudgeResult, judges
 
-__all__ = ["BACKDROP_MIN_SHARE", "ReferenceJudge", "in_place"]
+__all__ = ["BACKDROP_MIN_SHARE", "ReferenceJudge"]
 
 BACKDROP_MIN_SHARE = 0.04
 """A backdrop is present when its fill colour covers at least this share of the image."""
-
-
-def in_place(center: tuple[float, float], place: str, size: tuple[int, int]) -> bool:
-    """Whether a point lies in a named place of the frame (halves; middle third for center)."""
-    x, y = center[0] / size[0], center[1] / size[1]
-    left, top = x < 0.5, y < 0.5
-    return {
-        "left": left,
-        "right": not left,
-        "top": top,
-        "bottom": not top,
-        "center": 1 / 3 <= x < 2 / 3 and 1 / 3 <= y < 2 / 3,
-        "top_left": left and top,
-        "top_right": not left and top,
-        "bottom_left": left and not top,
-        "bottom_right": not left and not top,
-    }[place]
-
-
-def _relation_holds(a: Detection, b: Detection, relation: str) -> bool:
-    (ax, ay), (bx, by) = a.center, b.center
-    return {"left_of": ax < bx, "right_of": ax > bx, "above": ay < by, "below": ay > by}[relation]
 
 
 def _inside(point: tuple[float, float], box: Box) -> bool:
@@ -162,7 +149,7 @@ class ReferenceJudge:
         if not a or not b:
             missing = subject.name if not a else obj.name
             return JudgeResult("fail", f"no {missing} found", evidence)
-        ok = all(_relation_holds(x, y, check.relation) for x in a for y in b)
+        ok = all(relation_holds(x.center, y.center, check.relation) for x in a for y in b)
         rel = check.relation.replace("_", " ")
         verdict = "is" if ok else "is not"
         return JudgeResult(
