@@ -84,18 +84,27 @@ def run(
 ) -> None:
     """Run a suite against one or more models: one run folder per model under --out."""
     options = _parse_options(option)
-    results = api.run(
-        suite,
-        model,
-        out=out_dir,
-        epochs=epochs,
-        resume=resume,
-        concurrency=concurrency,
-        policy=policy,
-        options={m: options for m in model},
-        score=score,
-        progress=progress and sys.stderr.isatty(),
-    )
+    try:
+        results = api.run(
+            suite,
+            model,
+            out=out_dir,
+            epochs=epochs,
+            resume=resume,
+            concurrency=concurrency,
+            policy=policy,
+            options={m: options for m in model},
+            score=score,
+            progress=progress and sys.stderr.isatty(),
+        )
+    except KeyboardInterrupt:
+        err.print(
+            f"interrupted; continue with: uniprobe run ... --out {out_dir} --resume",
+            highlight=False,
+            markup=False,
+            soft_wrap=True,
+        )
+        raise typer.Exit(130) from None
     for r in results:
         line = (
             f"{r.model}: {r.samples} samples ({r.new_samples} new, {r.errors} errors) in {r.path}"
@@ -266,9 +275,6 @@ def main() -> None:
     except UniprobeError as exc:
         err.print(f"error: {exc}", highlight=False, markup=False, emoji=False, soft_wrap=True)
         sys.exit(2)
-    except KeyboardInterrupt:
-        err.print("interrupted; continue with --resume", highlight=False)
-        sys.exit(130)
 
 
 if __name__ == "__main__":

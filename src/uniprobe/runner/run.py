@@ -90,7 +90,9 @@ def _needs_vocabulary(backend: Backend, policy: str) -> bool:
     return "reference" in policies.get(policy).routes.values()
 
 
-def _manifest(suite: Suite, backend: Backend, epochs: int, policy: str, run_id: str) -> Manifest:
+def _manifest(
+    suite: Suite, backend: Backend, epochs: int, judging: Judging | None, policy: str, run_id: str
+) -> Manifest:
     return Manifest(
         run_id=run_id,
         uniprobe_version=__version__,
@@ -108,6 +110,7 @@ def _manifest(suite: Suite, backend: Backend, epochs: int, policy: str, run_id: 
         ),
         epochs=epochs,
         policy=policy,
+        judges=judging.versions() if judging is not None else {},
         created=_now(),
     )
 
@@ -288,7 +291,7 @@ async def run_model(
             problems = vocabulary_problems(suite.cases)
             if problems:
                 raise CaseFileError(problems)
-        wanted = _manifest(suite, backend, epochs, policy, run_path.name)
+        wanted = _manifest(suite, backend, epochs, judging, policy, run_path.name)
         if (run_path / "manifest.json").exists():
             if not resume:
                 raise RunDirError(
@@ -320,7 +323,13 @@ async def run_model(
             for key, rec in done.items():  # finished before a kill, never scored
                 if key not in scored_now:
                     await runner.score(rec)
-        await asyncio.gather(*(runner.one(i) for i in todo))
+        try:
+            await asyncio.gather(*(runner.one(i) for i in todo))
+        except (asyncio.CancelledError, KeyboardInterrupt):
+            m = run.manifest()  # stopped by the user: say so, then stop
+            m.status = "interrupted"
+            run.write_manifest(m)
+            raise
         samples = run.samples()
         m = run.manifest()
         m.status = "finished"

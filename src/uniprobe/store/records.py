@@ -270,6 +270,8 @@ class Manifest(_Record):
     """Repetitions per case."""
     policy: str
     """Judge policy the run scores with by default."""
+    judges: dict[str, str] = Field(default_factory=dict)
+    """Judge name -> version of that policy when the run was made."""
     created: str
     """ISO time."""
     finished: str | None = None
