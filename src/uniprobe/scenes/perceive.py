@@ -116,7 +116,6 @@ class Perception:
 
 @dataclass(frozen=True)
 class _Template:
-    ink: NDArray[np.float32]  # blurred ink, for matching
     bin: Mask  # binary ink
     sil: Mask  # silhouette (opaque area)
     ink_dil: Mask  # binary ink dilated by the tolerance
@@ -156,11 +155,10 @@ def _template(name: str, orientation: str, w: int, h: int, luma: int, tol: int) 
     comp = cv2.resize(base, (w, h), interpolation=cv2.INTER_AREA)
     sil = cv2.resize(alpha, (w, h), interpolation=cv2.INTER_AREA) > 127
     ink = _ink_of(comp, luma)
-    blur = cv2.GaussianBlur(ink.astype(np.float32), (0, 0), 1.2)
     sil_dil = _dilate(sil, tol)
     padded = np.pad(sil, RING + tol)
     ring = _dilate(padded, tol + RING) & ~_dilate(padded, tol + 1)
-    return _Template(blur, ink, sil, _dilate(ink, tol), sil_dil, ring)
+    return _Template(ink, sil, _dilate(ink, tol), sil_dil, ring)
 
 
 # --- the parser ------------------------------------------------------------------------
@@ -505,11 +503,12 @@ def _unexplained_share(parser: _Parser, box: Box) -> float:
 
 
 def backdrop_shares(rgb: NDArray[np.uint8], tolerance: int) -> dict[str, float]:
-    """Share of the image covered by each backdrop's exact fill colour."""
+    """Share of the image covered by each backdrop's exact fill colour (measured on every
+    other pixel of every other row: bands are large, flat areas)."""
     out = {}
-    px = rgb.reshape(-1, 3).astype(np.int16)
+    px = rgb[::2, ::2].reshape(-1, 3).astype(np.int16)
     for kind, (fill, _) in BACKDROP_STYLE.items():
-        close = np.all(np.abs(px - np.array(fill, np.int16)) <= tolerance, axis=1)
+        close = (np.abs(px - np.array(fill, np.int16)) <= tolerance).all(axis=1)
         out[kind] = float(close.mean())
     return out
 
