@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from uniprobe.cases.loader import load_suite
 from uniprobe.cases.schema import Suite
@@ -170,7 +170,8 @@ def judgeable_problems(suite: Suite, policy: str | None = None) -> list[Problem]
         kinds = set(policies.get(policy).routes)
         where = f"policy '{policy}'"
     else:
-        kinds = {k for name in judges.names() for k in judges.get(name).kinds}
+        # judges declare their kinds on the class, so no instance (and no config) is needed
+        kinds = {k for name in judges.names() for k in cast(frozenset[str], judges.get(name).kinds)}
         where = "any registered judge"
     problems = []
     for case in suite.cases:

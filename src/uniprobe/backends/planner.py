@@ -554,7 +554,7 @@ def _find_place(
     occupied: list[Box],
     rng: random.Random,
 ) -> SceneObject:
-    size = obj.size or 100
+    size: float = obj.size or 100
     while True:
         probe = obj.model_copy(update={"x": 0.0, "y": 0.0, "size": size})
         b = spec_box(probe)
@@ -576,7 +576,7 @@ def _find_place(
             if not any(_overlaps(box, o, 10) for o in occupied):
                 return obj.model_copy(update={"x": float(x), "y": float(y), "size": size})
         if size <= 48:
-            x, y = spots[0] if spots else (state.width / 2, state.height / 2)
+            x, y = spots[0] if spots else (state.width // 2, state.height // 2)
             return obj.model_copy(update={"x": float(x), "y": float(y), "size": size})
         size = round(size * 0.85, 1)
 

@@ -56,6 +56,8 @@ class ReferenceBackend(Backend):
         latency: float = Field(0.0, ge=0.0, le=60.0)
         """Seconds to wait before each reply (to exercise the runner)."""
 
+    options: Options
+
     def __init__(self, model: str, options: dict[str, object] | None = None) -> None:
         super().__init__(model, options)
         self._planners: dict[tuple[str, int], Planner] = {}

@@ -25,7 +25,8 @@ def parse_model_name(name: str) -> tuple[str, str]:
 
 def known_models() -> list[str]:
     """Every model name a registry entry lists, and 'provider/<model>' for open ones."""
-    out = []
+    _load_builtin()
+    out: list[str] = []
     for provider in backends.names():
         cls = backends.get(provider)
         out.extend(f"{provider}/{m}" for m in (cls.models or ("<model>",)))

@@ -11,7 +11,7 @@ Turn numbers inside checks (`turn:`, `against:`) count from 1, as a person would
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Annotated, Any, ClassVar, Literal, Union
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
     BaseModel,
@@ -431,7 +431,17 @@ def _tag(value: Any) -> str | None:
 
 
 Check = Annotated[
-    Union[tuple(Annotated[k, Tag(k.kind)] for k in _KINDS)],  # type: ignore[valid-type]  # noqa: UP007
+    Annotated[Count, Tag("count")]
+    | Annotated[Present, Tag("present")]
+    | Annotated[Absent, Tag("absent")]
+    | Annotated[Relation, Tag("relation")]
+    | Annotated[Position, Tag("position")]
+    | Annotated[Color, Tag("color")]
+    | Annotated[Text, Tag("text")]
+    | Annotated[Style, Tag("style")]
+    | Annotated[Unchanged, Tag("unchanged")]
+    | Annotated[SameAs, Tag("same_as")]
+    | Annotated[Ask, Tag("ask")],
     Discriminator(_tag),
 ]
 """Any leaf check, parsed from its one-key YAML mapping."""
@@ -466,10 +476,18 @@ class Conditional(BaseModel):
 
 
 Expectation = Annotated[
-    Union[
-        Annotated[Conditional, Tag("conditional")],
-        *(Annotated[k, Tag(k.kind)] for k in _KINDS),
-    ],
+    Annotated[Conditional, Tag("conditional")]
+    | Annotated[Count, Tag("count")]
+    | Annotated[Present, Tag("present")]
+    | Annotated[Absent, Tag("absent")]
+    | Annotated[Relation, Tag("relation")]
+    | Annotated[Position, Tag("position")]
+    | Annotated[Color, Tag("color")]
+    | Annotated[Text, Tag("text")]
+    | Annotated[Style, Tag("style")]
+    | Annotated[Unchanged, Tag("unchanged")]
+    | Annotated[SameAs, Tag("same_as")]
+    | Annotated[Ask, Tag("ask")],
     Discriminator(_tag),
 ]
 """What a turn's `expect:` list holds: leaf checks and conditionals."""

@@ -152,8 +152,8 @@ def _glyph_arrays(name: str, orientation: str) -> tuple[NDArray[np.uint8], NDArr
 def _template(name: str, orientation: str, w: int, h: int, luma: int, tol: int) -> _Template:
     """A concept's template scaled to exactly w x h pixels."""
     base, alpha = _glyph_arrays(name, orientation)
-    comp = cv2.resize(base, (w, h), interpolation=cv2.INTER_AREA)
-    sil = cv2.resize(alpha, (w, h), interpolation=cv2.INTER_AREA) > 127
+    comp = _resize(base, (w, h))
+    sil = _resize(alpha, (w, h)) > 127
     ink = _ink_of(comp, luma)
     sil_dil = _dilate(sil, tol)
     padded = np.pad(sil, RING + tol)
@@ -378,7 +378,7 @@ class _Parser:
                     break
                 for o in ("none", "horizontal"):
                     ink, mass = _coarse(name, o, sw, sh, self.cfg.ink_luma)
-                    res = cv2.matchTemplate(small, ink, cv2.TM_CCORR_NORMED)
+                    res = np.asarray(cv2.matchTemplate(small, ink, cv2.TM_CCORR_NORMED), np.float32)
                     for mv, (mx, my) in _peaks(res, 3, max(2, min(sw, sh) // 3)):
                         cand = (name, o, w, h, X0 + k * mx, Y0 + k * my)
                         per_name.append((mv, mv * mv * mass, cand))
@@ -444,8 +444,9 @@ def _coarse(
 ) -> tuple[NDArray[np.float32], float]:
     """A small blurred ink template for coarse matching, and its ink mass."""
     base, _ = _glyph_arrays_small(name, orientation)
-    ink = _ink_of(cv2.resize(base, (w, h), interpolation=cv2.INTER_AREA), luma)
-    return cv2.GaussianBlur(ink.astype(np.float32), (0, 0), 1.0), float(ink.sum())
+    ink = _ink_of(_resize(base, (w, h)), luma)
+    blurred = cv2.GaussianBlur(ink.astype(np.float32), (0, 0), 1.0)
+    return np.asarray(blurred, dtype=np.float32), float(ink.sum())
 
 
 @lru_cache(maxsize=1024)
@@ -453,16 +454,19 @@ def _glyph_arrays_small(name: str, orientation: str) -> tuple[NDArray[np.uint8],
     base, alpha = _glyph_arrays(name, orientation)
     h, w = base.shape[:2]
     size = (max(1, w // 3), max(1, h // 3))
-    return (
-        cv2.resize(base, size, interpolation=cv2.INTER_AREA),
-        cv2.resize(alpha, size, interpolation=cv2.INTER_AREA),
-    )
+    return _resize(base, size), _resize(alpha, size)
+
+
+def _resize(a: NDArray[np.uint8], size: tuple[int, int]) -> NDArray[np.uint8]:
+    """Area-average resize to (width, height)."""
+    return np.asarray(cv2.resize(a, size, interpolation=cv2.INTER_AREA), dtype=np.uint8)
 
 
 def _components(ink: Mask, min_side: int, join: int) -> list[Box]:
     """Boxes of the ink of each group, largest group first; ink closer than about
     2*join pixels belongs to one group."""
-    n, labels = cv2.connectedComponents(_dilate(ink, join).astype(np.uint8), connectivity=8)
+    n, found = cv2.connectedComponents(_dilate(ink, join).astype(np.uint8), connectivity=8)
+    labels = np.asarray(found, dtype=np.int64)
     ys, xs = np.nonzero(ink)
     lab = labels[ys, xs]
     x0 = np.full(n, 1 << 30)

@@ -71,7 +71,7 @@ def _font(em: int) -> ImageFont.FreeTypeFont:
 @lru_cache(maxsize=4096)
 def _glyph_rgba(glyph: str, em: int) -> Image.Image:
     font = _font(em)
-    x0, y0, x1, y1 = font.getbbox(glyph)
+    x0, y0, x1, y1 = (round(v) for v in font.getbbox(glyph))
     im = Image.new("RGBA", (x1 - x0 + 4, y1 - y0 + 4), (0, 0, 0, 0))
     ImageDraw.Draw(im).text((2 - x0, 2 - y0), glyph, font=font, embedded_color=True)
     alpha = np.asarray(im)[..., 3]
@@ -225,7 +225,7 @@ def _draw_text(canvas: Image.Image, obj: SceneObject) -> Box:
     assert obj.text is not None and obj.size is not None
     font = ImageFont.load_default(size=obj.size)
     d = ImageDraw.Draw(canvas)
-    x0, y0, x1, y1 = d.textbbox((0, 0), obj.text, font=font)
+    x0, y0, x1, y1 = (round(v) for v in d.textbbox((0, 0), obj.text, font=font))
     ox = round(obj.x - (x1 - x0) / 2) - x0
     oy = round(obj.y - (y1 - y0) / 2) - y0
     color = parse_color(obj.color) if obj.color else TEXT_COLOR

@@ -22,9 +22,10 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from PIL import Image
+from pydantic import BaseModel
 
 from uniprobe.cases.checks import Conditional, SameAs, Unchanged, check_to_dict
 from uniprobe.cases.images import case_image_bytes, rendered_source
@@ -238,8 +239,8 @@ async def score_sample(
                     path=path,
                     turn=turn,
                     kind=getattr(exp, "kind", "check"),
-                    check=check_to_dict(exp),
-                    status="unknown",  # type: ignore[arg-type]
+                    check=check_to_dict(cast(BaseModel, exp)),
+                    status="unknown",
                     reason=f"no reply: {why}",
                     tags=["error"],
                 )

@@ -72,9 +72,20 @@ class JudgeContext:
 class Judge(Protocol):
     """Anything that can judge some check kinds."""
 
-    name: str
-    version: str
-    kinds: frozenset[str]
+    @property
+    def name(self) -> str:
+        """Registry name."""
+        ...
+
+    @property
+    def version(self) -> str:
+        """Bumped whenever verdicts may change."""
+        ...
+
+    @property
+    def kinds(self) -> frozenset[str]:
+        """Check kinds this judge answers."""
+        ...
 
     async def judge(self, check: Any, ctx: JudgeContext) -> JudgeResult:
         """Decide one check on `ctx.canvas`."""
