@@ -27,6 +27,7 @@ from uniprobe.store.rundir import RunDir
 
 __all__ = [
     "judgeable_problems",
+    "load_suite",
     "report",
     "run",
     "score",

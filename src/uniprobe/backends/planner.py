@@ -180,7 +180,7 @@ class Planner:
             if isinstance(exp, Conditional):
                 conditionals.append(exp)
             else:
-                plain.extend(self._reading([exp]))  # type: ignore[list-item]
+                plain.extend(self._reading([exp]))
         first = self._apply(turn, base, plain)
         chosen: list[Leaf] = []
         for cond in conditionals:
@@ -304,7 +304,7 @@ def _plan_backdrops(state: _State, checks: Sequence[Leaf]) -> None:
             if term.render != "backdrop":
                 continue
             present = isinstance(c, Present) or (isinstance(c, Count) and c.accepts(1))
-            (wanted.append if present else unwanted.add)(term.name)  # type: ignore[func-returns-value]
+            (wanted.append if present else unwanted.add)(term.name)
     if not wanted and not unwanted:
         return
     grounds = [b.kind for b in state.bands if b.kind != "sky" and b.kind not in unwanted]

@@ -146,7 +146,7 @@ class Case(_Model):
             t = turn.model_dump(mode="json", exclude_defaults=True, exclude={"expect"})
             if turn.expect:
                 t["expect"] = [check_to_dict(e) for e in turn.expect]
-            out["turns"].append(t)  # type: ignore[union-attr]
+            out["turns"].append(t)
         return out
 
     def __eq__(self, other: object) -> bool:

@@ -221,7 +221,7 @@ class _Runner:
             protocol=self.backend.protocol,
             turns=turns,
             status=status,
-            started=started,  # type: ignore[arg-type]
+            started=started,
             finished=_now(),
         )
 

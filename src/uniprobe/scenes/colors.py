@@ -104,7 +104,7 @@ def name_colors(rgb: NDArray[np.integer]) -> NDArray[np.int64]:
     """Index into `COLOR_NAMES`-ordered palette of the nearest name, per pixel (N x 3 input)."""
     lab = rgb_to_lab(rgb.reshape(-1, 3))
     d = ((lab[:, None, :] - _LAB_REF[None, :, :]) ** 2).sum(-1)
-    return np.argmin(d, axis=1)
+    return np.asarray(np.argmin(d, axis=1), dtype=np.int64)
 
 
 def name_color(rgb: tuple[int, int, int] | NDArray[np.integer]) -> str:

@@ -125,7 +125,7 @@ class _Template:
 
 def _ink_of(rgb: NDArray[np.uint8], luma: int) -> Mask:
     lum = rgb[..., 0] * 0.299 + rgb[..., 1] * 0.587 + rgb[..., 2] * 0.114
-    return lum < luma
+    return np.asarray(lum < luma, dtype=bool)
 
 
 def _dilate(mask: Mask, r: int) -> Mask:
@@ -292,7 +292,7 @@ class _Parser:
         s = self.integral[np.ix_(ys, xs)]
         sums = s[1:, 1:] - s[:-1, 1:] - s[1:, :-1] + s[:-1, :-1]
         area = np.outer(np.diff(ys), np.diff(xs)).clip(min=1)
-        return sums / area
+        return np.asarray(sums / area, dtype=np.float64)
 
     # search inside tangles ------------------------------------------------------------
     def search(self, box: Box) -> None:

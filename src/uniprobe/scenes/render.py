@@ -115,7 +115,7 @@ def natural_color(name: str) -> str:
 
 
 def _luma(rgb: NDArray[np.floating]) -> NDArray[np.floating]:
-    return rgb @ np.array([0.299, 0.587, 0.114])
+    return np.asarray(rgb @ np.array([0.299, 0.587, 0.114]), dtype=np.float64)
 
 
 def tint(im: Image.Image, rgb: tuple[int, int, int]) -> Image.Image:

@@ -71,7 +71,8 @@ def align(image: Image.Image, size: tuple[int, int]) -> Image.Image:
 
 
 def _changed(a: NDArray[np.uint8], b: NDArray[np.uint8], threshold: int) -> NDArray[np.bool_]:
-    return np.abs(a.astype(np.int16) - b.astype(np.int16)).max(axis=2) > threshold
+    diff = np.abs(a.astype(np.int16) - b.astype(np.int16)).max(axis=2)
+    return np.asarray(diff > threshold, dtype=bool)
 
 
 def _psnr(a: NDArray[np.uint8], b: NDArray[np.uint8], mask: NDArray[np.bool_]) -> float | None:
