@@ -18,19 +18,25 @@ from typing import Any, cast
 
 from uniprobe.cases.loader import load_suite
 from uniprobe.cases.schema import Suite
+from uniprobe.cases.stats import SuiteStats, suite_stats
 from uniprobe.cases.validate import vocabulary_problems
 from uniprobe.errors import Problem, RunDirError, UnknownNameError, UsageError
 from uniprobe.report.metrics import RunSummary, summarize
+from uniprobe.runner.importer import ImportPlan, import_answers
 from uniprobe.runner.progress import RunProgress
 from uniprobe.runner.run import RunResult, run_dir_name, run_model, score_run
 from uniprobe.store.rundir import RunDir
 
 __all__ = [
+    "export_dataset",
+    "export_prompts",
+    "import_run",
     "judgeable_problems",
     "load_suite",
     "report",
     "run",
     "score",
+    "stats",
     "suite_of_run",
     "summary",
     "validate_suite",
@@ -159,6 +165,51 @@ def report(
     if out is None:
         out = paths[0] / "report.html" if len(paths) == 1 else paths[0].parent / "report.html"
     return write_report(paths, Path(out), policy=policy)
+
+
+def stats(suite: Suite | str | Path) -> SuiteStats:
+    """Counts by family, subtype, check kind and branch."""
+    return suite_stats(suite if isinstance(suite, Suite) else load_suite(suite))
+
+
+def export_dataset(suite: Suite | str | Path, out: str | Path) -> Path:
+    """Write a suite as a Hugging Face `datasets`-loadable folder; returns its JSONL file."""
+    from uniprobe.cases.export import export_dataset as _export
+
+    return _export(suite if isinstance(suite, Suite) else load_suite(suite), Path(out))
+
+
+def export_prompts(suite: Suite | str | Path, out: str | Path) -> Path:
+    """Write every turn to answer elsewhere, with the source images; returns prompts.jsonl."""
+    from uniprobe.cases.export import export_prompts as _export
+
+    return _export(suite if isinstance(suite, Suite) else load_suite(suite), Path(out))
+
+
+def import_run(
+    folder: str | Path,
+    suite: Suite | str | Path,
+    *,
+    model: str,
+    out: str | Path = "runs",
+    allow_missing: bool = False,
+    policy: str = "reference",
+    score: bool = True,
+) -> tuple[RunResult, ImportPlan]:
+    """Make a run from images produced elsewhere (see `uniprobe cases prompts`), and score it."""
+    the_suite = suite if isinstance(suite, Suite) else load_suite(suite)
+    result, plan = import_answers(
+        Path(folder),
+        the_suite,
+        model=model,
+        out=Path(out),
+        allow_missing=allow_missing,
+        policy=policy,
+    )
+    if score:
+        n = asyncio.run(score_run(result.path, the_suite, policy=policy))
+        result = RunResult(result.path, result.model, result.samples, 0, n, result.new_samples)
+    return result, plan
 
 
 def judgeable_problems(suite: Suite, policy: str | None = None) -> list[Problem]:

@@ -224,6 +224,98 @@ def cases_validate(suite: SuiteOpt = "paper") -> None:
     out.print(f"ok: {len(s)} cases, {n} checks in suite '{s.name}'", highlight=False)
 
 
+@cases_app.command("stats")
+def cases_stats(
+    suite: SuiteOpt = "paper",
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Counts by family, subtype, check kind, literal alternatives and branches."""
+    st = api.stats(suite)
+    if as_json:
+        sys.stdout.write(st.model_dump_json(indent=2) + "\n")
+        return
+    out.print(
+        f"{st.suite}: {st.cases} cases, {st.turns} turns, {st.expectations} expectations, "
+        f"{st.literal_alternatives} literal alternatives (hash {st.hash[:12]})",
+        highlight=False,
+        soft_wrap=True,
+    )
+    rows = [[k, str(v)] for k, v in st.subtypes.items()]
+    _table("cases per subtype", ["family/subtype", "cases"], rows)
+    _table(
+        "leaf checks per kind", ["kind", "checks"], [[k, str(v)] for k, v in st.check_kinds.items()]
+    )
+    c = st.conditionals
+    out.print(
+        f"conditionals: {c['total']} (words imply true: {c['assumed_true']}, false: "
+        f"{c['assumed_false']}, neither: {c['assumed_unknown']})",
+        highlight=False,
+    )
+
+
+@cases_app.command("export")
+def cases_export(
+    out_dir: Annotated[Path, typer.Option("--out", help="A new, empty folder.")],
+    suite: SuiteOpt = "paper",
+) -> None:
+    """Write the suite as a dataset folder the Hugging Face `datasets` library loads."""
+    path = api.export_dataset(suite, out_dir)
+    out.print(
+        f"wrote {path} (load with datasets.load_dataset('json', data_files=...))",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+@cases_app.command("prompts")
+def cases_prompts(
+    out_dir: Annotated[Path, typer.Option("--out", help="A new, empty folder.")],
+    suite: SuiteOpt = "paper",
+) -> None:
+    """Write every turn to answer elsewhere (with source images); see its README.md."""
+    path = api.export_prompts(suite, out_dir)
+    out.print(
+        f"wrote {path}; answer into {out_dir}/answers, then `uniprobe import`",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+@app.command("import")
+def import_(
+    folder: Annotated[Path, typer.Argument(help="Folder of <case id>/turn-<n>.png answers.")],
+    model: Annotated[str, typer.Option("--model", "-m", help="provider/name to record.")],
+    suite: SuiteOpt = "paper",
+    out_dir: Annotated[Path, typer.Option("--out", help="Parent folder of the run folder.")] = Path(
+        "runs"
+    ),
+    allow_missing: Annotated[
+        bool, typer.Option(help="Record missing answers as no image; list unexpected files.")
+    ] = False,
+    policy: Annotated[str, typer.Option(help="Judge policy to score with.")] = "reference",
+    score: Annotated[bool, typer.Option(help="Score the imported run.")] = True,
+) -> None:
+    """Turn images produced elsewhere (a GUI, a private model) into a scored run."""
+    result, plan = api.import_run(
+        folder,
+        suite,
+        model=model,
+        out=out_dir,
+        allow_missing=allow_missing,
+        policy=policy,
+        score=score,
+    )
+    for name in plan.missing:
+        err.print(f"missing (recorded as no image): {name}", highlight=False, markup=False)
+    for name in plan.unexpected:
+        err.print(f"not imported: {name}", highlight=False, markup=False)
+    out.print(
+        f"imported {len(plan.answers)} answer(s) for {result.samples} case(s) into {result.path}",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
 @models_app.command("list")
 def models_list() -> None:
     """Every backend with its capabilities and context protocol."""

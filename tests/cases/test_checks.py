@@ -184,14 +184,14 @@ def test_conditional_with_one_branch_is_enough(
             "{count: {object: dog}}",
             ("turns", 1, "expect", 0, "count"),
             "value_error",
-            "Value error, give equals, at_least or at_most",
+            "Value error, give equals, matches, at_least or at_most",
             id="count-without-bounds",
         ),
         pytest.param(
             "{count: {object: dog, equals: 2, at_least: 1}}",
             ("turns", 1, "expect", 0, "count"),
             "value_error",
-            "Value error, give either equals or at_least/at_most, not both",
+            "Value error, give one of equals, matches, or at_least/at_most",
             id="count-equals-and-at_least",
         ),
         pytest.param(

@@ -220,7 +220,7 @@ def test_every_problem_in_a_file_is_reported_at_once(tmp_path: Path) -> None:
     assert info.value.problems == [
         Problem("unknown field 'colour'; did you mean 'color'?", file, 4, "bad.first", "colour"),
         Problem(
-            "give equals, at_least or at_most",
+            "give equals, matches, at_least or at_most",
             file,
             20,
             "bad.second",
@@ -232,7 +232,7 @@ def test_every_problem_in_a_file_is_reported_at_once(tmp_path: Path) -> None:
             f"2 errors in {file}",
             f"  {file}:4: case bad.first · colour: unknown field 'colour'; did you mean 'color'?",
             f"  {file}:20: case bad.second · turns.1.expect.1.count: "
-            "give equals, at_least or at_most",
+            "give equals, matches, at_least or at_most",
         ]
     )
 

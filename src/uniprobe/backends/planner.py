@@ -180,11 +180,11 @@ class Planner:
             if isinstance(exp, Conditional):
                 conditionals.append(exp)
             else:
-                plain.extend(self._reading([exp]))
+                plain.extend(self._reading([exp], turn))
         first = self._apply(turn, base, plain)
         chosen: list[Leaf] = []
         for cond in conditionals:
-            chosen.extend(self._reading(self._branch(turn, cond, first)))
+            chosen.extend(self._reading(self._branch(turn, cond, first), turn))
         final = self._apply(turn, base, plain + chosen) if chosen else first
         if spec.is_edit and final == base:
             return None  # nothing to change: answer in words, the canvas stays
@@ -202,8 +202,9 @@ class Planner:
                 return previous
         return SceneSpec(width=self.size, height=self.size)
 
-    def _reading(self, checks: Sequence[object]) -> list[Leaf]:
-        """The checks as this planner reads them (literal variants for the literal one)."""
+    def _reading(self, checks: Sequence[object], turn: int) -> list[Leaf]:
+        """The checks as this planner reads them (literal variants for the literal one;
+        counts that match an earlier canvas resolved against its own earlier scene)."""
         out: list[Leaf] = []
         for c in checks:
             if self.literal:
@@ -211,8 +212,17 @@ class Planner:
                     continue
                 variant = c.literal_variant()  # type: ignore[attr-defined]
                 c = variant if variant is not None else c
+            if isinstance(c, Count) and c.matches is not None:
+                c = Count(object=c.object, equals=max(0, self._matched(c, turn)), within=c.within)
             out.append(c)  # type: ignore[arg-type]
         return out
+
+    def _matched(self, check: Count, turn: int) -> int:
+        """The count a `matches` check asks for, from its own scene of the named turn."""
+        assert check.matches is not None
+        ref = check.matches
+        scene = self.canvas(ref.turn) or SceneSpec(width=self.size, height=self.size)
+        return ref.expected(len(_State.of(scene).instances(resolve(ref.object), None)))
 
     def _branch(self, turn: int, cond: Conditional, current: SceneSpec) -> Sequence[object]:
         if self.literal and cond.literal is not None:
@@ -236,6 +246,11 @@ class Planner:
                 return n > 0
             if isinstance(check, Absent):
                 return n == 0
+            if check.matches is not None:
+                scene_ref = self.canvas(check.matches.turn)
+                state_ref = _State.of(scene_ref or SceneSpec(width=self.size, height=self.size))
+                ref = len(state_ref.instances(resolve(check.matches.object), None))
+                return check.accepts(n, ref)
             return check.accepts(n)
         if isinstance(check, Color) and check.object:
             idx = state.instances(resolve(check.object), None)
@@ -397,11 +412,17 @@ def _plan_counts(
             state.fresh.add(len(state.objects) - 1)
 
 
+MIN_SIZE = 56.0
+"""Smallest glyph the planner draws (the reference judge reads glyphs from 40 px)."""
+
+
 def _fit(kind: str, box: Box) -> float:
-    """The size at which a glyph of `kind` fills `box` without leaving it."""
+    """The size at which a glyph of `kind` fills `box` without leaving it (but never
+    smaller than MIN_SIZE, or the box's longer side if that is smaller)."""
     uw, uh = glyph_unit_size(kind)
     w, h = box[2] - box[0], box[3] - box[1]
-    return round(min(w / uw, h / uh) * max(uw, uh), 1)
+    fit = min(w / uw, h / uh) * max(uw, uh)
+    return round(max(fit, min(MIN_SIZE, max(w, h))), 1)
 
 
 @cache
@@ -425,6 +446,11 @@ def _new_object(state: _State, t: _Target, within: Box | None, rng: random.Rando
             )
     if within is not None:
         cx, cy = _center(within)
+        same = [o for o in state.freed if o.concept == kind]
+        if same:  # the same thing moved to another place: it keeps its look
+            old = same[0]
+            state.freed.remove(old)
+            return old.model_copy(update={"x": cx, "y": cy, "id": None})
         side = max(40, min(within[2] - within[0], within[3] - within[1]) * 0.8)
         return SceneObject(kind=kind, x=cx, y=cy, size=round(min(side, 140), 1))
     # placed later by the layout; start off-canvas so it never blocks a place
@@ -476,73 +502,98 @@ def _select(state: _State, idx: list[int], how: str) -> int:
 # --- layout ---------------------------------------------------------------------------------
 
 
-def _zone(state: _State, i: int, checks: Sequence[Leaf]) -> tuple[float, float, float, float]:
-    """Allowed range of the centre of object i: (x0, x1, y0, y1) in pixels."""
+_HALVES = {
+    "left": (0, 0.42, 0, 1),
+    "right": (0.58, 1, 0, 1),
+    "top": (0, 1, 0, 0.42),
+    "bottom": (0, 1, 0.58, 1),
+    "center": (0.4, 0.6, 0.4, 0.6),
+    "top_left": (0, 0.42, 0, 0.42),
+    "top_right": (0.58, 1, 0, 0.42),
+    "bottom_left": (0, 0.42, 0.58, 1),
+    "bottom_right": (0.58, 1, 0.58, 1),
+}
+"""Where a centre goes to be safely in a place (fractions of the canvas)."""
+_SIDE = {"left_of": "left", "right_of": "right", "above": "top", "below": "bottom"}
+_MIRROR = {"left_of": "right_of", "right_of": "left_of", "above": "below", "below": "above"}
+_MARGIN = 24.0
+"""Pixels between a centre and the centre it must be left of / above / ..."""
+
+Zone = tuple[float, float, float, float]
+
+
+def _narrow(zone: Zone, frac: tuple[float, float, float, float], state: _State) -> Zone:
     W, H = state.width, state.height
-    x0, x1, y0, y1 = 0.0, float(W), 0.0, float(H)
-    concept = state.objects[i].concept
-    for c in checks:
-        if isinstance(c, Position) and concept in resolve(c.object).concepts:
-            px0, px1, py0, py1 = {
-                "left": (0, 0.42, 0, 1),
-                "right": (0.58, 1, 0, 1),
-                "top": (0, 1, 0, 0.42),
-                "bottom": (0, 1, 0.58, 1),
-                "center": (0.4, 0.6, 0.4, 0.6),
-                "top_left": (0, 0.42, 0, 0.42),
-                "top_right": (0.58, 1, 0, 0.42),
-                "bottom_left": (0, 0.42, 0.58, 1),
-                "bottom_right": (0.58, 1, 0.58, 1),
-            }[c.place]
-            x0, x1 = max(x0, px0 * W), min(x1, px1 * W)
-            y0, y1 = max(y0, py0 * H), min(y1, py1 * H)
-        if isinstance(c, Relation):
-            subject, other = resolve(c.subject).concepts, resolve(c.object).concepts
-            if concept in subject:
-                side = {
-                    "left_of": (0, 0.42, 0, 1),
-                    "right_of": (0.58, 1, 0, 1),
-                    "above": (0, 1, 0, 0.42),
-                    "below": (0, 1, 0.58, 1),
-                }[c.relation]
-            elif concept in other:
-                side = {
-                    "left_of": (0.58, 1, 0, 1),
-                    "right_of": (0, 0.42, 0, 1),
-                    "above": (0, 1, 0.58, 1),
-                    "below": (0, 1, 0, 0.42),
-                }[c.relation]
-            else:
-                continue
-            x0, x1 = max(x0, side[0] * W), min(x1, side[1] * W)
-            y0, y1 = max(y0, side[2] * H), min(y1, side[3] * H)
+    return (
+        max(zone[0], frac[0] * W),
+        min(zone[1], frac[1] * W),
+        max(zone[2], frac[2] * H),
+        min(zone[3], frac[3] * H),
+    )
+
+
+def _beyond(zone: Zone, relation: str, partners: list[tuple[float, float]]) -> Zone:
+    """Narrow `zone` to the side of every partner centre that `relation` names."""
+    x0, x1, y0, y1 = zone
+    if relation == "left_of":
+        x1 = min(x1, min(p[0] for p in partners) - _MARGIN)
+    elif relation == "right_of":
+        x0 = max(x0, max(p[0] for p in partners) + _MARGIN)
+    elif relation == "above":
+        y1 = min(y1, min(p[1] for p in partners) - _MARGIN)
+    else:
+        y0 = max(y0, max(p[1] for p in partners) + _MARGIN)
     return x0, x1, y0, y1
 
 
-def _needs_move(state: _State, i: int, checks: Sequence[Leaf]) -> bool:
-    x0, x1, y0, y1 = _zone(state, i, checks)
+def _zone(
+    state: _State, i: int, checks: Sequence[Leaf], movable: set[int], *, as_reference: bool = True
+) -> Zone:
+    """Allowed range of the centre of object i: (x0, x1, y0, y1) in pixels.
+
+    A relation to objects that stay put is read against where they are; between
+    objects that are both placed now, each goes to its half of the canvas. Without
+    `as_reference`, relations in which object i is the reference are left out (an edit
+    moves the subject, not what it is placed against)."""
+    zone: Zone = (0.0, float(state.width), 0.0, float(state.height))
+    concept = state.objects[i].concept
+    for c in checks:
+        if isinstance(c, Position) and concept in resolve(c.object).concepts:
+            zone = _narrow(zone, _HALVES[c.place], state)
+        if not isinstance(c, Relation):
+            continue
+        relation: str
+        if concept in resolve(c.subject).concepts:
+            relation, partner_word = c.relation, c.object
+        elif as_reference and concept in resolve(c.object).concepts:
+            relation, partner_word = _MIRROR[c.relation], c.subject
+        else:
+            continue
+        partners = state.instances(resolve(partner_word), None)
+        if partners and not any(p in movable for p in partners):
+            centers = [_center(spec_box(state.objects[p])) for p in partners]
+            zone = _beyond(zone, relation, centers)
+        elif i in movable:
+            zone = _narrow(zone, _HALVES[_SIDE[relation]], state)
+    return zone
+
+
+def _needs_move(state: _State, i: int, checks: Sequence[Leaf], movable: set[int]) -> bool:
+    x0, x1, y0, y1 = _zone(state, i, checks, movable, as_reference=False)
     cx, cy = _center(spec_box(state.objects[i]))
     return not (x0 <= cx <= x1 and y0 <= cy <= y1)
 
 
 def _plan_layout(state: _State, checks: Sequence[Leaf], rng: random.Random) -> None:
-    movers = sorted(
-        {i for i in state.fresh if state.objects[i].x < -500}
-        | {
-            i
-            for i in range(len(state.objects))
-            if state.objects[i].shape == "glyph" and _needs_move(state, i, checks)
-        }
-    )
-    fixed = [
-        i
-        for i in range(len(state.objects))
-        if i not in movers and state.objects[i].shape not in ("region",)
-    ]
+    """Place new objects, and move old ones only when a check needs it (edits stay small)."""
+    movable = {i for i in state.fresh if state.objects[i].x < -500}
+    glyphs = [i for i, o in enumerate(state.objects) if o.shape == "glyph"]
+    movable |= {i for i in glyphs if i not in movable and _needs_move(state, i, checks, movable)}
+    fixed = [i for i, o in enumerate(state.objects) if i not in movable and o.shape != "region"]
     occupied = [spec_box(state.objects[i]) for i in fixed]
-    for i in movers:
-        obj = state.objects[i]
-        placed = _find_place(state, obj, _zone(state, i, checks), occupied, rng)
+    for i in sorted(movable):
+        zone = _zone(state, i, checks, {j for j in movable if j >= i})
+        placed = _find_place(state, state.objects[i], zone, occupied, rng)
         state.objects[i] = placed
         occupied.append(spec_box(placed))
 
@@ -575,7 +626,7 @@ def _find_place(
             box = (round(x - w / 2), round(y - h / 2), round(x + w / 2), round(y + h / 2))
             if not any(_overlaps(box, o, 10) for o in occupied):
                 return obj.model_copy(update={"x": float(x), "y": float(y), "size": size})
-        if size <= 48:
+        if size <= MIN_SIZE:
             x, y = spots[0] if spots else (state.width // 2, state.height // 2)
             return obj.model_copy(update={"x": float(x), "y": float(y), "size": size})
         size = round(size * 0.85, 1)
@@ -585,13 +636,28 @@ def _find_place(
 
 
 def _plan_text(state: _State, checks: Sequence[Leaf], rng: random.Random) -> None:
+    """Write what text checks ask for: rewrite existing text in place, else add a line."""
     for c in checks:
-        if isinstance(c, Text):
-            words = c.contains if c.contains is not None else c.equals
+        if not isinstance(c, Text):
+            continue
+        words = c.contains if c.contains is not None else c.equals
+        texts = [i for i, o in enumerate(state.objects) if o.shape == "text"]
+        if c.equals is not None:  # exactly this text: keep one text object at most
+            for i in sorted(texts[1:], reverse=True):
+                state.objects.pop(i)
+            texts = texts[:1]
             if not words:
+                for i in texts:
+                    state.objects.pop(i)
                 continue
-            occupied = [spec_box(o) for o in state.objects if o.shape != "region"]
-            obj = SceneObject(shape="text", text=words, x=0, y=0, size=40)
-            state.objects.append(
-                _find_place(state, obj, (0, state.width, 0, state.height), occupied, rng)
-            )
+        assert words is not None
+        if any(words.lower() in (state.objects[i].text or "").lower() for i in texts):
+            continue
+        if texts:
+            state.objects[texts[0]] = state.objects[texts[0]].model_copy(update={"text": words})
+            continue
+        occupied = [spec_box(o) for o in state.objects if o.shape != "region"]
+        obj = SceneObject(shape="text", text=words, x=0, y=0, size=40)
+        state.objects.append(
+            _find_place(state, obj, (0, state.width, 0, state.height), occupied, rng)
+        )

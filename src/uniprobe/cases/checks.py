@@ -33,6 +33,7 @@ __all__ = [
     "Color",
     "Conditional",
     "Count",
+    "CountOf",
     "Expectation",
     "Place",
     "Position",
@@ -126,6 +127,24 @@ class _Check(BaseModel):
         return []
 
 
+class CountOf(BaseModel):
+    """A count taken from another canvas: how many `object` turn `turn` shows, plus `plus`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    object: str
+    """The object word counted on that canvas."""
+    turn: int = Field(ge=1)
+    """The earlier turn whose canvas is counted (1-based)."""
+    times: int = Field(1, ge=1)
+    """That count is multiplied by this ("twice as many")..."""
+    plus: int = 0
+    """... and this is added (may be negative: "one fewer")."""
+
+    def expected(self, reference: int) -> int:
+        """The count asked for, given what the earlier canvas shows."""
+        return reference * self.times + self.plus
+
+
 class Count(_Check):
     """How many objects of a kind the canvas shows."""
 
@@ -138,6 +157,8 @@ class Count(_Check):
     """Lower bound."""
     at_most: int | None = Field(None, ge=0)
     """Upper bound."""
+    matches: CountOf | None = None
+    """Exact count taken from what an earlier canvas shows ("as many birds as trees")."""
     within: str | None = None
     """Only count objects whose centre lies in this scene part."""
     literal: int | None = Field(None, ge=0)
@@ -145,14 +166,20 @@ class Count(_Check):
 
     @model_validator(mode="after")
     def _bounds(self) -> Count:
-        if self.equals is None and self.at_least is None and self.at_most is None:
-            raise ValueError("give equals, at_least or at_most")
-        if self.equals is not None and (self.at_least is not None or self.at_most is not None):
-            raise ValueError("give either equals or at_least/at_most, not both")
+        exact = [x for x in (self.equals, self.matches) if x is not None]
+        ranged = self.at_least is not None or self.at_most is not None
+        if not exact and not ranged:
+            raise ValueError("give equals, matches, at_least or at_most")
+        if len(exact) > 1 or (exact and ranged):
+            raise ValueError("give one of equals, matches, or at_least/at_most")
         return self
 
-    def accepts(self, n: int) -> bool:
-        """Whether a count of n satisfies this check."""
+    def accepts(self, n: int, reference: int | None = None) -> bool:
+        """Whether a count of n satisfies this check (`reference`: the count `matches` names)."""
+        if self.matches is not None:
+            if reference is None:
+                raise ValueError("a count that matches another canvas needs that count")
+            return n == self.matches.expected(reference)
         if self.equals is not None:
             return n == self.equals
         return (self.at_least is None or n >= self.at_least) and (
@@ -165,7 +192,7 @@ class Count(_Check):
         return Count(object=self.object, equals=self.literal, within=self.within, turn=self.turn)
 
     def words(self) -> list[str]:
-        return [self.object]
+        return [self.object] + ([self.matches.object] if self.matches else [])
 
     def parts(self) -> list[str]:
         return [self.within] if self.within else []
@@ -308,7 +335,7 @@ class Text(_Check):
     equals: str | None = None
     """All text read must be exactly this."""
     literal: str | None = None
-    """The text under the literal reading (same mode as the check)."""
+    """The text under the literal reading (same mode as the check; "" means no text at all)."""
 
     @model_validator(mode="after")
     def _mode(self) -> Text:
@@ -319,6 +346,8 @@ class Text(_Check):
     def literal_variant(self) -> Text | None:
         if self.literal is None:
             return None
+        if self.literal == "":
+            return Text(equals="", turn=self.turn)
         field = "contains" if self.contains is not None else "equals"
         return self.model_copy(update={field: self.literal, "literal": None})
 

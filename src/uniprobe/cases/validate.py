@@ -71,6 +71,13 @@ def semantic_problems(case: Case, base_dir: Path) -> list[Problem]:
                     f"turn {ref} comes after this one (turn {turn_no}); checks look back only",
                 )
                 continue
+        matches = getattr(check, "matches", None)
+        if matches is not None and not 1 <= matches.turn < eff:
+            add(
+                (*path, "matches", "turn"),
+                f"matches turn {matches.turn}: must be an earlier turn ({_earlier(eff)})",
+            )
+            continue
         against = getattr(check, "against", None)
         if isinstance(check, Unchanged | SameAs):
             if isinstance(against, int) and not 1 <= against < eff:

@@ -18,6 +18,9 @@ it knows only what every glyph of the vocabulary looks like. The method:
 
 from __future__ import annotations
 
+import hashlib
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -304,7 +307,8 @@ class _Parser:
         X1, Y1 = min(W, box[2] + pad), min(H, box[3] + pad)
         region = (X0, Y0, X1, Y1)
         proposals = self._propose(region)
-        for _ in range(8):
+        fresh = True  # proposals made since the last acceptance
+        for _ in range(10):
             if int(self.resid[Y0:Y1, X0:X1].sum()) < MIN_INK:
                 return
             rough = [self.score(n, o, (x, y, x + w, y + h)) for n, o, w, h, x, y in proposals]
@@ -327,8 +331,15 @@ class _Parser:
                 if best is None or fit.explained * fit.f > best.explained * best.f:
                     best = fit
             if best is None:
-                return
+                if fresh:
+                    return
+                # What the accepted glyphs hid may only now match: propose again, around the
+                # ink that is left.
+                proposals = self._propose(_around(self.resid, region, pad))
+                fresh = True
+                continue
             self.accept(best)
+            fresh = False
 
     def _refine(self, fit: _Fit) -> _Fit:
         """Hill-climb a placement over shifts, scales and mirror images to the best local F."""
@@ -500,6 +511,21 @@ def _color_of(rgb: NDArray[np.uint8], ink: Mask, sil: Mask, box: Box) -> tuple[s
     return COLOR_NAMES[top], float(counts[top]) / len(pixels)
 
 
+def _around(ink: Mask, region: Box, pad: int) -> Box:
+    """The box of the ink left inside `region`, grown by `pad` (clipped to the image)."""
+    X0, Y0, X1, Y1 = region
+    ys, xs = np.nonzero(ink[Y0:Y1, X0:X1])
+    if len(xs) == 0:
+        return region
+    H, W = ink.shape
+    return (
+        max(0, X0 + int(xs.min()) - pad),
+        max(0, Y0 + int(ys.min()) - pad),
+        min(W, X0 + int(xs.max()) + 1 + pad),
+        min(H, Y0 + int(ys.max()) + 1 + pad),
+    )
+
+
 def _unexplained_share(parser: _Parser, box: Box) -> float:
     x0, y0, x1, y1 = box
     total = int(parser.ink[y0:y1, x0:x1].sum())
@@ -517,10 +543,33 @@ def backdrop_shares(rgb: NDArray[np.uint8], tolerance: int) -> dict[str, float]:
     return out
 
 
+_SEEN: OrderedDict[tuple[str, PerceptionConfig], Perception] = OrderedDict()
+_SEEN_SIZE = 128
+_SEEN_LOCK = threading.Lock()
+
+
 def perceive(image: Image.Image, config: PerceptionConfig | None = None) -> Perception:
-    """Parse an image into glyph detections and backdrop shares, from pixels only."""
+    """Parse an image into glyph detections and backdrop shares, from pixels only.
+
+    Results are remembered by pixel content (the last 128 images), so judges that look
+    at the same image again do not pay twice."""
     cfg = config or PerceptionConfig()
-    rgb = np.asarray(image.convert("RGB"))
+    rgb = np.ascontiguousarray(np.asarray(image.convert("RGB")))
+    key = (hashlib.sha256(rgb.tobytes()).hexdigest() + f"{rgb.shape}", cfg)
+    with _SEEN_LOCK:
+        hit = _SEEN.get(key)
+        if hit is not None:
+            _SEEN.move_to_end(key)
+            return hit
+    seen = _perceive(rgb, cfg)
+    with _SEEN_LOCK:
+        _SEEN[key] = seen
+        if len(_SEEN) > _SEEN_SIZE:
+            _SEEN.popitem(last=False)
+    return seen
+
+
+def _perceive(rgb: NDArray[np.uint8], cfg: PerceptionConfig) -> Perception:
     parser = _Parser(rgb, cfg)
     blobs = _components(parser.ink, cfg.min_blob, 1) + _components(parser.ink, cfg.min_blob, 4)
     for box in blobs:

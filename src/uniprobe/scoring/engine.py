@@ -27,7 +27,7 @@ from typing import Any, cast
 from PIL import Image
 from pydantic import BaseModel
 
-from uniprobe.cases.checks import Conditional, SameAs, Unchanged, check_to_dict
+from uniprobe.cases.checks import Conditional, Count, SameAs, Unchanged, check_to_dict
 from uniprobe.cases.images import case_image_bytes, rendered_source
 from uniprobe.cases.schema import Case
 from uniprobe.cases.validate import reference_scene
@@ -91,6 +91,8 @@ class SampleView:
         """Comparison images the checks name ('turn:N' canvases and case images)."""
         out: dict[str, Canvas] = {}
         for c in checks:
+            if isinstance(c, Count) and c.matches is not None:
+                out[reference_key(c.matches.turn)] = self.canvas(c.matches.turn)
             if isinstance(c, Unchanged | SameAs):
                 key = reference_key(c.against)
                 if isinstance(c.against, int):

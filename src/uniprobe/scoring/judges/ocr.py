@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import difflib
+import hashlib
 import io
 import re
 import shutil
 import subprocess
 from typing import Any, ClassVar
+
+from PIL import Image
 
 from uniprobe.cases.checks import Text
 from uniprobe.scoring.judge import JudgeContext, JudgeResult, judges
@@ -42,24 +45,20 @@ class OcrJudge:
     def __init__(self, min_ratio: float = 0.8, binary: str = "tesseract") -> None:
         self.min_ratio = min_ratio
         self.binary = binary
+        self._read: dict[str, str] = {}
 
-    async def judge(self, check: Any, ctx: JudgeContext) -> JudgeResult:
-        """Decide one text check."""
-        return await asyncio.to_thread(self.decide, check, ctx)
-
-    def decide(self, check: Any, ctx: JudgeContext) -> JudgeResult:
-        """Synchronous form of `judge`."""
-        if not isinstance(check, Text):
-            return JudgeResult("unknown", f"the OCR judge does not answer '{check.kind}'")
-        if ctx.canvas.image is None:
-            return JudgeResult("fail", "no image")
+    def read(self, image: Image.Image) -> str | JudgeResult:
+        """Tesseract's text of an image (remembered by pixel content), or why it failed."""
+        key = hashlib.sha256(image.tobytes()).hexdigest() + str(image.size)
+        if key in self._read:
+            return self._read[key]
         exe = shutil.which(self.binary)
         if exe is None:
             return JudgeResult(
                 "unknown", f"'{self.binary}' is not installed (apt-get install tesseract-ocr)"
             )
         buf = io.BytesIO()
-        ctx.canvas.image.save(buf, format="PNG")
+        image.save(buf, format="PNG")
         try:
             proc = subprocess.run(
                 [exe, "stdin", "stdout", "--psm", "11"],
@@ -74,7 +73,25 @@ class OcrJudge:
             err = proc.stderr.decode("utf-8", "replace").strip().splitlines()
             last = err[-1] if err else f"exit status {proc.returncode}"
             return JudgeResult("unknown", f"tesseract failed: {last}")
-        raw = proc.stdout.decode("utf-8", "replace")
+        text = proc.stdout.decode("utf-8", "replace")
+        self._read[key] = text
+        if len(self._read) > 128:
+            self._read.pop(next(iter(self._read)))
+        return text
+
+    async def judge(self, check: Any, ctx: JudgeContext) -> JudgeResult:
+        """Decide one text check."""
+        return await asyncio.to_thread(self.decide, check, ctx)
+
+    def decide(self, check: Any, ctx: JudgeContext) -> JudgeResult:
+        """Synchronous form of `judge`."""
+        if not isinstance(check, Text):
+            return JudgeResult("unknown", f"the OCR judge does not answer '{check.kind}'")
+        if ctx.canvas.image is None:
+            return JudgeResult("fail", "no image")
+        raw = self.read(ctx.canvas.image)
+        if isinstance(raw, JudgeResult):
+            return raw
         read = normalize_text(raw)
         want = normalize_text(check.contains if check.contains is not None else check.equals or "")
         if check.contains is not None:

@@ -9,7 +9,6 @@ detector judges.
 from __future__ import annotations
 
 import asyncio
-from collections import OrderedDict
 from typing import Any, ClassVar
 
 import numpy as np
@@ -50,25 +49,12 @@ class ReferenceJudge:
         {"count", "present", "absent", "relation", "position", "color"}
     )
 
-    def __init__(self, config: PerceptionConfig | None = None, cache_size: int = 256) -> None:
+    def __init__(self, config: PerceptionConfig | None = None) -> None:
         self.config = config or PerceptionConfig()
-        self._cache: OrderedDict[str, Perception] = OrderedDict()
-        self._cache_size = cache_size
 
     def see(self, canvas: Canvas) -> Perception | None:
-        """The perception of a canvas (cached by image hash); None if there is no image."""
-        if canvas.image is None:
-            return None
-        key = canvas.ref.sha256 if canvas.ref is not None else str(id(canvas.image))
-        hit = self._cache.get(key)
-        if hit is None:
-            hit = perceive(canvas.image, self.config)
-            self._cache[key] = hit
-            if len(self._cache) > self._cache_size:
-                self._cache.popitem(last=False)
-        else:
-            self._cache.move_to_end(key)
-        return hit
+        """The perception of a canvas (remembered by pixel content); None without an image."""
+        return None if canvas.image is None else perceive(canvas.image, self.config)
 
     async def judge(self, check: Any, ctx: JudgeContext) -> JudgeResult:
         """Decide one check (CPU work runs in a worker thread)."""
@@ -131,10 +117,34 @@ class ReferenceJudge:
             ok = n > 0
         elif isinstance(check, Absent):
             ok = n == 0
+        elif check.matches is not None:
+            ref = self._reference_count(check, ctx)
+            if isinstance(ref, JudgeResult):
+                return ref
+            ok = check.accepts(n, ref)
+            evidence["expected"] = f"= {check.matches.expected(ref)}"
+            evidence["reference"] = {
+                "turn": check.matches.turn,
+                "object": check.matches.object,
+                "count": ref,
+            }
+            what += f" (turn {check.matches.turn} shows {ref} {check.matches.object})"
         else:
             ok = check.accepts(n)
             evidence["expected"] = _expected(check)
         return JudgeResult("pass" if ok else "fail", f"found {what}{where}", evidence)
+
+    def _reference_count(self, check: Count, ctx: JudgeContext) -> int | JudgeResult:
+        """How many of the `matches` object the named earlier canvas shows."""
+        assert check.matches is not None
+        term = self._term(check.matches.object)
+        if isinstance(term, JudgeResult):
+            return term
+        canvas = ctx.references.get(f"turn:{check.matches.turn}")
+        if canvas is None:
+            return JudgeResult("unknown", f"no canvas of turn {check.matches.turn} to count on")
+        seen = self.see(canvas)
+        return 0 if seen is None else len(self._found(term, seen, None))
 
     def _relation(self, check: Relation, seen: Perception | None) -> JudgeResult:
         subject, obj = self._term(check.subject), self._term(check.object)
