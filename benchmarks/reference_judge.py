@@ -77,9 +77,7 @@ def _checks(spec: Any, rendered: Any, rng: random.Random) -> list[tuple[str, Any
 
 def _overlapping(rendered: Any) -> bool:
     boxes = [o.box for o in rendered.objects]
-    return any(
-        overlap_share(a, b) > 0 for i, a in enumerate(boxes) for b in boxes[i + 1 :]
-    )
+    return any(overlap_share(a, b) > 0 for i, a in enumerate(boxes) for b in boxes[i + 1 :])
 
 
 def run_scene(args: tuple[int, int]) -> dict[str, Any]:
@@ -97,11 +95,23 @@ def run_scene(args: tuple[int, int]) -> dict[str, Any]:
     results = []
     for kind, check, truth in _checks(spec, rendered, rng):
         verdict = judge.decide(check, ctx)
-        results.append({"kind": kind, "check": check.model_dump(exclude_defaults=True),
-                        "truth": truth, "verdict": verdict.status,
-                        "ok": (verdict.status == "pass") == truth, "reason": verdict.reason})
-    return {"index": index, "objects": len(spec.objects), "overlap": _overlapping(rendered),
-            "seconds": seconds, "results": results}
+        results.append(
+            {
+                "kind": kind,
+                "check": check.model_dump(exclude_defaults=True),
+                "truth": truth,
+                "verdict": verdict.status,
+                "ok": (verdict.status == "pass") == truth,
+                "reason": verdict.reason,
+            }
+        )
+    return {
+        "index": index,
+        "objects": len(spec.objects),
+        "overlap": _overlapping(rendered),
+        "seconds": seconds,
+        "results": results,
+    }
 
 
 def main() -> None:
@@ -139,9 +149,11 @@ def main() -> None:
         label = "count, scenes with overlapping boxes" if overlap else "count, no overlap"
         print(f"  {label}: {ok}/{n} {100 * ok / n:.2f}%")
     per_image = sum(s["seconds"] for s in scenes) / len(scenes)
-    print(f"  perception: {1 / per_image:.2f} images/s per worker "
-          f"({per_image * 1000:.0f} ms/image); wall {wall:.1f} s with {args.workers} worker(s), "
-          f"{args.scenes / wall:.2f} images/s overall")
+    print(
+        f"  perception: {1 / per_image:.2f} images/s per worker "
+        f"({per_image * 1000:.0f} ms/image); wall {wall:.1f} s with {args.workers} worker(s), "
+        f"{args.scenes / wall:.2f} images/s overall"
+    )
     if args.failures:
         with open(args.failures, "w", encoding="utf-8") as fh:
             for f in failures:

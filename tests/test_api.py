@@ -49,6 +49,10 @@ PUBLIC = [
     "suite_of_run",
     "summary",
     "validate_suite",
+    "export_dataset",
+    "export_prompts",
+    "import_run",
+    "stats",
 ]
 
 
@@ -62,7 +66,7 @@ def test_built_in_plugins_are_registered_on_import() -> None:
     assert uniprobe.backend_registry.names() == ["reference"]
     assert uniprobe.judge_registry.names() == ["ocr", "pixels", "reference"]
     assert uniprobe.policy_registry.names() == ["reference"]
-    assert uniprobe.builtin_suites() == ["paper"]
+    assert uniprobe.builtin_suites() == ["core", "paper"]
 
 
 def test_create_backend_validates_options() -> None:

@@ -521,8 +521,22 @@ def exclusion(rng: random.Random) -> Iterator[Case]:
         )
 
 
-COLORFUL = ["apple", "car", "balloon", "strawberry", "tulip", "butterfly", "duck", "star",
-            "pear", "kite", "cherry", "orange", "banana", "watermelon"]
+COLORFUL = [
+    "apple",
+    "car",
+    "balloon",
+    "strawberry",
+    "tulip",
+    "butterfly",
+    "duck",
+    "star",
+    "pear",
+    "kite",
+    "cherry",
+    "orange",
+    "banana",
+    "watermelon",
+]
 """Objects whose natural colours make a colour image unmistakable (for grayscale rules)."""
 
 

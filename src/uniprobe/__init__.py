@@ -7,7 +7,18 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from uniprobe.api import report, run, score, suite_of_run, summary, validate_suite
+from uniprobe.api import (
+    export_dataset,
+    export_prompts,
+    import_run,
+    report,
+    run,
+    score,
+    stats,
+    suite_of_run,
+    summary,
+    validate_suite,
+)
 
 # Built-in plugins register themselves when imported.
 from uniprobe.backends import reference as _reference_backends  # noqa: F401
@@ -77,12 +88,16 @@ __all__ = [
     "backend_registry",
     "builtin_suites",
     "create_backend",
+    "export_dataset",
+    "export_prompts",
+    "import_run",
     "judge_registry",
     "load_suite",
     "policy_registry",
     "report",
     "run",
     "score",
+    "stats",
     "suite_of_run",
     "summary",
     "validate_suite",

@@ -26,8 +26,8 @@ models_app = typer.Typer(help="Model backends.", no_args_is_help=True)
 app.add_typer(cases_app, name="cases")
 app.add_typer(models_app, name="models")
 
-out = Console(emoji=False)
-err = Console(stderr=True, emoji=False)
+out = Console(emoji=False, soft_wrap=True)
+err = Console(stderr=True, emoji=False, soft_wrap=True)
 
 SuiteOpt = Annotated[
     str, typer.Option("--suite", "-s", help="Built-in suite name, a case file or a folder.")

@@ -196,3 +196,43 @@ def test_colours_are_painted_only_when_needed() -> None:
     scene = Planner(case, literal=False, seed=1).scene(1)
     assert scene is not None
     assert [o.color for o in scene.objects] == ["#b9b4aa", "pink"]
+
+
+def test_counts_that_match_an_earlier_scene_use_its_own_scene() -> None:
+    case = _case(
+        [
+            {"user": "Draw two trees.", "expect": [{"count": {"object": "tree", "equals": 2}}]},
+            {
+                "user": "Add twice as many birds as there are trees.",
+                "edit": True,
+                "expect": [
+                    {
+                        "count": {
+                            "object": "bird",
+                            "matches": {"object": "tree", "turn": 1, "times": 2},
+                        }
+                    },
+                ],
+            },
+        ]
+    )
+    scene = Planner(case, literal=False, seed=4).scene(2)
+    assert _kinds(scene) == {"tree": 2, "bird": 4}
+
+
+def test_a_no_text_literal_reading_draws_no_text() -> None:
+    case = _case(
+        [
+            {
+                "user": "Write SALE on every image.",
+                "expect": [
+                    {"text": {"contains": "SALE", "literal": ""}},
+                    {"present": {"object": "cup"}},
+                ],
+            }
+        ]
+    )
+    oracle = Planner(case, literal=False, seed=1).scene(1)
+    literal = Planner(case, literal=True, seed=1).scene(1)
+    assert [o.text for o in oracle.objects if o.shape == "text"] == ["SALE"]  # type: ignore[union-attr]
+    assert [o for o in literal.objects if o.shape == "text"] == []  # type: ignore[union-attr]

@@ -277,3 +277,43 @@ def test_a_failed_turn_leaves_its_checks_unknown_with_the_error(tmp_path: Path) 
     assert (second.status, second.tags) == ("unknown", ["error"])
     assert second.reason == "no reply: test/scripted: HTTP 500"
     assert score.outcome == "error"
+
+
+ARITHMETIC = _case(
+    [
+        {"user": "Draw three trees.", "expect": [{"count": {"object": "tree", "equals": 3}}]},
+        {
+            "user": "Add one more bird than there are trees.",
+            "edit": True,
+            "expect": [
+                {"count": {"object": "bird", "matches": {"object": "tree", "turn": 1, "plus": 1}}},
+            ],
+        },
+    ]
+)
+
+
+def _trees_and_birds(trees: int, birds: int) -> SceneSpec:
+    objs = [("tree", 60 + 100 * i, 120) for i in range(trees)]
+    objs += [("bird", 60 + 100 * i, 380) for i in range(birds)]
+    return _scene(*objs)
+
+
+@pytest.mark.parametrize(
+    ("trees", "birds", "status"),
+    [
+        pytest.param(3, 4, "pass", id="as-asked"),
+        pytest.param(4, 5, "pass", id="follows-the-drawn-count"),
+        pytest.param(4, 4, "fail", id="follows-the-words-not-the-picture"),
+    ],
+)
+def test_counts_can_match_what_an_earlier_turn_drew(
+    tmp_path: Path, trees: int, birds: int, status: str
+) -> None:
+    first = _trees_and_birds(trees, 0)
+    second = _trees_and_birds(trees, birds)
+    score = _score(tmp_path, ARITHMETIC, [first, second])
+    verdict = score.verdicts[1]
+    assert verdict.status == status
+    assert verdict.evidence["reference"] == {"turn": 1, "object": "tree", "count": trees}
+    assert verdict.evidence["expected"] == f"= {trees + 1}"
