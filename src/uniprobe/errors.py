@@ -12,11 +12,13 @@ import difflib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 __all__ = [
     "BackendError",
     "CaseFileError",
     "ConfigError",
+    "ErrorKind",
     "Problem",
     "RunDirError",
     "UniprobeError",
@@ -98,11 +100,29 @@ class RunDirError(UniprobeError):
     """A run directory is missing, foreign, or inconsistent with the requested run."""
 
 
+ErrorKind = Literal[
+    "rate_limit", "server", "timeout", "network", "bad_response", "client", "auth", "config"
+]
+
+
 class BackendError(UniprobeError):
-    """A model backend failed to answer a turn."""
+    """A model backend failed to answer a turn.
+
+    `kind` says what failed; `retryable` whether trying again could help; `retry_after`
+    how long the provider asked us to wait (seconds), if it said. Refusals and
+    moderation blocks are not errors: they come back as a `Reply` with `refusal` set.
+    """
 
     def __init__(
-        self, message: str, *, backend: str, status: int | None = None, retryable: bool = False
+        self,
+        message: str,
+        *,
+        backend: str,
+        status: int | None = None,
+        retryable: bool = False,
+        kind: ErrorKind = "client",
+        retry_after: float | None = None,
     ) -> None:
         self.backend, self.status, self.retryable = backend, status, retryable
+        self.kind, self.retry_after = kind, retry_after
         super().__init__(f"{backend}: {message}")
