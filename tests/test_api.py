@@ -63,7 +63,9 @@ def test_root_exports_exactly_the_public_api() -> None:
 
 
 def test_built_in_plugins_are_registered_on_import() -> None:
-    assert uniprobe.backend_registry.names() == ["reference"]
+    assert {"reference", "openai", "openai-images", "google", "compat", "diffusers"} <= set(
+        uniprobe.backend_registry.names()
+    )
     assert uniprobe.judge_registry.names() == ["ocr", "pixels", "reference"]
     assert uniprobe.policy_registry.names() == ["reference"]
     assert uniprobe.builtin_suites() == ["core", "paper"]

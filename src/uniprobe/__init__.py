@@ -19,9 +19,6 @@ from uniprobe.api import (
     summary,
     validate_suite,
 )
-
-# Built-in plugins register themselves when imported.
-from uniprobe.backends import reference as _reference_backends  # noqa: F401
 from uniprobe.backends.base import (
     Backend,
     Capabilities,
@@ -33,6 +30,9 @@ from uniprobe.backends.base import (
     Usage,
     UserTurn,
 )
+
+# Built-in plugins register themselves when imported.
+from uniprobe.backends.registry import _load_builtin as _load_backends
 from uniprobe.backends.registry import backends as backend_registry
 from uniprobe.backends.registry import create_backend
 from uniprobe.cases.loader import builtin_suites, load_suite
@@ -56,6 +56,8 @@ from uniprobe.scoring.judges import reference as _reference_judge  # noqa: F401
 from uniprobe.scoring.policy import Policy
 from uniprobe.scoring.policy import policies as policy_registry
 from uniprobe.store.rundir import RunDir
+
+_load_backends()
 
 __all__ = [
     "Backend",

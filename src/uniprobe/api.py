@@ -20,11 +20,13 @@ from uniprobe.cases.loader import load_suite
 from uniprobe.cases.schema import Suite
 from uniprobe.cases.stats import SuiteStats, suite_stats
 from uniprobe.cases.validate import vocabulary_problems
-from uniprobe.errors import Problem, RunDirError, UnknownNameError, UsageError
+from uniprobe.config import Config, load_config
+from uniprobe.errors import CaseFileError, Problem, RunDirError, UnknownNameError, UsageError
 from uniprobe.report.metrics import RunSummary, summarize
 from uniprobe.runner.importer import ImportPlan, import_answers
+from uniprobe.runner.limits import RetryPolicy
 from uniprobe.runner.progress import RunProgress
-from uniprobe.runner.run import RunResult, run_dir_name, run_model, score_run
+from uniprobe.runner.run import RunResult, RunSettings, run_dir_name, run_model, score_run
 from uniprobe.store.rundir import RunDir
 
 __all__ = [
@@ -55,10 +57,18 @@ def run(
     options: Mapping[str, Mapping[str, Any]] | None = None,
     score: bool = True,
     progress: bool = False,
+    rpm: float | None = None,
+    max_cost: float | None = None,
+    cache: str | Path | None = None,
+    config: Config | str | Path | None = None,
+    retry: RetryPolicy | None = None,
 ) -> list[RunResult]:
     """Run a suite against each model; one run directory per model under `out`.
 
-    `options` maps a model name to its options. Returns one `RunResult` per model.
+    `options` maps a model name to its options (merged over the config file's). `cache`
+    is an SQLite reply cache shared by runs; `max_cost` stops starting conversations
+    once that many USD are spent (resume later with a higher limit). Returns one
+    `RunResult` per model.
     """
     if epochs < 1:
         raise UsageError("epochs must be at least 1")
@@ -67,6 +77,18 @@ def run(
     if not models:
         raise UsageError("name at least one model")
     the_suite = suite if isinstance(suite, Suite) else load_suite(suite)
+    cfg = config if isinstance(config, Config) else load_config(config)
+    settings = RunSettings(
+        epochs=epochs,
+        policy=policy,
+        score=score,
+        resume=resume,
+        concurrency=concurrency,
+        rpm=rpm,
+        max_cost=max_cost,
+        cache=Path(cache) if cache else None,
+        retry=retry or RetryPolicy(),
+    )
     results = []
     with RunProgress(enabled=progress) as bar:
         for model in models:
@@ -78,11 +100,8 @@ def run(
                         model,
                         path,
                         options=(options or {}).get(model),
-                        epochs=epochs,
-                        policy=policy,
-                        score=score,
-                        resume=resume,
-                        concurrency=concurrency,
+                        settings=settings,
+                        config=cfg,
                         progress=bar,
                     )
                 )
@@ -91,9 +110,10 @@ def run(
 
 
 def suite_of_run(run_path: str | Path) -> Suite:
-    """The suite a run was made with, checked against the hash in its manifest."""
-    manifest = RunDir.open(Path(run_path)).manifest()
-    info = manifest.suite
+    """The suite a run was made with, checked against the hash in its manifest: from where
+    it was loaded, else the built-in of that name, else the copy kept in the run folder."""
+    run = RunDir.open(Path(run_path))
+    info = run.manifest().suite
     candidates: list[str | Path] = []
     if info.path and Path(info.path).exists():
         candidates.append(Path(info.path))
@@ -102,7 +122,7 @@ def suite_of_run(run_path: str | Path) -> Suite:
     for candidate in candidates:
         try:
             suite = load_suite(candidate)
-        except UnknownNameError as exc:
+        except (UnknownNameError, CaseFileError) as exc:
             last = exc
             continue
         if suite.content_hash == info.hash:
@@ -111,6 +131,9 @@ def suite_of_run(run_path: str | Path) -> Suite:
             f"{run_path}: suite '{info.name}' changed since the run was made "
             f"(hash {info.hash[:12]} in the manifest, {suite.content_hash[:12]} now)"
         )
+    kept = run.suite_copy()
+    if kept is not None and kept.content_hash == info.hash:
+        return kept
     assert last is not None
     raise last
 

@@ -81,9 +81,24 @@ def run(
         Path | None, typer.Option(help="Also write the HTML report of these runs here.")
     ] = None,
     progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
+    rpm: Annotated[float | None, typer.Option(help="Requests per minute to the provider.")] = None,
+    max_cost: Annotated[
+        float | None,
+        typer.Option(help="Stop starting conversations after this many USD (resumable)."),
+    ] = None,
+    cache: Annotated[
+        Path | None,
+        typer.Option(help="Reply cache (SQLite). Default: OUT/cache.sqlite for real models."),
+    ] = None,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Use no reply cache.")] = False,
+    config: Annotated[
+        Path | None, typer.Option(help="Config file (default: ./uniprobe.toml if present).")
+    ] = None,
 ) -> None:
     """Run a suite against one or more models: one run folder per model under --out."""
     options = _parse_options(option)
+    real = [m for m in model if not m.startswith("reference/")]
+    cache_path = None if no_cache else (cache or (out_dir / "cache.sqlite" if real else None))
     try:
         results = api.run(
             suite,
@@ -96,6 +111,10 @@ def run(
             options={m: options for m in model},
             score=score,
             progress=progress and sys.stderr.isatty(),
+            rpm=rpm,
+            max_cost=max_cost,
+            cache=cache_path,
+            config=config,
         )
     except KeyboardInterrupt:
         err.print(
@@ -106,6 +125,12 @@ def run(
         )
         raise typer.Exit(130) from None
     for r in results:
+        if r.extra.get("stopped"):
+            err.print(
+                f"{r.model}: stopped early: {r.extra['stopped']}; continue with --resume",
+                highlight=False,
+                markup=False,
+            )
         line = (
             f"{r.model}: {r.samples} samples ({r.new_samples} new, {r.errors} errors) in {r.path}"
         )
@@ -314,6 +339,19 @@ def import_(
         highlight=False,
         soft_wrap=True,
     )
+
+
+@app.command("fake-server")
+def fake_server(
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 8765,
+    latency: Annotated[float, typer.Option(help="Seconds added to every response.")] = 0.0,
+    fault_rate: Annotated[float, typer.Option(help="Share of requests that fail (0..1).")] = 0.0,
+    seed: Annotated[int, typer.Option(help="Seed of the fault mix.")] = 0,
+) -> None:
+    """Serve fake OpenAI and Gemini image APIs on 127.0.0.1 (for dry runs and tests)."""
+    from uniprobe.fakes.server import serve_forever
+
+    serve_forever(port=port, latency=latency, fault_rate=fault_rate, seed=seed)
 
 
 @models_app.command("list")

@@ -14,6 +14,7 @@ from PIL import Image
 import uniprobe
 from conftest import TINY_SUITE
 from uniprobe.backends.base import Capabilities, Conversation, ImageData, Reply, Usage, UserTurn
+from uniprobe.runner.limits import RetryPolicy
 from uniprobe.store.records import ErrorRecord, SampleRecord, ScoreRecord, Totals, Verdict
 
 TINY = TINY_SUITE
@@ -351,6 +352,7 @@ def failing_backend(monkeypatch: pytest.MonkeyPatch) -> None:
                 message="failing-test/overload: upstream overloaded",
                 status=503,
                 retryable=True,
+                kind="client",
             ),
             id="backend-error",
         ),
@@ -368,7 +370,8 @@ def test_backend_failing_on_turn_two_is_recorded(
     dog_only = uniprobe.Suite(
         name="dogcat", cases=suite.cases[1:], source=suite.source, file_hashes=suite.file_hashes
     )
-    [result] = uniprobe.run(dog_only, [model], out=tmp_path)
+    fast = RetryPolicy(max_attempts=2, base_delay=0.01)
+    [result] = uniprobe.run(dog_only, [model], out=tmp_path, retry=fast)
     assert (result.samples, result.errors, result.scored, result.new_samples) == (1, 1, 1, 1)
     run = uniprobe.RunDir.open(result.path)
 

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from uniprobe.config import Connection, Price
 from uniprobe.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -61,10 +62,13 @@ class UserTurn:
 
 @dataclass(frozen=True)
 class Usage:
-    """What a call consumed, as the provider reported it."""
+    """What a call consumed, as the provider reported it (image tokens are included in
+    the input/output totals)."""
 
     input_tokens: int | None = None
     output_tokens: int | None = None
+    input_image_tokens: int | None = None
+    output_image_tokens: int | None = None
     images: int = 0
 
 
@@ -150,8 +154,17 @@ class Backend(ABC):
 
         model_config = ConfigDict(extra="forbid", frozen=True)
 
-    def __init__(self, model: str, options: Mapping[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        model: str,
+        options: Mapping[str, Any] | None = None,
+        *,
+        connection: Connection | None = None,
+        prices: Mapping[str, Price] | None = None,
+    ) -> None:
         self.model = model
+        self.connection = connection or Connection(None, None)
+        self.prices = dict(prices or {})
         try:
             self.options = self.Options.model_validate(dict(options or {}))
         except ValidationError as exc:

@@ -10,7 +10,8 @@ both and the whole pipeline runs offline.
 from __future__ import annotations
 
 import asyncio
-from typing import ClassVar
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 from pydantic import Field
 
@@ -58,8 +59,8 @@ class ReferenceBackend(Backend):
 
     options: Options
 
-    def __init__(self, model: str, options: dict[str, object] | None = None) -> None:
-        super().__init__(model, options)
+    def __init__(self, model: str, options: Mapping[str, Any] | None = None, **kw: Any) -> None:
+        super().__init__(model, options, **kw)
         self._planners: dict[tuple[str, int], Planner] = {}
 
     async def send(self, conversation: Conversation, turn: UserTurn) -> Reply:

@@ -7,6 +7,7 @@ from typing import Any
 
 from uniprobe._registry import Registry
 from uniprobe.backends.base import Backend
+from uniprobe.config import Config
 from uniprobe.errors import UnknownNameError
 
 __all__ = ["backends", "create_backend", "known_models", "parse_model_name"]
@@ -33,8 +34,11 @@ def known_models() -> list[str]:
     return out
 
 
-def create_backend(name: str, options: Mapping[str, Any] | None = None) -> Backend:
-    """The backend for 'provider/model', with validated options."""
+def create_backend(
+    name: str, options: Mapping[str, Any] | None = None, *, config: Config | None = None
+) -> Backend:
+    """The backend for 'provider/model', with validated options and its connection (key,
+    URL, timeout) and prices from the config file and the environment."""
     _load_builtin()
     provider, model = parse_model_name(name)
     if provider not in backends:
@@ -42,9 +46,17 @@ def create_backend(name: str, options: Mapping[str, Any] | None = None) -> Backe
     cls = backends.get(provider)
     if cls.models is not None and model not in cls.models:
         raise UnknownNameError("model", name, known_models())
-    return cls(model, options)
+    config = config or Config()
+    key = f"compat/{model}" if provider == "compat" else provider
+    return cls(model, options, connection=config.connection(key), prices=config.prices)
 
 
 def _load_builtin() -> None:
     # Importing a backend module registers it; heavy SDKs are imported lazily inside.
-    from uniprobe.backends import reference  # noqa: F401
+    from uniprobe.backends import (  # noqa: F401
+        diffusers,
+        gemini,
+        openai_images,
+        openai_responses,
+        reference,
+    )

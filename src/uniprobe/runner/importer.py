@@ -130,6 +130,7 @@ def import_answers(
             created=_now(),
         ),
     )
+    run.keep_suite(suite)
     sources: dict[tuple[str, str], ImageRef] = {}
     for case in suite.cases:
         turns = []

@@ -9,22 +9,34 @@ are scored.
 from __future__ import annotations
 
 import asyncio
+import random
 import re
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from uniprobe import __version__
-from uniprobe.backends.base import Backend, ImageData, Session, SessionContext, UserTurn
+from uniprobe.backends.base import (
+    Backend,
+    Conversation,
+    Exchange,
+    ImageData,
+    Reply,
+    SessionContext,
+    UserTurn,
+)
 from uniprobe.backends.registry import create_backend
 from uniprobe.cases.images import case_image_bytes
 from uniprobe.cases.schema import Case, Suite
 from uniprobe.cases.validate import vocabulary_problems
+from uniprobe.config import Config, ProviderConfig
 from uniprobe.errors import BackendError, CaseFileError, RunDirError, UniprobeError
 from uniprobe.hashing import sha256_json
+from uniprobe.runner.cache import ReplyCache, cache_key
+from uniprobe.runner.limits import Limiter, RetryPolicy, RetryStats, call_with_retries
 from uniprobe.runner.progress import RunProgress
 from uniprobe.scoring.engine import score_sample
 from uniprobe.scoring.policy import Judging
@@ -42,7 +54,7 @@ from uniprobe.store.records import (
 )
 from uniprobe.store.rundir import RunDir
 
-__all__ = ["RunResult", "WorkItem", "run_dir_name", "run_model", "score_run"]
+__all__ = ["RunResult", "RunSettings", "WorkItem", "run_dir_name", "run_model", "score_run"]
 
 
 @dataclass(frozen=True)
@@ -137,6 +149,96 @@ def _check_resumable(existing: Manifest, wanted: Manifest, path: Path) -> None:
         )
 
 
+@dataclass(frozen=True)
+class RunSettings:
+    """How a run is carried out (none of this changes what is asked)."""
+
+    epochs: int = 1
+    """Repetitions of every case."""
+    policy: str = "reference"
+    """Judge policy to score with."""
+    score: bool = True
+    """Score samples as they finish."""
+    resume: bool = False
+    """Continue the run already in the folder."""
+    concurrency: int = 8
+    """Conversations in flight at once."""
+    rpm: float | None = None
+    """Requests per minute to the provider (overrides the config file)."""
+    max_cost: float | None = None
+    """Stop starting new conversations once this many USD have been spent (resumable)."""
+    cache: Path | None = None
+    """SQLite reply cache shared by runs (None: no cache)."""
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    """Retries of failed calls."""
+
+
+class _Caller:
+    """The path of one call: the cache, then the limits and our retry policy."""
+
+    def __init__(
+        self,
+        backend: Backend,
+        settings: RunSettings,
+        provider: ProviderConfig,
+        cache: ReplyCache | None,
+        progress: RunProgress,
+    ) -> None:
+        self.backend, self.settings, self.cache, self.progress = backend, settings, cache, progress
+        self.limiter = Limiter(concurrency=provider.concurrency, rpm=settings.rpm or provider.rpm)
+        self.stats = RetryStats()
+        self.options = backend.options.model_dump(mode="json")
+        self.spent = 0.0
+        self.unknown_cost = 0
+        self.live_calls = 0
+        self.rng = random.Random(0)
+        self.task: Any = None
+
+    async def __call__(self, conversation: Conversation, turn: UserTurn) -> Reply:
+        key = None
+        if self.cache is not None:
+            key = cache_key(
+                backend=self.backend.name,
+                options=self.options,
+                protocol=self.backend.protocol,
+                conversation=conversation,
+                turn=turn,
+            )
+            hit = await asyncio.to_thread(self.cache.get, key)
+            if hit is not None:
+                return hit
+        reply = await call_with_retries(
+            lambda: self.backend.send(conversation, turn),
+            policy=self.settings.retry,
+            limiter=self.limiter,
+            stats=self.stats,
+            rng=self.rng,
+            on_retry=lambda exc, wait: self.progress.note(self.task, self.stats.summary()),
+        )
+        self.live_calls += 1
+        if reply.cost_usd is None:
+            self.unknown_cost += 1
+        else:
+            self.spent += reply.cost_usd
+        if self.cache is not None and key is not None:
+            await asyncio.to_thread(self.cache.put, key, reply)
+        return reply
+
+    def over_budget(self) -> str | None:
+        """Why no new conversation may start, if the budget says so."""
+        limit = self.settings.max_cost
+        if limit is None:
+            return None
+        if self.unknown_cost:
+            return (
+                f"--max-cost cannot be enforced: {self.unknown_cost} call(s) of "
+                f"{self.backend.name} have no known price (add [prices] to the config)"
+            )
+        if self.spent >= limit:
+            return f"--max-cost reached: ${self.spent:.4f} spent of ${limit:.4f}"
+        return None
+
+
 class _Runner:
     def __init__(
         self,
@@ -145,10 +247,11 @@ class _Runner:
         run: RunDir,
         judging: Judging | None,
         progress: RunProgress,
+        caller: _Caller,
         concurrency: int,
     ) -> None:
         self.suite, self.backend, self.run, self.judging = suite, backend, run, judging
-        self.progress = progress
+        self.progress, self.caller = progress, caller
         self.gen_slots = asyncio.Semaphore(concurrency)
         self.score_slots = asyncio.Semaphore(2)
         self.lock = asyncio.Lock()
@@ -157,6 +260,15 @@ class _Runner:
         self.gen_task: Any = None
         self.score_task: Any = None
         self.new_samples = 0
+        self.stopped: str | None = None
+        self.totals = _totals(run.samples().values())
+        self.manifest_written = 0.0
+
+    def _write_totals(self) -> None:
+        m = self.run.manifest()
+        m.totals = self.totals
+        self.run.write_manifest(m)
+        self.manifest_written = time.monotonic()
 
     def source(self, case: Case, name: str) -> tuple[ImageRef, ImageData]:
         key = (case.id, name)
@@ -170,23 +282,24 @@ class _Runner:
         case = self.cases[item.case_id]
         reads = self.backend.capabilities.reads_expectations
         ctx = SessionContext(case.id, item.epoch, item.seed, case if reads else None)
-        session = Session(self.backend, ctx)
+        history: list[Exchange] = []
         turns: list[TurnRecord] = []
         started = _now()
-        status = "complete"
+        status: Literal["complete", "error"] = "complete"
         for index, turn in enumerate(case.turns, start=1):
             attached = [self.source(case, name) for name in turn.attach]
             user = UserTurn(index, turn.user, tuple(d for _, d in attached))
             record = TurnRecord(index=index, user=turn.user, attached=[r for r, _ in attached])
             t0 = time.monotonic()
             try:
-                reply = await session.send(user)
+                reply = await self.caller(Conversation(ctx, tuple(history)), user)
             except BackendError as exc:
                 record.error = ErrorRecord(
                     type=type(exc).__name__,
                     message=str(exc),
                     status=exc.status,
                     retryable=exc.retryable,
+                    kind=exc.kind,
                 )
             except UniprobeError:
                 raise
@@ -196,22 +309,9 @@ class _Runner:
                 turns.append(record)
                 status = "error"
                 break
-            refs = [self.run.put_image(img.data) for img in reply.images]
-            record.reply = ReplyRecord(
-                images=refs,
-                text=reply.text,
-                refusal=reply.refusal,
-                revised_prompt=reply.revised_prompt,
-                usage=UsageRecord(
-                    input_tokens=reply.usage.input_tokens,
-                    output_tokens=reply.usage.output_tokens,
-                    images=reply.usage.images,
-                ),
-                cost_usd=reply.cost_usd,
-                latency_s=round(time.monotonic() - t0, 4),
-                state=dict(reply.state),
-                raw_meta=dict(reply.raw_meta),
-            )
+            history.append(Exchange(user, reply))
+            seconds = time.monotonic() - t0
+            record.reply = await asyncio.to_thread(_reply_record, self.run, reply, seconds)
             turns.append(record)
         return SampleRecord(
             case_id=case.id,
@@ -227,14 +327,19 @@ class _Runner:
 
     async def one(self, item: WorkItem) -> None:
         async with self.gen_slots:
+            self.stopped = self.stopped or self.caller.over_budget()
+            if self.stopped:
+                return
             record = await self.sample(item)
         async with self.lock:
-            self.run.append_sample(record)
+            await asyncio.to_thread(self.run.append_sample, record)
             self.new_samples += 1
-            m = self.run.manifest()
-            m.totals = _totals_add(m.totals, record)
-            self.run.write_manifest(m)
-            info = f"{m.totals.errors} errors · ${m.totals.cost_usd:.2f}"
+            self.totals = _totals_add(self.totals, record)
+            if time.monotonic() - self.manifest_written >= MANIFEST_EVERY:
+                await asyncio.to_thread(self._write_totals)
+        info = f"{self.totals.errors} errors · ${self.caller.spent:.2f} spent"
+        if self.caller.stats.counts:
+            info += f" · {self.caller.stats.summary()}"
         self.progress.advance(self.gen_task, info)
         if self.judging is not None:
             await self.score(record)
@@ -244,8 +349,33 @@ class _Runner:
         async with self.score_slots:
             scored = await score_sample(self.cases[record.case_id], record, self.run, self.judging)
         async with self.lock:
-            self.run.append_score(scored)
+            await asyncio.to_thread(self.run.append_score, scored)
         self.progress.advance(self.score_task)
+
+
+MANIFEST_EVERY = 1.0
+"""Seconds between manifest rewrites during a run (totals are recounted on resume)."""
+
+
+def _reply_record(run: RunDir, reply: Reply, seconds: float) -> ReplyRecord:
+    u = reply.usage
+    return ReplyRecord(
+        images=[run.put_image(img.data) for img in reply.images],
+        text=reply.text,
+        refusal=reply.refusal,
+        revised_prompt=reply.revised_prompt,
+        usage=UsageRecord(
+            input_tokens=u.input_tokens,
+            output_tokens=u.output_tokens,
+            input_image_tokens=u.input_image_tokens,
+            output_image_tokens=u.output_image_tokens,
+            images=u.images,
+        ),
+        cost_usd=reply.cost_usd,
+        latency_s=round(seconds, 4),
+        state=dict(reply.state),
+        raw_meta=dict(reply.raw_meta),
+    )
 
 
 def _totals(records: Iterable[SampleRecord]) -> Totals:
@@ -273,52 +403,54 @@ async def run_model(
     run_path: Path,
     *,
     options: Mapping[str, Any] | None = None,
-    epochs: int = 1,
-    policy: str = "reference",
-    score: bool = True,
-    resume: bool = False,
-    concurrency: int = 8,
+    settings: RunSettings | None = None,
+    config: Config | None = None,
     progress: RunProgress | None = None,
 ) -> RunResult:
     """Hold every (case, epoch) conversation of `suite` with `model` and score it.
 
-    Writes the run directory at `run_path`; with `resume`, continues the run there.
+    Writes the run directory at `run_path`; with `settings.resume`, continues the run there.
     """
-    backend = create_backend(model, options)
+    settings = settings or RunSettings()
+    config = config or Config()
+    merged = {**config.models.get(model, {}), **(options or {})}
+    backend = create_backend(model, merged, config=config)
+    cache = ReplyCache(settings.cache) if settings.cache else None
     try:
-        judging = Judging.of(policy) if score else None
-        if _needs_vocabulary(backend, policy):
+        judging = Judging.of(settings.policy) if settings.score else None
+        if _needs_vocabulary(backend, settings.policy):
             problems = vocabulary_problems(suite.cases)
             if problems:
                 raise CaseFileError(problems)
-        wanted = _manifest(suite, backend, epochs, judging, policy, run_path.name)
-        if (run_path / "manifest.json").exists():
-            if not resume:
-                raise RunDirError(
-                    f"{run_path} already holds a run; continue it with --resume "
-                    "or choose another --out"
-                )
-            run = RunDir.open(run_path)
-            _check_resumable(run.manifest(), wanted, run_path)
-            run.remove_partial_files()
-        else:
-            run = RunDir.create(run_path, wanted)
+        run = _open_run(
+            run_path,
+            _manifest(suite, backend, settings.epochs, judging, settings.policy, run_path.name),
+            settings.resume,
+        )
+        run.keep_suite(suite)
         done = run.samples()
         m = run.manifest()
-        m.status = "running"
+        m.status, m.note = "running", None
         m.totals = _totals(done.values())  # a kill may have come before the last update
         run.write_manifest(m)
         progress = progress or RunProgress(enabled=False)
-        runner = _Runner(suite, backend, run, judging, progress, concurrency)
-        items = [WorkItem(c.id, e, seed_for(c.id, e)) for c in suite.cases for e in range(epochs)]
+        caller = _Caller(
+            backend, settings, config.provider(_provider_key(backend)), cache, progress
+        )
+        runner = _Runner(suite, backend, run, judging, progress, caller, settings.concurrency)
+        items = [
+            WorkItem(c.id, e, seed_for(c.id, e))
+            for c in suite.cases
+            for e in range(settings.epochs)
+        ]
         todo = [i for i in items if f"{i.case_id}#{i.epoch}" not in done]
-        label = backend.name
-        runner.gen_task = progress.add(f"{label} generate", len(items), len(items) - len(todo))
-        scored_now: set[str] = set()
+        runner.gen_task = caller.task = progress.add(
+            f"{backend.name} generate", len(items), len(items) - len(todo)
+        )
         if judging is not None:
             scored_now = set(run.scores(judging.policy.name))
             runner.score_task = progress.add(
-                f"{label} score", len(items), len(scored_now & set(done))
+                f"{backend.name} score", len(items), len(scored_now & set(done))
             )
             for key, rec in done.items():  # finished before a kill, never scored
                 if key not in scored_now:
@@ -327,19 +459,52 @@ async def run_model(
             await asyncio.gather(*(runner.one(i) for i in todo))
         except (asyncio.CancelledError, KeyboardInterrupt):
             m = run.manifest()  # stopped by the user: say so, then stop
-            m.status = "interrupted"
+            m.status, m.note = "interrupted", "stopped by the user"
             run.write_manifest(m)
             raise
         samples = run.samples()
         m = run.manifest()
-        m.status = "finished"
-        m.finished = _now()
+        m.totals = _totals(samples.values())
+        if runner.stopped:
+            m.status, m.note = "interrupted", runner.stopped
+        else:
+            m.status, m.finished = "finished", _now()
         run.write_manifest(m)
         scored = len(run.scores(judging.policy.name)) if judging is not None else 0
         errors = sum(1 for s in samples.values() if s.status == "error")
-        return RunResult(run_path, backend.name, len(samples), errors, scored, runner.new_samples)
+        extra: dict[str, Any] = {
+            "live_calls": caller.live_calls,
+            "spent_usd": caller.spent,
+            "retries": dict(caller.stats.counts),
+        }
+        if cache is not None:
+            extra["cache_hits"] = cache.hits
+        if runner.stopped:
+            extra["stopped"] = runner.stopped
+        return RunResult(
+            run_path, backend.name, len(samples), errors, scored, runner.new_samples, extra
+        )
     finally:
         await backend.aclose()
+        if cache is not None:
+            cache.close()
+
+
+def _provider_key(backend: Backend) -> str:
+    return f"compat/{backend.model}" if backend.provider == "compat" else backend.provider
+
+
+def _open_run(run_path: Path, wanted: Manifest, resume: bool) -> RunDir:
+    if not (run_path / "manifest.json").exists():
+        return RunDir.create(run_path, wanted)
+    if not resume:
+        raise RunDirError(
+            f"{run_path} already holds a run; continue it with --resume or choose another --out"
+        )
+    run = RunDir.open(run_path)
+    _check_resumable(run.manifest(), wanted, run_path)
+    run.remove_partial_files()
+    return run
 
 
 async def score_run(

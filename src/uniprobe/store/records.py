@@ -75,6 +75,10 @@ class UsageRecord(_Record):
     """As reported by the provider."""
     output_tokens: int | None = None
     """As reported by the provider."""
+    input_image_tokens: int | None = None
+    """Part of input_tokens that encoded images."""
+    output_image_tokens: int | None = None
+    """Part of output_tokens that encoded images."""
     images: int = 0
     """Images generated."""
 
@@ -89,7 +93,9 @@ class ErrorRecord(_Record):
     status: int | None = None
     """HTTP status, if any."""
     retryable: bool = False
-    """Whether trying again could help."""
+    """Whether trying again could help (it was tried, up to the retry policy's limit)."""
+    kind: str | None = None
+    """What failed: rate_limit, server, timeout, network, bad_response, client, auth, config."""
 
 
 class ReplyRecord(_Record):
@@ -278,6 +284,8 @@ class Manifest(_Record):
     """ISO time of the last completed generation, if all samples are done."""
     status: Literal["running", "finished", "interrupted"] = "running"
     """running (or killed), finished, interrupted (stopped cleanly before the end)."""
+    note: str | None = None
+    """Why the run stopped early (Ctrl-C, --max-cost), if it did."""
     totals: Totals = Field(default_factory=Totals)
     """Running totals."""
 

@@ -26,6 +26,7 @@ from typing import TypeVar
 from PIL import Image
 from pydantic import BaseModel, ValidationError
 
+from uniprobe.cases.schema import Case, Suite
 from uniprobe.errors import RunDirError
 from uniprobe.hashing import sha256_bytes
 from uniprobe.store.records import ImageRef, Manifest, SampleRecord, ScoreRecord, upgrade
@@ -173,8 +174,8 @@ class RunDir:
             with Image.open(io.BytesIO(data)) as im:
                 width, height = im.size
                 mime = _MIME.get(im.format or "", "application/octet-stream")
-                im.load()  # decode it all: a truncated image fails here, not when judged
-        except (OSError, ValueError, Image.DecompressionBombError) as exc:
+                im.verify()  # read it all: a truncated image fails here, not when judged
+        except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
             raise RunDirError(f"not an image ({len(data)} bytes): {exc}") from None
         ref = ImageRef(sha256=sha256_bytes(data), width=width, height=height, mime=mime)
         target = self.images_dir / ref.filename
@@ -222,6 +223,29 @@ class RunDir:
         """Policies this run has scores for."""
         folder = self.path / "scores"
         return sorted(p.stem for p in folder.glob("*.jsonl")) if folder.is_dir() else []
+
+    @property
+    def suite_path(self) -> Path:
+        return self.path / "suite.json"
+
+    def keep_suite(self, suite: Suite) -> None:
+        """Keep a copy of the suite's cases, so the run can be scored and reported alone."""
+        if not self.suite_path.exists():
+            data = {
+                "name": suite.name,
+                "hash": suite.content_hash,
+                "file_hashes": suite.file_hashes,
+                "cases": [c.to_dict() for c in suite.cases],
+            }
+            atomic_write(self.suite_path, json.dumps(data, ensure_ascii=False).encode("utf-8"))
+
+    def suite_copy(self) -> Suite | None:
+        """The copy kept by `keep_suite` (cases whose images are files still need them)."""
+        if not self.suite_path.is_file():
+            return None
+        data = json.loads(self.suite_path.read_bytes())
+        cases = tuple(Case.model_validate(c) for c in data["cases"])
+        return Suite(name=data["name"], cases=cases, file_hashes=data.get("file_hashes", {}))
 
     def clear_scores(self, policy: str) -> None:
         """Drop one policy's scores (before re-scoring from scratch)."""

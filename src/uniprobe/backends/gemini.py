@@ -1,0 +1,300 @@
+"""`google/<model>`: Gemini `generateContent` with TEXT and IMAGE output.
+
+The server keeps no state: every turn resends the whole history (user and model turns,
+with their images), and the model's parts go back with their `thoughtSignature`s
+(Gemini 3 image models reject a history without them). Like the SDK's chat, a turn
+whose reply had no content (a blocked prompt) is left out of the history together with
+its user message. Safety blocks, `NO_IMAGE` and text-only answers are outcomes:
+a refusal or a reply without an image, never an error.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
+
+from uniprobe.backends.base import (
+    Backend,
+    Capabilities,
+    Conversation,
+    Exchange,
+    ImageData,
+    Reply,
+    Usage,
+    UserTurn,
+)
+from uniprobe.backends.openai_common import checked_image
+from uniprobe.backends.pricing import cost_of, price_for
+from uniprobe.backends.registry import backends
+from uniprobe.errors import BackendError, ConfigError
+
+if TYPE_CHECKING:
+    from google import genai
+    from google.genai import types
+
+__all__ = ["GeminiBackend"]
+
+BLOCKED = {
+    "SAFETY",
+    "PROHIBITED_CONTENT",
+    "IMAGE_SAFETY",
+    "IMAGE_PROHIBITED_CONTENT",
+    "BLOCKLIST",
+    "SPII",
+    "RECITATION",
+    "IMAGE_RECITATION",
+    "MODEL_ARMOR",
+}
+"""Finish reasons that mean the model was stopped by a filter."""
+
+
+@backends.register("google")
+class GeminiBackend(Backend):
+    """A Gemini model that answers with text and images."""
+
+    provider: ClassVar[str] = "google"
+    capabilities: ClassVar[Capabilities] = Capabilities(
+        multi_turn=True,
+        edits=True,
+        max_input_images=14,
+        seed=True,
+        text_output=True,
+        protocol="native:gemini-history",
+    )
+
+    class Options(Backend.Options):
+        """Options of the Gemini backend."""
+
+        aspect_ratio: Literal["1:1", "2:3", "3:2", "3:4", "4:3", "9:16", "16:9", "21:9"] = "1:1"
+        """Image aspect ratio."""
+        image_size: Literal["1K", "2K", "4K"] | None = None
+        """Image size (newer models; left out when None)."""
+        system_instruction: str | None = None
+        """System instruction."""
+        seed: int | None = None
+        """Generation seed (default: the sample's seed)."""
+        temperature: float | None = None
+        """Sampling temperature (left out when None)."""
+        api_version: Literal["v1", "v1beta"] = "v1"
+        """API version path."""
+
+    options: Options
+
+    def __init__(self, model: str, options: Any = None, **kw: Any) -> None:
+        super().__init__(model, options, **kw)
+        self._client: genai.Client | None = None
+
+    def client(self) -> genai.Client:
+        """The SDK client (made on first use; no SDK retries)."""
+        if self._client is None:
+            try:
+                from google import genai
+                from google.genai import types
+            except ImportError:  # pragma: no cover - depends on the install
+                raise ConfigError(
+                    f"{self.name} needs the Google GenAI SDK: pip install 'uniprobe[google]'"
+                ) from None
+            http = types.HttpOptions(
+                base_url=self.connection.base_url,
+                api_version=self.options.api_version,
+                timeout=int(self.connection.timeout * 1000),
+            )
+            self._client = genai.Client(api_key=self.connection.key(self.name), http_options=http)
+        return self._client
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.aio.aclose()
+            self._client = None
+
+    # request ------------------------------------------------------------------------
+    def contents(self, conversation: Conversation, turn: UserTurn) -> list[types.Content]:
+        """The history and this turn as Gemini contents."""
+        from google.genai import types
+
+        out: list[types.Content] = []
+        for ex in conversation.history:
+            model_parts = self._model_parts(ex)
+            if not model_parts:  # a blocked turn leaves the history with its question
+                continue
+            out.append(types.Content(role="user", parts=self._user_parts(ex.turn)))
+            out.append(types.Content(role="model", parts=model_parts))
+        out.append(types.Content(role="user", parts=self._user_parts(turn)))
+        return out
+
+    def _user_parts(self, turn: UserTurn) -> list[types.Part]:
+        from google.genai import types
+
+        parts = [types.Part(text=turn.text)]
+        parts += [
+            types.Part(inline_data=types.Blob(mime_type=i.mime, data=i.data)) for i in turn.images
+        ]
+        return parts
+
+    def _model_parts(self, ex: Exchange) -> list[types.Part]:
+        from google.genai import types
+
+        parts = []
+        for p in ex.reply.state.get("parts", []):
+            sig = base64.b64decode(p["sig"]) if p.get("sig") else None
+            if "text" in p:
+                parts.append(types.Part(text=p["text"], thought_signature=sig))
+            elif "image" in p and p["image"] < len(ex.reply.images):
+                img = ex.reply.images[p["image"]]
+                parts.append(
+                    types.Part(
+                        inline_data=types.Blob(mime_type=img.mime, data=img.data),
+                        thought_signature=sig,
+                    )
+                )
+        return parts
+
+    def config(self, seed: int) -> types.GenerateContentConfig:
+        """Generation settings of every call."""
+        from google.genai import types
+
+        o = self.options
+        image = types.ImageConfig(aspect_ratio=o.aspect_ratio, image_size=o.image_size)
+        return types.GenerateContentConfig(
+            response_modalities=["TEXT", "IMAGE"],
+            image_config=image,
+            system_instruction=o.system_instruction,
+            temperature=o.temperature,
+            seed=o.seed if o.seed is not None else seed % (2**31),
+        )
+
+    # response -----------------------------------------------------------------------
+    async def send(self, conversation: Conversation, turn: UserTurn) -> Reply:
+        from google.genai import errors
+
+        try:
+            resp = await self.client().aio.models.generate_content(
+                model=self.model,
+                contents=self.contents(conversation, turn),
+                config=self.config(conversation.context.seed),
+            )
+        except errors.APIError as exc:
+            raise self._error(exc) from exc
+        except ValueError as exc:  # an unreadable body
+            raise BackendError(
+                f"unreadable response: {exc}",
+                backend=self.name,
+                kind="bad_response",
+                retryable=True,
+            ) from exc
+        except Exception as exc:  # transport errors of the SDK's HTTP client
+            raise self._transport_error(exc) from exc
+        return self._reply(resp)
+
+    def _reply(self, resp: types.GenerateContentResponse) -> Reply:
+        usage = self._usage(resp)
+        meta: dict[str, Any] = {"model": resp.model_version, "response_id": resp.response_id}
+        feedback = resp.prompt_feedback
+        if not resp.candidates:
+            reason = getattr(getattr(feedback, "block_reason", None), "value", None) or "blocked"
+            return Reply(
+                refusal=f"prompt blocked: {reason}",
+                usage=usage,
+                cost_usd=cost_of(usage, price_for(self.model, self.prices)),
+                raw_meta={**meta, "block_reason": reason},
+            )
+        cand = resp.candidates[0]
+        finish = getattr(cand.finish_reason, "value", None) or str(cand.finish_reason or "")
+        images: list[ImageData] = []
+        texts: list[str] = []
+        state_parts: list[dict[str, Any]] = []
+        for part in (cand.content.parts if cand.content else None) or []:
+            if part.thought:
+                continue
+            sig = (
+                base64.b64encode(part.thought_signature).decode()
+                if part.thought_signature
+                else None
+            )
+            if part.inline_data is not None and part.inline_data.data:
+                mime = part.inline_data.mime_type or "image/png"
+                images.append(checked_image(part.inline_data.data, mime, self.name))
+                state_parts.append({"image": len(images) - 1, "sig": sig})
+            elif part.text:
+                texts.append(part.text)
+                state_parts.append({"text": part.text, "sig": sig})
+        refusal = None
+        if finish in BLOCKED and not images:
+            refusal = f"blocked ({finish})" + (f": {' '.join(texts)}" if texts else "")
+        return Reply(
+            images=tuple(images),
+            text="\n".join(texts) or None,
+            refusal=refusal,
+            usage=usage,
+            cost_usd=cost_of(usage, price_for(self.model, self.prices)),
+            state={"parts": state_parts},
+            raw_meta={**meta, "finish_reason": finish},
+        )
+
+    def _usage(self, resp: types.GenerateContentResponse) -> Usage:
+        u = resp.usage_metadata
+
+        def by_modality(details: Any, modality: str) -> int:
+            return sum(
+                d.token_count or 0
+                for d in details or []
+                if getattr(getattr(d, "modality", None), "value", None) == modality
+            )
+
+        if u is None:
+            return Usage()
+        out_images = by_modality(u.candidates_tokens_details, "IMAGE")
+        return Usage(
+            input_tokens=u.prompt_token_count,
+            output_tokens=(u.candidates_token_count or 0) + (u.thoughts_token_count or 0),
+            input_image_tokens=by_modality(u.prompt_tokens_details, "IMAGE"),
+            output_image_tokens=out_images,
+            images=1 if out_images else 0,
+        )
+
+    def _error(self, exc: Any) -> BackendError:
+        code = int(getattr(exc, "code", 0) or 0)
+        message = f"HTTP {code} {getattr(exc, 'status', '')}: {getattr(exc, 'message', exc)}"
+        if code == 429:
+            return BackendError(
+                message,
+                backend=self.name,
+                status=code,
+                kind="rate_limit",
+                retryable=True,
+                retry_after=_retry_delay(exc),
+            )
+        if code in (401, 403):
+            return BackendError(message, backend=self.name, status=code, kind="auth")
+        if code >= 500 or code == 408:
+            return BackendError(
+                message, backend=self.name, status=code, kind="server", retryable=True
+            )
+        return BackendError(message, backend=self.name, status=code, kind="client")
+
+    def _transport_error(self, exc: Exception) -> BackendError:
+        name = type(exc).__name__.lower()
+        if "timeout" in name:
+            return BackendError(
+                "request timed out", backend=self.name, kind="timeout", retryable=True
+            )
+        if any(w in name for w in ("connect", "network", "protocol", "readerror", "remote")):
+            return BackendError(
+                f"connection failed: {exc}", backend=self.name, kind="network", retryable=True
+            )
+        return BackendError(
+            f"{type(exc).__name__}: {exc}", backend=self.name, kind="bad_response", retryable=True
+        )
+
+
+def _retry_delay(exc: Any) -> float | None:
+    """RetryInfo.retryDelay ('30s') from a Gemini error body, if any."""
+    body = getattr(exc, "details", None) or getattr(exc, "response_json", None) or {}
+    details = body.get("error", {}).get("details", []) if isinstance(body, dict) else []
+    for d in details:
+        if isinstance(d, dict) and "retryDelay" in d:
+            m = re.match(r"^([\d.]+)s$", str(d["retryDelay"]))
+            if m:
+                return float(m.group(1))
+    return None

@@ -1,0 +1,157 @@
+"""What the OpenAI-speaking backends share: the client, and reading its errors.
+
+The SDK's own retries are off (`max_retries=0`): the runner's retry policy decides.
+Errors become `BackendError`s that say what failed; a moderation block is not an
+error but a refusal, returned as such.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import io
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from PIL import Image
+
+from uniprobe.backends.base import ImageData
+from uniprobe.config import Connection
+from uniprobe.errors import BackendError, ConfigError
+
+if TYPE_CHECKING:
+    from openai import AsyncOpenAI
+
+__all__ = [
+    "checked_image",
+    "data_url",
+    "decode_image",
+    "from_openai_error",
+    "make_client",
+    "moderation_message",
+]
+
+MIME = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp"}
+
+
+def make_client(connection: Connection, backend: str) -> AsyncOpenAI:
+    """An async OpenAI client with retries off."""
+    try:
+        from openai import AsyncOpenAI
+    except ImportError:  # pragma: no cover - depends on the install
+        raise ConfigError(
+            f"{backend} needs the OpenAI SDK: pip install 'uniprobe[openai]'"
+        ) from None
+    return AsyncOpenAI(
+        api_key=connection.key(backend),
+        base_url=connection.base_url,
+        max_retries=0,
+        timeout=connection.timeout,
+    )
+
+
+def _retry_after(headers: Mapping[str, str]) -> float | None:
+    ms = headers.get("retry-after-ms")
+    if ms:
+        try:
+            return float(ms) / 1000
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if value:
+        try:
+            return float(value)
+        except ValueError:
+            return None
+    return None
+
+
+def moderation_message(exc: Exception) -> str | None:
+    """The message of a moderation block (an outcome, not an error), else None."""
+    from openai import BadRequestError
+
+    if isinstance(exc, BadRequestError) and getattr(exc, "code", None) == "moderation_blocked":
+        body = exc.body if isinstance(exc.body, dict) else {}
+        return str(body.get("message") or "moderation_blocked")
+    return None
+
+
+def from_openai_error(exc: Exception, backend: str) -> BackendError:
+    """The BackendError an SDK exception means."""
+    import openai
+
+    if isinstance(exc, openai.APITimeoutError):
+        return BackendError("request timed out", backend=backend, kind="timeout", retryable=True)
+    if isinstance(exc, openai.APIConnectionError):
+        return BackendError(
+            f"connection failed: {exc}", backend=backend, kind="network", retryable=True
+        )
+    if isinstance(exc, openai.APIStatusError):
+        status = exc.status_code
+        code = getattr(exc, "code", None)
+        headers = dict(exc.response.headers) if exc.response is not None else {}
+        body = exc.body if isinstance(exc.body, dict) else {}
+        detail = body.get("message") or exc.message
+        message = f"HTTP {status}" + (f" {code}" if code else "") + f": {detail}"
+        if status == 429:
+            quota = code == "insufficient_quota" or headers.get("x-should-retry") == "false"
+            return BackendError(
+                message,
+                backend=backend,
+                status=status,
+                kind="rate_limit",
+                retryable=not quota,
+                retry_after=_retry_after(headers),
+            )
+        if status in (401, 403):
+            return BackendError(message, backend=backend, status=status, kind="auth")
+        if status >= 500 or status in (408, 409):
+            return BackendError(
+                message,
+                backend=backend,
+                status=status,
+                kind="server",
+                retryable=True,
+                retry_after=_retry_after(headers),
+            )
+        return BackendError(message, backend=backend, status=status, kind="client")
+    if isinstance(exc, openai.APIResponseValidationError | ValueError):
+        return BackendError(
+            f"unreadable response: {exc}", backend=backend, kind="bad_response", retryable=True
+        )
+    return BackendError(f"{type(exc).__name__}: {exc}", backend=backend, kind="client")
+
+
+def decode_image(b64: Any, mime: str, backend: str) -> ImageData:
+    """Image bytes from a base64 field; a field that is not base64 is a bad response."""
+    if not isinstance(b64, str) or not b64:
+        raise BackendError(
+            "image field is empty", backend=backend, kind="bad_response", retryable=True
+        )
+    try:
+        data = base64.b64decode(b64, validate=True)
+    except (binascii.Error, ValueError):
+        raise BackendError(
+            "image field is not valid base64", backend=backend, kind="bad_response", retryable=True
+        ) from None
+    return checked_image(data, mime, backend)
+
+
+def checked_image(data: bytes, mime: str, backend: str) -> ImageData:
+    """The bytes as an image if they decode as one; else a (retryable) bad response."""
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            fmt = im.format or ""
+            im.verify()  # every chunk read and checked, no pixels decoded
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
+        raise BackendError(
+            f"image does not decode: {exc}", backend=backend, kind="bad_response", retryable=True
+        ) from None
+    return ImageData(
+        data, {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"}.get(fmt, mime)
+    )
+
+
+def data_url(image: ImageData) -> str:
+    """A data: URL for an image input."""
+    return f"data:{image.mime};base64,{base64.b64encode(image.data).decode('ascii')}"

@@ -1,0 +1,289 @@
+"""`openai/<model>`: the Responses API with the `image_generation` tool.
+
+Native multi-turn: each turn continues the previous response (`previous_response_id`),
+so the server holds the dialogue and its images. With the option `stateless`, the whole
+dialogue is sent again every turn instead (for servers that keep no state): earlier
+user messages with their images, the model's earlier words as assistant messages, and
+the images it made re-attached as `input_image`s to the user message that follows
+them. The protocol name says which, and results under the two are separate tracks.
+
+Cost: the text model's tokens (`usage`) at the text model's price plus the image tool's
+tokens (`tool_usage.image_gen`) at the image model's price.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
+
+from pydantic import Field
+
+from uniprobe.backends.base import (
+    Backend,
+    Capabilities,
+    Conversation,
+    ImageData,
+    Reply,
+    Usage,
+    UserTurn,
+)
+from uniprobe.backends.openai_common import (
+    MIME,
+    data_url,
+    decode_image,
+    from_openai_error,
+    make_client,
+    moderation_message,
+)
+from uniprobe.backends.pricing import cost_of, price_for
+from uniprobe.backends.registry import backends
+from uniprobe.errors import BackendError
+
+if TYPE_CHECKING:
+    from openai import AsyncOpenAI
+
+__all__ = ["OpenAIResponsesBackend"]
+
+_MODERATION = {"moderation_blocked", "content_policy_violation", "image_generation_user_error"}
+
+
+@backends.register("openai")
+class OpenAIResponsesBackend(Backend):
+    """A chat model that draws with the image_generation tool."""
+
+    provider: ClassVar[str] = "openai"
+    capabilities: ClassVar[Capabilities] = Capabilities(
+        multi_turn=True,
+        edits=True,
+        max_input_images=16,
+        seed=False,
+        text_output=True,
+        protocol="native:responses",
+    )
+
+    class Options(Backend.Options):
+        """Options of the Responses API backend."""
+
+        image_model: str = "gpt-image-1.5"
+        """Model of the image_generation tool."""
+        size: str = "1024x1024"
+        """Image size (1024x1024, 1536x1024, 1024x1536, auto)."""
+        quality: Literal["low", "medium", "high", "auto"] = "low"
+        """Image quality (drives cost)."""
+        background: Literal["transparent", "opaque", "auto"] = "auto"
+        """Image background."""
+        output_format: Literal["png", "jpeg", "webp"] = "png"
+        """Image file format."""
+        input_fidelity: Literal["high", "low"] | None = None
+        """How closely edits keep input images (not every image model takes it)."""
+        detail: Literal["low", "high", "auto", "original"] = "auto"
+        """Detail level of input images."""
+        instructions: str | None = None
+        """System instructions."""
+        tool_choice: Literal["auto", "required"] = "auto"
+        """auto lets the model answer in words (refuse, do nothing); required forces a drawing."""
+        stateless: bool = False
+        """Send the whole dialogue every turn instead of continuing the previous response."""
+        max_output_tokens: int | None = Field(None, ge=1)
+        """Cap on the text model's output."""
+
+    options: Options
+
+    def __init__(self, model: str, options: Any = None, **kw: Any) -> None:
+        super().__init__(model, options, **kw)
+        self._client: AsyncOpenAI | None = None
+
+    @property
+    def protocol(self) -> str:
+        """native:responses, or stateless:responses-resend."""
+        return "stateless:responses-resend" if self.options.stateless else "native:responses"
+
+    def client(self) -> AsyncOpenAI:
+        """The SDK client (made on first use)."""
+        if self._client is None:
+            self._client = make_client(self.connection, self.name)
+        return self._client
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.close()
+            self._client = None
+
+    # request ------------------------------------------------------------------------
+    def _tool(self) -> dict[str, Any]:
+        o = self.options
+        tool: dict[str, Any] = {
+            "type": "image_generation",
+            "model": o.image_model,
+            "size": o.size,
+            "quality": o.quality,
+            "output_format": o.output_format,
+            "background": o.background,
+        }
+        if o.input_fidelity is not None:
+            tool["input_fidelity"] = o.input_fidelity
+        return tool
+
+    def _user(
+        self, text: str, images: tuple[ImageData, ...], made: tuple[ImageData, ...] = ()
+    ) -> dict[str, Any]:
+        content: list[dict[str, Any]] = []
+        if made:
+            content.append(
+                {"type": "input_text", "text": "(The image you made in your previous reply:)"}
+            )
+            content += [self._image(i) for i in made]
+        content.append({"type": "input_text", "text": text})
+        content += [self._image(i) for i in images]
+        return {"role": "user", "content": content}
+
+    def _image(self, image: ImageData) -> dict[str, Any]:
+        return {"type": "input_image", "image_url": data_url(image), "detail": self.options.detail}
+
+    def _transcript(self, conversation: Conversation, turn: UserTurn) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        made: tuple[ImageData, ...] = ()
+        for ex in conversation.history:
+            items.append(self._user(ex.turn.text, ex.turn.images, made))
+            said = ex.reply.text or ex.reply.refusal or ("(image)" if ex.reply.images else "")
+            if said:
+                items.append(
+                    {"role": "assistant", "content": [{"type": "output_text", "text": said}]}
+                )
+            made = ex.reply.images
+        items.append(self._user(turn.text, turn.images, made))
+        return items
+
+    def request(self, conversation: Conversation, turn: UserTurn) -> dict[str, Any]:
+        """The body of the responses.create call for this turn."""
+        o = self.options
+        params: dict[str, Any] = {
+            "model": self.model,
+            "tools": [self._tool()],
+            "tool_choice": "auto" if o.tool_choice == "auto" else {"type": "image_generation"},
+        }
+        if o.instructions:
+            params["instructions"] = o.instructions
+        if o.max_output_tokens:
+            params["max_output_tokens"] = o.max_output_tokens
+        if o.stateless:
+            params["input"] = self._transcript(conversation, turn)
+            params["store"] = False
+        else:
+            previous = next(
+                (
+                    ex.reply.state.get("response_id")
+                    for ex in reversed(conversation.history)
+                    if ex.reply.state.get("response_id")
+                ),
+                None,
+            )
+            if previous:
+                params["previous_response_id"] = previous
+            params["input"] = [self._user(turn.text, turn.images)]
+        return params
+
+    # response -----------------------------------------------------------------------
+    async def send(self, conversation: Conversation, turn: UserTurn) -> Reply:
+        try:
+            resp = await self.client().responses.create(**self.request(conversation, turn))
+        except Exception as exc:  # SDK errors are mapped where they enter our code
+            refusal = moderation_message(exc)
+            if refusal is not None:
+                return Reply(refusal=refusal, raw_meta={"blocked": "moderation"})
+            raise from_openai_error(exc, self.name) from exc
+        return self._reply(resp)
+
+    def _reply(self, resp: Any) -> Reply:
+        images: list[ImageData] = []
+        texts: list[str] = []
+        refusals: list[str] = []
+        revised = None
+        mime = MIME[self.options.output_format]
+        for item in resp.output or []:
+            kind = getattr(item, "type", None)
+            if kind == "image_generation_call":
+                if getattr(item, "status", None) == "failed":
+                    error = _extra(item, "error") or {}
+                    code = str(error.get("code", "")) if isinstance(error, dict) else ""
+                    message = (
+                        error.get("message", "image generation failed")
+                        if isinstance(error, dict)
+                        else "image generation failed"
+                    )
+                    if code in _MODERATION or "moderation" in str(error).lower():
+                        refusals.append(str(message))
+                        continue
+                    raise BackendError(
+                        f"image generation failed: {message}",
+                        backend=self.name,
+                        kind="server",
+                        retryable=True,
+                    )
+                if item.result:
+                    images.append(decode_image(item.result, mime, self.name))
+                revised = getattr(item, "revised_prompt", None) or revised
+            elif kind == "message":
+                for part in getattr(item, "content", []) or []:
+                    ptype = getattr(part, "type", None)
+                    if ptype == "output_text" and part.text:
+                        texts.append(part.text)
+                    elif ptype == "refusal":
+                        refusals.append(part.refusal)
+        usage, cost = self._usage(resp, len(images))
+        return Reply(
+            images=tuple(images),
+            text="\n".join(texts) or None,
+            refusal="\n".join(refusals) or None,
+            revised_prompt=revised,
+            usage=usage,
+            cost_usd=cost,
+            state={"response_id": resp.id},
+            raw_meta={
+                "response_id": resp.id,
+                "model": getattr(resp, "model", None),
+                "image_model": self.options.image_model,
+                "status": getattr(resp, "status", None),
+            },
+        )
+
+    def _usage(self, resp: Any, n_images: int) -> tuple[Usage, float | None]:
+        u = getattr(resp, "usage", None)
+        text = Usage(
+            input_tokens=getattr(u, "input_tokens", 0) or 0,
+            output_tokens=getattr(u, "output_tokens", 0) or 0,
+        )
+        tool_usage = getattr(resp, "tool_usage", None) or _extra(resp, "tool_usage")
+        gen = _get(tool_usage, "image_gen")
+        image = Usage(
+            input_tokens=_get(gen, "input_tokens") or 0,
+            output_tokens=_get(gen, "output_tokens") or 0,
+            input_image_tokens=_get(_get(gen, "input_tokens_details"), "image_tokens") or 0,
+            output_image_tokens=_get(_get(gen, "output_tokens_details"), "image_tokens")
+            if _get(gen, "output_tokens_details") is not None
+            else _get(gen, "output_tokens") or 0,
+            images=n_images,
+        )
+        text_cost = cost_of(text, price_for(self.model, self.prices))
+        image_cost = cost_of(image, price_for(self.options.image_model, self.prices))
+        total = Usage(
+            input_tokens=(text.input_tokens or 0) + (image.input_tokens or 0),
+            output_tokens=(text.output_tokens or 0) + (image.output_tokens or 0),
+            input_image_tokens=image.input_image_tokens,
+            output_image_tokens=image.output_image_tokens,
+            images=n_images,
+        )
+        cost = None if text_cost is None or image_cost is None else round(text_cost + image_cost, 8)
+        return total, cost
+
+
+def _get(obj: Any, name: str) -> Any:
+    if obj is None:
+        return None
+    if isinstance(obj, dict):
+        return obj.get(name)
+    return getattr(obj, name, None)
+
+
+def _extra(obj: Any, name: str) -> Any:
+    extra = getattr(obj, "model_extra", None) or {}
+    return getattr(obj, name, None) or extra.get(name)

@@ -1,0 +1,276 @@
+"""The Gemini side of the fake: `models/{model}:generateContent` under /v1 and /v1beta.
+
+Shapes follow /work/shared/reference/provider-protocols.md section 4. The server
+keeps no conversation: the client resends `contents`. Every image the fake draws
+carries a `thoughtSignature`; model-role image parts that come back without one
+(or with one the fake never issued) are counted, and rejected with 400
+INVALID_ARGUMENT under `strict_signatures`, as gemini-3 image models do.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from uniprobe.fakes._wire import (
+    INVALID_BASE64,
+    Outgoing,
+    RecordedRequest,
+    WireError,
+    b64,
+    decode_b64,
+    json_reply,
+    reencode,
+    text_tokens,
+)
+from uniprobe.fakes.faults import Fault
+from uniprobe.fakes.painter import paint
+
+__all__ = [
+    "INPUT_IMAGE_TOKENS",
+    "GeminiAPI",
+    "gemini_error",
+    "gemini_fault_reply",
+    "image_output_tokens",
+]
+
+INPUT_IMAGE_TOKENS = 258
+"""Prompt tokens per input image (Gemini's figure for an image up to 384 px a side)."""
+_RETRY_INFO = "type.googleapis.com/google.rpc.RetryInfo"
+_QUOTA_FAILURE = "type.googleapis.com/google.rpc.QuotaFailure"
+_QUOTA_METRIC = "generativelanguage.googleapis.com/generate_content_free_tier_requests"
+
+
+def image_output_tokens(model: str, image_size: str | None) -> int:
+    """Output tokens per image: 1290 for gemini-2.5 image models; 1120 for gemini-3
+    ones (2000 at imageSize 4K)."""
+    if "gemini-3" in model:
+        return 2000 if image_size == "4K" else 1120
+    return 1290
+
+
+def gemini_error(
+    code: int,
+    status: str,
+    message: str,
+    *,
+    details: list[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Outgoing:
+    """A Google API error reply: `{"error": {"code", "message", "status", "details"?}}`."""
+    err: dict[str, Any] = {"code": code, "message": message, "status": status}
+    if details:
+        err["details"] = details
+    return json_reply(code, {"error": err}, headers=headers)
+
+
+def _invalid(message: str) -> WireError:
+    return WireError(gemini_error(400, "INVALID_ARGUMENT", message))
+
+
+def _get(d: dict[str, Any], camel: str, snake: str) -> Any:
+    return d[camel] if camel in d else d.get(snake)
+
+
+@dataclass(frozen=True)
+class _Content:
+    role: str
+    text: str
+    images: tuple[bytes, ...]
+
+
+class GeminiAPI:
+    """generateContent; issues thought signatures and checks the ones sent back."""
+
+    def __init__(self, *, canvas: int, strict_signatures: bool) -> None:
+        self.canvas = canvas
+        self.strict_signatures = strict_signatures
+        self.missing_signatures = 0
+        self.invalid_signatures = 0
+        self._issued: set[bytes] = set()
+        self._lock = threading.Lock()
+
+    def reset_counters(self) -> None:
+        """Zero the signature counters."""
+        with self._lock:
+            self.missing_signatures = self.invalid_signatures = 0
+
+    def _signature(self) -> bytes:
+        # Bytes whose base64 differs between the two alphabets, so a client that
+        # sends them back URL-safe (as google-genai does) is decoded correctly.
+        sig = b"\xfb\xff\xfe-sig-" + os.urandom(9)
+        with self._lock:
+            self._issued.add(sig)
+        return sig
+
+    def _check_signature(self, part: dict[str, Any], where: tuple[int, int]) -> None:
+        raw = _get(part, "thoughtSignature", "thought_signature")
+        position = f"content position {where[0] + 1}, part position {where[1] + 1}"
+        if raw is None:
+            with self._lock:
+                self.missing_signatures += 1
+            if self.strict_signatures:
+                raise _invalid(f"Image part is missing a thought_signature in {position}.")
+            return
+        try:
+            known = decode_b64(str(raw)) in self._issued
+        except ValueError:
+            known = False
+        if not known:
+            with self._lock:
+                self.invalid_signatures += 1
+            if self.strict_signatures:
+                raise _invalid(f"Thought signature is not valid ({position}).")
+
+    def _contents(self, body: dict[str, Any]) -> list[_Content]:
+        contents = body.get("contents")
+        if not isinstance(contents, list) or not contents:
+            raise _invalid("* GenerateContentRequest.contents: contents is not specified")
+        out = []
+        for ci, content in enumerate(contents):
+            if not isinstance(content, dict):
+                raise _invalid(f"Invalid content at position {ci + 1}.")
+            role = str(content.get("role") or "user")
+            texts: list[str] = []
+            images: list[bytes] = []
+            for pi, part in enumerate(content.get("parts") or []):
+                if not isinstance(part, dict):
+                    raise _invalid(f"Invalid part in content position {ci + 1}.")
+                if "text" in part:
+                    texts.append(str(part["text"]))
+                blob = _get(part, "inlineData", "inline_data")
+                if isinstance(blob, dict):
+                    try:
+                        images.append(decode_b64(str(blob.get("data", ""))))
+                    except ValueError as exc:
+                        raise _invalid(f"Invalid value at 'inline_data.data': {exc}") from exc
+                    if role == "model":
+                        self._check_signature(part, (ci, pi))
+            out.append(_Content(role, "\n".join(texts), tuple(images)))
+        return out
+
+    def generate(self, req: RecordedRequest, model: str, variant: str | None) -> Outgoing:
+        """POST /{v1,v1beta}/models/{model}:generateContent."""
+        if not isinstance(req.json, dict):
+            raise _invalid("Invalid JSON payload received.")
+        body = req.json
+        contents = self._contents(body)
+        config = _get(body, "generationConfig", "generation_config") or {}
+        modalities = _get(config, "responseModalities", "response_modalities")
+        image_config = _get(config, "imageConfig", "image_config") or {}
+        user = next((c for c in reversed(contents) if c.role == "user"), _Content("user", "", ()))
+        latest = next((c.images[-1] for c in reversed(contents) if c.images), None)
+        prompt = _prompt_tokens(contents, _get(body, "systemInstruction", "system_instruction"))
+        meta = {"modelVersion": model, "responseId": _response_id()}
+        if variant == "prompt_blocked":
+            usage = {"promptTokenCount": sum(prompt), "totalTokenCount": sum(prompt)}
+            feedback = {"blockReason": "PROHIBITED_CONTENT"}
+            return json_reply(200, {"promptFeedback": feedback, "usageMetadata": usage, **meta})
+        if variant == "no_image":
+            candidate = {"finishReason": "NO_IMAGE", "index": 0}
+            usage = {"promptTokenCount": sum(prompt), "totalTokenCount": sum(prompt)}
+            return json_reply(200, {"candidates": [candidate], "usageMetadata": usage, **meta})
+        wants_image = modalities is None or "IMAGE" in [str(m).upper() for m in modalities]
+        if wants_image:
+            png, text = paint(user.text, input_image=latest, size=self.canvas)
+        else:
+            png, text = None, "I can only answer in text: IMAGE is not a response modality."
+        parts: list[dict[str, Any]] = [{"text": text}]
+        image_tokens = 0
+        if png is not None and variant != "text_only":
+            image, mime = reencode(png, "png")
+            data = INVALID_BASE64 if variant == "invalid_base64" else b64(image)
+            parts.append(
+                {
+                    "inlineData": {"mimeType": mime, "data": data},
+                    "thoughtSignature": b64(self._signature()),
+                }
+            )
+            image_tokens = image_output_tokens(model, _get(image_config, "imageSize", "image_size"))
+        served = 1 if image_tokens and variant != "invalid_base64" else 0
+        candidate = {
+            "content": {"role": "model", "parts": parts},
+            "finishReason": "STOP",
+            "index": 0,
+        }
+        return json_reply(
+            200,
+            {
+                "candidates": [candidate],
+                "usageMetadata": _usage(prompt, text, image_tokens),
+                **meta,
+            },
+            images=served,
+        )
+
+
+def _prompt_tokens(contents: list[_Content], system: object) -> tuple[int, int]:
+    """Text and image tokens of the request."""
+    parts = system.get("parts") if isinstance(system, dict) else None
+    text = sum(text_tokens(c.text) for c in contents) + sum(
+        text_tokens(str(p.get("text", ""))) for p in parts or [] if isinstance(p, dict)
+    )
+    return text, sum(INPUT_IMAGE_TOKENS * len(c.images) for c in contents)
+
+
+def _response_id() -> str:
+    return base64.urlsafe_b64encode(os.urandom(17)).decode("ascii").rstrip("=")
+
+
+def _usage(prompt: tuple[int, int], text: str, image_tokens: int) -> dict[str, Any]:
+    out = text_tokens(text)
+    details = [{"modality": "TEXT", "tokenCount": out}]
+    if image_tokens:
+        details.insert(0, {"modality": "IMAGE", "tokenCount": image_tokens})
+    prompt_details = [{"modality": "TEXT", "tokenCount": prompt[0]}]
+    if prompt[1]:
+        prompt_details.append({"modality": "IMAGE", "tokenCount": prompt[1]})
+    return {
+        "promptTokenCount": sum(prompt),
+        "candidatesTokenCount": out + image_tokens,
+        "totalTokenCount": sum(prompt) + out + image_tokens,
+        "promptTokensDetails": prompt_details,
+        "candidatesTokensDetails": details,
+        "thoughtsTokenCount": 0,
+    }
+
+
+def gemini_fault_reply(fault: Fault) -> Outgoing:
+    """The error reply for a fault that replaces the answer (rate limits, 5xx)."""
+    if fault.kind in ("rate_limit", "rate_limit_ms"):
+        header = (
+            {"retry-after": f"{fault.delay:g}"}
+            if fault.kind == "rate_limit"
+            else {"retry-after-ms": str(round(fault.delay * 1000))}
+        )
+        return gemini_error(
+            429,
+            "RESOURCE_EXHAUSTED",
+            "Resource has been exhausted (e.g. check quota).",
+            details=[{"@type": _RETRY_INFO, "retryDelay": f"{fault.delay:g}s"}],
+            headers=header,
+        )
+    if fault.kind == "quota":
+        violation = {
+            "quotaMetric": _QUOTA_METRIC,
+            "quotaId": "GenerateRequestsPerDayPerProjectPerModel-FreeTier",
+        }
+        return gemini_error(
+            429,
+            "RESOURCE_EXHAUSTED",
+            "You exceeded your current quota, please check your plan and billing details. "
+            "For more information on this error, head to: "
+            "https://ai.google.dev/gemini-api/docs/rate-limits.",
+            details=[{"@type": _QUOTA_FAILURE, "violations": [violation]}],
+        )
+    if fault.kind == "unavailable":
+        return gemini_error(503, "UNAVAILABLE", "The model is overloaded. Please try again later.")
+    return gemini_error(
+        500,
+        "INTERNAL",
+        "An internal error has occurred. Please retry or report in "
+        "https://developers.generativeai.google/guide/troubleshooting",
+    )
