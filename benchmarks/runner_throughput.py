@@ -1,8 +1,11 @@
 """How fast and how safely the runner talks to a provider (the fake one, on loopback).
 
-1. Throughput: N two-turn cases, the fake answering after a fixed latency, C
-   conversations at once; prints the wall time and its ratio to the ideal
-   ceil(N / C) x turns x latency (target <= 1.2).
+1. Throughput: N two-turn cases, C conversations at once, every answer after a fixed
+   latency; prints the wall time and its ratio to the ideal ceil(N / C) x turns x
+   latency (target <= 1.2). Measured twice: with an in-process backend that answers
+   after the latency (the runner's own cost), and through the OpenAI SDK against the
+   fake provider in its own process (the whole stack; on a 2-core machine the SDK's
+   CPU per call shows here).
 2. Faults: the same run with a share of calls failing (rate limits with Retry-After,
    500/503, cut-off JSON, bad base64, moderation blocks, slow answers past the
    timeout): every case must end answered or with a recorded terminal error, none
@@ -18,6 +21,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import io
 import math
@@ -27,12 +31,24 @@ import tempfile
 import time
 from multiprocessing.connection import Connection
 from pathlib import Path
+from typing import ClassVar
 
 from pydantic import SecretStr
 
 import uniprobe
+from uniprobe import backend_registry
+from uniprobe.backends.base import (
+    Backend,
+    Capabilities,
+    Conversation,
+    ImageData,
+    Reply,
+    Usage,
+    UserTurn,
+)
 from uniprobe.cases.schema import Case, Suite
 from uniprobe.config import Config, ProviderConfig
+from uniprobe.fakes.painter import paint
 from uniprobe.fakes.server import FakeServer
 from uniprobe.runner.limits import RetryPolicy
 from uniprobe.store.rundir import RunDir
@@ -54,7 +70,7 @@ class RemoteFake:
         self._proc.start()
         self.url: str = self._conn.recv()
 
-    def stats(self) -> dict[str, int]:
+    def stats(self) -> dict[str, float]:
         self._conn.send("stats")
         return self._conn.recv()  # type: ignore[no-any-return]
 
@@ -78,6 +94,36 @@ def _serve(conn: Connection, options: dict[str, object]) -> None:
                         "faulted": sum(1 for r in fake.requests if r.fault),
                     }
                 )
+
+
+PNG: bytes = b""
+
+
+@backend_registry.register("bench-sleep")
+class SleepBackend(Backend):
+    """Answers every turn with one image after `latency` seconds, like a distant server."""
+
+    provider: ClassVar[str] = "bench-sleep"
+    capabilities: ClassVar[Capabilities] = Capabilities(
+        multi_turn=False,
+        edits=True,
+        max_input_images=1,
+        seed=False,
+        text_output=False,
+        protocol="bench",
+    )
+
+    class Options(Backend.Options):
+        """Options of the sleeping backend."""
+
+        latency: float = 0.2
+        """Seconds before each answer."""
+
+    options: Options
+
+    async def send(self, conversation: Conversation, turn: UserTurn) -> Reply:
+        await asyncio.sleep(self.options.latency)
+        return Reply(images=(ImageData(PNG),), usage=Usage(images=1), cost_usd=0.0)
 
 
 def suite(n: int) -> Suite:
@@ -144,6 +190,18 @@ def main() -> None:
     the_suite = suite(args.cases)
     turns = 2
     ideal = math.ceil(args.cases / args.concurrency) * turns * args.latency
+    global PNG
+    PNG = paint("Generate an image of 2 birds.", input_image=None, size=256)[0] or b""
+    t0 = time.perf_counter()
+    uniprobe.run(
+        the_suite,
+        ["bench-sleep/x"],
+        out=work / "runner-only",
+        concurrency=args.concurrency,
+        score=False,
+        options={"bench-sleep/x": {"latency": args.latency}},
+    )
+    runner_wall = time.perf_counter() - t0
     captured = io.StringIO()
     with contextlib.redirect_stdout(captured), contextlib.redirect_stderr(captured):
         with RemoteFake(latency=args.latency, image_size=256) as fake:
@@ -188,8 +246,12 @@ def main() -> None:
         f"fake latency {args.latency * 1000:.0f} ms"
     )
     print(
-        f"  clean run: {wall:.2f} s wall, ideal {ideal:.2f} s, ratio {wall / ideal:.2f} "
-        f"({clean_calls} calls)"
+        f"  runner only: {runner_wall:.2f} s wall, ideal {ideal:.2f} s, "
+        f"ratio {runner_wall / ideal:.2f}"
+    )
+    print(
+        f"  OpenAI SDK against the fake (own process): {wall:.2f} s wall, "
+        f"ratio {wall / ideal:.2f} ({clean_calls} calls)"
     )
     print(
         f"  {args.fault_rate:.0%} faults: {faulty_wall:.2f} s wall, {requests} requests, "

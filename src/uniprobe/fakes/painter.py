@@ -15,6 +15,7 @@ import hashlib
 import random
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from uniprobe.scenes.colors import PALETTE, canonical_color_name
 from uniprobe.scenes.render import Box, glyph_unit_size, render_scene, to_png
@@ -252,6 +253,14 @@ def paint(
         if input_image is not None:
             return input_image, "I left the image unchanged."
         return None, "I can't draw that."
+    return _drawn(text, size, seed)
+
+
+@lru_cache(maxsize=512)
+def _drawn(text: str, size: int, seed: int) -> tuple[bytes, str]:
+    """The drawing of a message (remembered: a fake serving many requests draws each
+    distinct message once, so it costs its clients little CPU on a shared machine)."""
+    reading = read(text)
     digest = hashlib.sha256(f"{seed}\x00{text}".encode()).digest()
     rng = random.Random(int.from_bytes(digest[:8], "big"))
     objects = _layout(reading, size, rng)
