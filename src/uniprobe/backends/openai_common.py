@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from openai import AsyncOpenAI
 
 __all__ = [
+    "OpenAIClient",
     "checked_image",
     "data_url",
     "decode_image",
@@ -48,6 +49,30 @@ def make_client(connection: Connection, backend: str) -> AsyncOpenAI:
         max_retries=0,
         timeout=connection.timeout,
     )
+
+
+class OpenAIClient:
+    """Mixin for a backend that talks through one SDK client, made on first use."""
+
+    name: str
+    connection: Connection
+    _client: AsyncOpenAI | None = None
+
+    def client_connection(self) -> Connection:
+        """The connection the client is made with."""
+        return self.connection
+
+    def client(self) -> AsyncOpenAI:
+        """The SDK client (made on first use)."""
+        if self._client is None:
+            self._client = make_client(self.client_connection(), self.name)
+        return self._client
+
+    async def aclose(self) -> None:
+        """Close the client, if one was made."""
+        if self._client is not None:
+            await self._client.close()
+            self._client = None
 
 
 def _retry_after(headers: Mapping[str, str]) -> float | None:

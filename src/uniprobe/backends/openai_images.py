@@ -30,9 +30,9 @@ from uniprobe.backends.base import (
 )
 from uniprobe.backends.openai_common import (
     MIME,
+    OpenAIClient,
     decode_image,
     from_openai_error,
-    make_client,
     moderation_message,
 )
 from uniprobe.backends.pricing import cost_of, price_for
@@ -41,7 +41,7 @@ from uniprobe.config import Connection
 from uniprobe.errors import BackendError, ConfigError
 
 if TYPE_CHECKING:
-    from openai import AsyncOpenAI
+    pass
 
 __all__ = ["CompatImagesBackend", "OpenAIImagesBackend", "fold_prompt"]
 
@@ -70,7 +70,7 @@ def canvas(conversation: Conversation, turn: UserTurn) -> ImageData | None:
 
 
 @backends.register("openai-images")
-class OpenAIImagesBackend(Backend):
+class OpenAIImagesBackend(OpenAIClient, Backend):
     """An image model behind the Images API."""
 
     provider: ClassVar[str] = "openai-images"
@@ -101,25 +101,10 @@ class OpenAIImagesBackend(Backend):
 
     options: Options
 
-    def __init__(self, model: str, options: Any = None, **kw: Any) -> None:
-        super().__init__(model, options, **kw)
-        self._client: AsyncOpenAI | None = None
-
     @property
     def api_model(self) -> str:
         """The model name sent to the server."""
         return self.model
-
-    def client(self) -> AsyncOpenAI:
-        """The SDK client (made on first use)."""
-        if self._client is None:
-            self._client = make_client(self.connection, self.name)
-        return self._client
-
-    async def aclose(self) -> None:
-        if self._client is not None:
-            await self._client.close()
-            self._client = None
 
     def _common(self) -> dict[str, Any]:
         o = self.options
@@ -211,11 +196,9 @@ class CompatImagesBackend(OpenAIImagesBackend):
     def api_model(self) -> str:
         return self.options.model or self.model
 
-    def client(self) -> AsyncOpenAI:
-        if self._client is None:
-            from pydantic import SecretStr
+    def client_connection(self) -> Connection:
+        """Local servers often need no key; the SDK insists on one, so send a dummy."""
+        from pydantic import SecretStr
 
-            conn = self.connection
-            key = conn.api_key or SecretStr("unused")
-            self._client = make_client(Connection(key, conn.base_url, conn.timeout), self.name)
-        return self._client
+        conn = self.connection
+        return Connection(conn.api_key or SecretStr("unused"), conn.base_url, conn.timeout)

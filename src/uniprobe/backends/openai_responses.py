@@ -28,10 +28,10 @@ from uniprobe.backends.base import (
 )
 from uniprobe.backends.openai_common import (
     MIME,
+    OpenAIClient,
     data_url,
     decode_image,
     from_openai_error,
-    make_client,
     moderation_message,
 )
 from uniprobe.backends.pricing import cost_of, price_for
@@ -39,7 +39,7 @@ from uniprobe.backends.registry import backends
 from uniprobe.errors import BackendError
 
 if TYPE_CHECKING:
-    from openai import AsyncOpenAI
+    pass
 
 __all__ = ["OpenAIResponsesBackend"]
 
@@ -47,7 +47,7 @@ _MODERATION = {"moderation_blocked", "content_policy_violation", "image_generati
 
 
 @backends.register("openai")
-class OpenAIResponsesBackend(Backend):
+class OpenAIResponsesBackend(OpenAIClient, Backend):
     """A chat model that draws with the image_generation tool."""
 
     provider: ClassVar[str] = "openai"
@@ -88,25 +88,10 @@ class OpenAIResponsesBackend(Backend):
 
     options: Options
 
-    def __init__(self, model: str, options: Any = None, **kw: Any) -> None:
-        super().__init__(model, options, **kw)
-        self._client: AsyncOpenAI | None = None
-
     @property
     def protocol(self) -> str:
         """native:responses, or stateless:responses-resend."""
         return "stateless:responses-resend" if self.options.stateless else "native:responses"
-
-    def client(self) -> AsyncOpenAI:
-        """The SDK client (made on first use)."""
-        if self._client is None:
-            self._client = make_client(self.connection, self.name)
-        return self._client
-
-    async def aclose(self) -> None:
-        if self._client is not None:
-            await self._client.close()
-            self._client = None
 
     # request ------------------------------------------------------------------------
     def _tool(self) -> dict[str, Any]:

@@ -20,14 +20,13 @@ from uniprobe.cases.export import ANSWER_SUFFIXES, answer_stem
 from uniprobe.cases.images import case_image_bytes
 from uniprobe.cases.schema import Suite
 from uniprobe.errors import Problem, RunDirError, UsageError
-from uniprobe.runner.run import RunResult, run_dir_name, seed_for
+from uniprobe.runner.run import RunResult, run_dir_name, seed_for, suite_info
 from uniprobe.store.records import (
     ImageRef,
     Manifest,
     ModelInfo,
     ReplyRecord,
     SampleRecord,
-    SuiteInfo,
     TurnRecord,
     UsageRecord,
 )
@@ -116,12 +115,7 @@ def import_answers(
         Manifest(
             run_id=path.name,
             uniprobe_version=__version__,
-            suite=SuiteInfo(
-                name=suite.name,
-                hash=suite.content_hash,
-                cases=len(suite),
-                path=str(suite.source) if suite.source else None,
-            ),
+            suite=suite_info(suite),
             model=ModelInfo(
                 name=model, options={"imported_from": str(folder.resolve())}, protocol="imported"
             ),

@@ -54,7 +54,15 @@ from uniprobe.store.records import (
 )
 from uniprobe.store.rundir import RunDir
 
-__all__ = ["RunResult", "RunSettings", "WorkItem", "run_dir_name", "run_model", "score_run"]
+__all__ = [
+    "RunResult",
+    "RunSettings",
+    "WorkItem",
+    "run_dir_name",
+    "run_model",
+    "score_run",
+    "suite_info",
+]
 
 
 @dataclass(frozen=True)
@@ -102,18 +110,23 @@ def _needs_vocabulary(backend: Backend, policy: str) -> bool:
     return "reference" in policies.get(policy).routes.values()
 
 
+def suite_info(suite: Suite) -> SuiteInfo:
+    """What a run's manifest says about its suite."""
+    return SuiteInfo(
+        name=suite.name,
+        hash=suite.content_hash,
+        cases=len(suite),
+        path=str(suite.source) if suite.source else None,
+    )
+
+
 def _manifest(
     suite: Suite, backend: Backend, epochs: int, judging: Judging | None, policy: str, run_id: str
 ) -> Manifest:
     return Manifest(
         run_id=run_id,
         uniprobe_version=__version__,
-        suite=SuiteInfo(
-            name=suite.name,
-            hash=suite.content_hash,
-            cases=len(suite),
-            path=str(suite.source) if suite.source else None,
-        ),
+        suite=suite_info(suite),
         model=ModelInfo(
             name=backend.name,
             options=backend.options.model_dump(mode="json"),
