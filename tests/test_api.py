@@ -67,7 +67,13 @@ def test_built_in_plugins_are_registered_on_import() -> None:
         uniprobe.backend_registry.names()
     )
     assert uniprobe.judge_registry.names() == ["ocr", "pixels", "reference"]
-    assert uniprobe.policy_registry.names() == ["reference"]
+    assert uniprobe.policy_registry.names() == [
+        "detector",
+        "detector+vlm",
+        "reference",
+        "vlm",
+        "vlm-verify",
+    ]
     assert uniprobe.builtin_suites() == ["core", "paper"]
 
 

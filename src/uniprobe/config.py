@@ -16,6 +16,10 @@ quality = "low"
 
 [prices."gpt-image-1.5"]      # USD, overriding the built-in table
 image_output_per_mtok = 32.0
+
+[judges.vlm]                  # options of a judge (validated by the judge)
+provider = "openai"
+model = "gpt-4.1-2025-04-14"
 ```
 
 The file is `--config PATH`, else `$UNIPROBE_CONFIG`, else `./uniprobe.toml` if present.
@@ -94,6 +98,8 @@ class Config(_Model):
     """Model options by model name ('provider/model')."""
     prices: dict[str, Price] = Field(default_factory=dict)
     """Price overrides by model id (as the provider names it)."""
+    judges: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    """Judge options by judge name ('vlm', 'detector', 'pixels', 'ocr', ...)."""
 
     def provider(self, name: str) -> ProviderConfig:
         """The provider's settings (defaults if the file says nothing)."""

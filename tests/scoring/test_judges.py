@@ -147,7 +147,7 @@ def test_ocr_reads_rendered_text(check: Text, status: str) -> None:
 
 def test_ocr_without_tesseract_is_unknown_not_fail() -> None:
     img = _img(SceneObject(shape="text", text="HELLO", x=256, y=200, size=48))
-    verdict = OcrJudge(binary="no-such-tesseract").decide(Text(contains="hello"), _ctx(img))
+    verdict = OcrJudge({"binary": "no-such-tesseract"}).decide(Text(contains="hello"), _ctx(img))
     assert verdict.status == "unknown"
     assert "is not installed" in verdict.reason
 

@@ -13,12 +13,17 @@
   `misread_condition` when the drawn image contradicts what the text implied
   (`assumed`) — the model followed the words, not its picture — and `literal` when
   the other branch is the literal one.
+* **One look per canvas.** Before judging, every (check, canvas) the scoring may ask
+  about — checks, their literal variants, pre-edit re-judging, both branches of a
+  conditional — goes to each judge's `prepare`, so a model judge answers a canvas's
+  questions in one call.
 * **Never impute.** A check no judge can decide is `unknown` with the reason; a turn
   that never got a reply makes its checks `unknown` with the tag `error`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import io
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -31,7 +36,7 @@ from uniprobe.cases.checks import Conditional, Count, SameAs, Unchanged, check_t
 from uniprobe.cases.images import case_image_bytes, rendered_source
 from uniprobe.cases.schema import Case
 from uniprobe.cases.validate import reference_scene
-from uniprobe.scoring.judge import Canvas, JudgeContext, JudgeResult
+from uniprobe.scoring.judge import Canvas, Judge, JudgeContext, JudgeResult, Ledger
 from uniprobe.scoring.judges.pixels import reference_key
 from uniprobe.scoring.policy import Judging
 from uniprobe.store.records import ImageRef, Outcome, SampleRecord, ScoreRecord, Status, Verdict
@@ -107,6 +112,46 @@ class SampleView:
 class _Scorer:
     def __init__(self, case: Case, view: SampleView, judging: Judging) -> None:
         self.case, self.view, self.judging = case, view, judging
+        self.ledger = Ledger()
+
+    def _queries(self) -> list[tuple[Any, int, Canvas]]:
+        """Every (check, turn, canvas) scoring may judge, in the order it may."""
+        out: list[tuple[Any, int, Canvas]] = []
+
+        def leaf(check: Any, turn: int, tags: bool = True) -> None:
+            on = check.turn or turn
+            canvas = self.view.canvas(on)
+            out.append((check, turn, canvas))
+            if not tags:
+                return
+            variant = None if check.literal_negates else check.literal_variant()
+            if variant is not None:
+                out.append((variant, turn, canvas))
+            edit = on == turn and self.case.turns[turn - 1].is_edit
+            if edit and not isinstance(check, Unchanged | SameAs):
+                out.append((check, turn, self.view.pre_edit(turn)))
+
+        for turn, _path, exp in self.case.expectations():
+            if not self.view.answered(turn):
+                continue
+            if isinstance(exp, Conditional):
+                leaf(exp.when, turn, tags=False)
+                for c in (*exp.then, *exp.else_):
+                    leaf(c, turn)
+            else:
+                leaf(exp, turn)
+        return out
+
+    async def prepare(self) -> None:
+        """Hand each judge the queries it will be asked, all at once."""
+        groups: dict[int, tuple[Judge, list[tuple[Any, JudgeContext]]]] = {}
+        for check, turn, canvas in self._queries():
+            judge = self.judging.judge_for(check.kind)
+            if judge is None or getattr(judge, "prepare", None) is None:
+                continue
+            entry = groups.setdefault(id(judge), (judge, []))
+            entry[1].append((check, self._context(check, turn, canvas)))
+        await asyncio.gather(*(j.prepare(q) for j, q in groups.values()))  # type: ignore[attr-defined]
 
     def _context(self, check: Any, turn: int, canvas: Canvas) -> JudgeContext:
         against = getattr(check, "against", None)
@@ -118,7 +163,9 @@ class _Scorer:
             rendered = rendered_source(self.case.images[name])
             parts = {o.id: o.box for o in rendered.objects if o.id}
             size = rendered.image.size
-        return JudgeContext(self.case, turn, canvas, self.view.references([check]), parts, size)
+        return JudgeContext(
+            self.case, turn, canvas, self.view.references([check]), parts, size, self.ledger
+        )
 
     async def _judge(self, check: Any, turn: int, canvas: Canvas) -> tuple[JudgeResult, str | None]:
         judge = self.judging.judge_for(check.kind)
@@ -230,6 +277,7 @@ async def score_sample(
     """Judge every expectation of a sample under one policy."""
     view = SampleView(case, sample, run)
     scorer = _Scorer(case, view, judging)
+    await scorer.prepare()
     verdicts: list[Verdict] = []
     for turn, path_t, exp in case.expectations():
         path = ".".join(map(str, path_t))
@@ -260,6 +308,8 @@ async def score_sample(
         epoch=sample.epoch,
         policy=judging.policy.name,
         judges=judging.versions(),
+        judge_options=judging.options(),
+        judge_usage=scorer.ledger.usage,
         outcome=outcome,
         verdicts=verdicts,
         scored=datetime.now(UTC).isoformat(timespec="seconds"),

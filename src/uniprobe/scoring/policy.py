@@ -1,14 +1,34 @@
-"""Judge policies: which judge answers which check kind."""
+"""Judge policies: which judge answers which check kind.
+
+A route names one judge (`"detector"`) or a combination of two:
+
+* `agree(a,b)`: both judge; the verdict stands when they agree, else `unknown` with
+  both reasons (e.g. detector and VLM must agree);
+* `verify(a,b)`: `a` proposes boxes, `b` verifies each crop (a VLM checking a
+  detector's candidates); the check is decided on the verified boxes.
+
+Policies are chosen by name (`--judge`); each judge's options come from the config
+file's `[judges.<name>]` table, overridden by `-J name.key=value`.
+"""
 
 from __future__ import annotations
 
+import importlib
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from uniprobe._registry import Registry
-from uniprobe.scoring.judge import Judge, judges
+from uniprobe.errors import ConfigError
+from uniprobe.scoring.judge import Judge, judges, make_judge
 
-__all__ = ["Judging", "Policy", "policies"]
+if TYPE_CHECKING:
+    from uniprobe.config import Config
+
+__all__ = ["Judging", "Policy", "parse_route", "policies"]
+
+_COMBINED = re.compile(r"^(agree|verify)\(\s*([\w-]+)\s*,\s*([\w-]+)\s*\)$")
 
 
 @dataclass(frozen=True)
@@ -19,33 +39,126 @@ class Policy:
     routes: Mapping[str, str]
     description: str = ""
 
+    def judge_names(self) -> list[str]:
+        """Every plain judge the routes use, combinations unpacked."""
+        names: set[str] = set()
+        for route in self.routes.values():
+            _how, parts = parse_route(route)
+            names.update(parts)
+        return sorted(names)
+
+
+def parse_route(route: str) -> tuple[str | None, tuple[str, ...]]:
+    """('agree', ('detector', 'vlm')) for 'agree(detector,vlm)'; (None, ('ocr',)) for 'ocr'."""
+    m = _COMBINED.match(route.strip())
+    if m:
+        return m.group(1), (m.group(2), m.group(3))
+    if not re.fullmatch(r"[\w-]+", route):
+        raise ConfigError(f"judge route '{route}': name a judge, agree(a,b) or verify(a,b)")
+    return None, (route,)
+
 
 policies: Registry[Policy] = Registry("judge policy")
 """Policies by name; add with `policies.add(name, Policy(...))`."""
+
+_SYNTHETIC = {
+    "count": "reference",
+    "present": "reference",
+    "absent": "reference",
+    "relation": "reference",
+    "position": "reference",
+    "color": "reference",
+    "unchanged": "pixels",
+    "same_as": "pixels",
+    "style": "pixels",
+    "text": "ocr",
+}
+_OBJECT_KINDS = ("count", "present", "absent", "relation", "position", "color")
 
 policies.add(
     "reference",
     Policy(
         "reference",
+        _SYNTHETIC,
+        "Synthetic scenes: glyph and backdrop reading from pixels, pixel diffs, Tesseract OCR.",
+    ),
+)
+policies.add(
+    "vlm",
+    Policy(
+        "vlm",
         {
-            "count": "reference",
-            "present": "reference",
-            "absent": "reference",
-            "relation": "reference",
-            "position": "reference",
-            "color": "reference",
+            **{k: "vlm" for k in _OBJECT_KINDS},
+            "style": "vlm",
+            "ask": "vlm",
+            "unchanged": "vlm",
+            "same_as": "vlm",
+            "text": "ocr",
+        },
+        "A vision-language model answers every visual question (both images for edits); "
+        "Tesseract reads text.",
+    ),
+)
+policies.add(
+    "detector",
+    Policy(
+        "detector",
+        {
+            **{k: "detector" for k in _OBJECT_KINDS},
             "unchanged": "pixels",
             "same_as": "pixels",
             "style": "pixels",
             "text": "ocr",
         },
-        "Synthetic scenes: glyph and backdrop reading from pixels, pixel diffs, Tesseract OCR.",
+        "Offline for photographs: open-vocabulary detector boxes, pixel metrics outside the "
+        "detected edit region (set pixels.regions=detector, metric=ssim), Tesseract OCR.",
+    ),
+)
+policies.add(
+    "detector+vlm",
+    Policy(
+        "detector+vlm",
+        {
+            **{k: "agree(detector,vlm)" for k in _OBJECT_KINDS},
+            "style": "vlm",
+            "ask": "vlm",
+            "unchanged": "vlm",
+            "same_as": "vlm",
+            "text": "ocr",
+        },
+        "Detector and VLM must agree on every object check, else unknown.",
+    ),
+)
+policies.add(
+    "vlm-verify",
+    Policy(
+        "vlm-verify",
+        {
+            **{k: "verify(detector,vlm)" for k in _OBJECT_KINDS},
+            "style": "vlm",
+            "ask": "vlm",
+            "unchanged": "vlm",
+            "same_as": "vlm",
+            "text": "ocr",
+        },
+        "The detector proposes boxes, the VLM confirms each crop; checks use confirmed boxes.",
     ),
 )
 
+_DEFAULT_OPTIONS: dict[str, dict[str, dict[str, Any]]] = {
+    "detector": {"pixels": {"regions": "detector", "metric": "ssim"}},
+}
+"""Options a policy sets for its judges unless the user says otherwise."""
+
+
+BUILTIN_JUDGES = ("combine", "ocr", "pixels", "reference")
+"""Modules of `uniprobe.scoring.judges` that register the built-in judges (importing
+one must stay cheap: heavy libraries load on first use)."""
+
 
 def _load_builtin_judges() -> None:
-    from uniprobe.scoring.judges import ocr, pixels, reference  # noqa: F401
+    for module in BUILTIN_JUDGES:
+        importlib.import_module(f"uniprobe.scoring.judges.{module}")
 
 
 @dataclass
@@ -54,20 +167,74 @@ class Judging:
 
     policy: Policy
     instances: dict[str, Judge] = field(default_factory=dict)
+    routes: dict[str, Judge] = field(default_factory=dict)
+    """Check kind -> the judge (plain or combined) that answers it."""
 
     @classmethod
-    def of(cls, policy: str | Policy) -> Judging:
-        """Instantiate the judges a policy routes to."""
+    def of(
+        cls,
+        policy: str | Policy,
+        options: Mapping[str, Mapping[str, Any]] | None = None,
+        config: Config | None = None,
+    ) -> Judging:
+        """Instantiate the judges a policy routes to (and the judges they use).
+
+        Options of a judge: the policy's defaults, then the config file's
+        `[judges.<name>]`, then `options[name]`.
+        """
         _load_builtin_judges()
         pol = policies.get(policy) if isinstance(policy, str) else policy
-        made = {name: judges.get(name)() for name in sorted(set(pol.routes.values()))}
-        return cls(pol, made)
+        for name in options or {}:
+            if name not in judges:
+                judges.get(name)  # raises with the known names
+
+        def opts(name: str) -> dict[str, Any]:
+            merged = dict(_DEFAULT_OPTIONS.get(pol.name, {}).get(name, {}))
+            if config is not None:
+                merged.update(config.judges.get(name, {}))
+            merged.update((options or {}).get(name, {}))
+            return merged
+
+        made: dict[str, Judge] = {}
+        todo = pol.judge_names()
+        while todo:
+            name = todo.pop(0)
+            if name in made:
+                continue
+            judge = make_judge(name, opts(name), config)
+            made[name] = judge
+            needs = getattr(judge, "needs", None)
+            todo.extend(n for n in (needs() if needs else []) if n not in made)
+        for judge in made.values():
+            bind = getattr(judge, "bind", None)
+            if bind is not None:
+                bind(made)
+        routes: dict[str, Judge] = {}
+        for kind, route in pol.routes.items():
+            how, parts = parse_route(route)
+            if how is None:
+                routes[kind] = made[parts[0]]
+            else:
+                from uniprobe.scoring.judges.combine import combined
+
+                routes[kind] = combined(how, made[parts[0]], made[parts[1]])
+        return cls(pol, made, routes)
 
     def judge_for(self, kind: str) -> Judge | None:
         """The judge that answers this check kind, if the policy has one."""
-        name = self.policy.routes.get(kind)
-        return self.instances.get(name) if name else None
+        return self.routes.get(kind)
 
     def versions(self) -> dict[str, str]:
         """Judge name -> version."""
         return {name: j.version for name, j in self.instances.items()}
+
+    def options(self) -> dict[str, dict[str, Any]]:
+        """Judge name -> its options as recorded."""
+        return {name: j.options.public() for name, j in self.instances.items()}
+
+    async def aclose(self) -> None:
+        """Release every judge's clients and models."""
+        for judge in self.instances.values():
+            close = getattr(judge, "aclose", None)
+            if close is not None:
+                await close()

@@ -14,6 +14,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "ErrorRecord",
     "ImageRef",
+    "JudgeUsage",
     "Manifest",
     "ModelInfo",
     "Outcome",
@@ -191,6 +192,19 @@ class Verdict(_Record):
     """For a conditional: the condition's verdict, then the checks of the branch."""
 
 
+class JudgeUsage(_Record):
+    """What one judge spent on one sample."""
+
+    calls: int = 0
+    """Model calls made."""
+    input_tokens: int = 0
+    """Input tokens reported."""
+    output_tokens: int = 0
+    """Output tokens reported."""
+    cost_usd: float | None = 0.0
+    """USD; None when a price is unknown."""
+
+
 class ScoreRecord(_Record):
     """All verdicts of one sample under one judge policy."""
 
@@ -204,6 +218,10 @@ class ScoreRecord(_Record):
     """Judge policy name."""
     judges: dict[str, str]
     """Judge name -> version, for every judge that answered."""
+    judge_options: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    """Judge name -> its options (thresholds, model ids, prompt version)."""
+    judge_usage: dict[str, JudgeUsage] = Field(default_factory=dict)
+    """Judge name -> the calls it made for this sample, and their cost."""
     outcome: Outcome
     """pass: every check passed; fail: one failed; unknown: none failed but some could not
     be judged; error: the sample did not complete."""

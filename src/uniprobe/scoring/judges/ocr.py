@@ -9,12 +9,16 @@ import io
 import re
 import shutil
 import subprocess
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from PIL import Image
+from pydantic import Field
 
 from uniprobe.cases.checks import Text
-from uniprobe.scoring.judge import JudgeContext, JudgeResult, judges
+from uniprobe.scoring.judge import JudgeContext, JudgeOptions, JudgeResult, judges
+
+if TYPE_CHECKING:
+    from uniprobe.config import Config
 
 __all__ = ["OcrJudge", "normalize_text"]
 
@@ -42,9 +46,20 @@ class OcrJudge:
     version: ClassVar[str] = "1"
     kinds: ClassVar[frozenset[str]] = frozenset({"text"})
 
-    def __init__(self, min_ratio: float = 0.8, binary: str = "tesseract") -> None:
-        self.min_ratio = min_ratio
-        self.binary = binary
+    class Options(JudgeOptions):
+        """OCR settings; recorded with every score."""
+
+        min_ratio: float = Field(0.8, ge=0, le=1)
+        """Similarity (difflib ratio of normalized text) needed to pass."""
+        binary: str = "tesseract"
+        """The Tesseract program."""
+        psm: int = Field(11, ge=0, le=13)
+        """Tesseract page segmentation mode (11: sparse text, any layout)."""
+
+    def __init__(self, options: Any = None, *, config: Config | None = None) -> None:
+        self.options = self.Options.model_validate(options or {})
+        self.min_ratio = self.options.min_ratio
+        self.binary = self.options.binary
         self._read: dict[str, str] = {}
 
     def read(self, image: Image.Image) -> str | JudgeResult:
@@ -61,7 +76,7 @@ class OcrJudge:
         image.save(buf, format="PNG")
         try:
             proc = subprocess.run(
-                [exe, "stdin", "stdout", "--psm", "11"],
+                [exe, "stdin", "stdout", "--psm", str(self.options.psm)],
                 input=buf.getvalue(),
                 capture_output=True,
                 timeout=60,

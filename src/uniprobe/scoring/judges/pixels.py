@@ -2,51 +2,63 @@
 
 Comparison rule (fixed, and recorded in every verdict): the canvas is brought to the
 reference image's frame first — centre-cropped to the reference's aspect ratio if it
-differs by more than 1%, then resized to the reference's size with Lanczos. A pixel
-has *changed* when any channel differs by more than `pixel_threshold`. `unchanged`
-passes when at most `max_changed` of the compared pixels changed; the excluded
-region is the union of the named parts' boxes (grown by `margin`) and the boxes of
-the named objects found in either image.
+differs by more than 1%, then resized to the reference's size with Lanczos. Then, on
+the compared region (the whole image for `same_as`; for `unchanged`, everything but
+the named parts' boxes and the boxes of the named objects found in either image, each
+grown by `margin`), three metrics are computed and recorded:
+
+* changed share: pixels where a channel differs by more than `pixel_threshold`;
+* PSNR of the compared pixels;
+* SSIM (Wang et al. 2004: Gaussian window, sigma 1.5, on luma), averaged over them.
+
+`metric` says which one decides: `changed_share` (exact, for synthetic scenes and
+pixel-preserving editors) or `ssim` (for models that redraw the whole picture).
+Objects are located by the reference perception (`regions = "reference"`) or by the
+detector judge (`regions = "detector"`, for photographs).
 """
 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
-from typing import Any, ClassVar
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol
 
+import cv2
 import numpy as np
 from numpy.typing import NDArray
 from PIL import Image
+from pydantic import Field
 
 from uniprobe.cases.checks import SameAs, Style, Unchanged
 from uniprobe.scenes.perceive import perceive
+from uniprobe.scenes.render import Box
 from uniprobe.scenes.vocabulary import try_resolve
-from uniprobe.scoring.judge import Canvas, JudgeContext, JudgeResult, judges
+from uniprobe.scoring.judge import Canvas, Judge, JudgeContext, JudgeOptions, JudgeResult, judges
 
-__all__ = ["ALIGNMENT_RULE", "PixelConfig", "PixelsJudge", "align", "reference_key"]
+if TYPE_CHECKING:
+    from uniprobe.config import Config
+
+__all__ = ["ALIGNMENT_RULE", "Locator", "PixelsJudge", "align", "reference_key", "ssim_map"]
 
 ALIGNMENT_RULE = (
     "center-crop to reference aspect (if >1% off), then Lanczos resize to reference size"
 )
 
 
-@dataclass(frozen=True)
-class PixelConfig:
-    """Thresholds of the pixel comparisons; recorded in every verdict."""
+class Locator(Protocol):
+    """Finds the boxes of an object word on an image (the detector judge is one)."""
 
-    pixel_threshold: int = 24
-    """A pixel changed when a channel differs by more than this (0..255)."""
-    max_changed: float = 0.01
-    """unchanged passes when at most this share of compared pixels changed."""
-    max_changed_same: float = 0.005
-    """same_as passes when at most this share of all pixels changed."""
-    margin: int = 6
-    """Pixels added around excluded boxes."""
-    gray_saturation: float = 0.08
-    """grayscale: a pixel is colourful above this HSV saturation..."""
-    gray_max_colorful: float = 0.01
-    """... and at most this share of pixels may be colourful."""
+    def locate(self, image: Image.Image, word: str) -> list[Box]:
+        """Boxes in the image's pixels; ValueError with a reason if it cannot."""
+        ...
+
+
+class _ReferenceLocator:
+    def locate(self, image: Image.Image, word: str) -> list[Box]:
+        term = try_resolve(word)
+        if term is None:
+            raise ValueError(f"'{word}' is not in the reference vocabulary")
+        return [d.box for d in perceive(image).of(term.concepts)]
 
 
 def reference_key(against: int | str) -> str:
@@ -75,6 +87,23 @@ def _changed(a: NDArray[np.uint8], b: NDArray[np.uint8], threshold: int) -> NDAr
     return np.asarray(diff > threshold, dtype=bool)
 
 
+def ssim_map(a: NDArray[np.uint8], b: NDArray[np.uint8]) -> NDArray[np.float64]:
+    """Per-pixel SSIM of two RGB images of one size, on luma (Gaussian window, sigma 1.5)."""
+    weights = np.array([0.299, 0.587, 0.114])
+    x = a.astype(np.float64) @ weights
+    y = b.astype(np.float64) @ weights
+    c1, c2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
+
+    def blur(z: NDArray[np.float64]) -> NDArray[np.float64]:
+        return np.asarray(cv2.GaussianBlur(z, (11, 11), 1.5, borderType=cv2.BORDER_REFLECT))
+
+    mx, my = blur(x), blur(y)
+    vx, vy, cxy = blur(x * x) - mx * mx, blur(y * y) - my * my, blur(x * y) - mx * my
+    num = (2 * mx * my + c1) * (2 * cxy + c2)
+    den = (mx * mx + my * my + c1) * (vx + vy + c2)
+    return np.asarray(num / den)
+
+
 def _psnr(a: NDArray[np.uint8], b: NDArray[np.uint8], mask: NDArray[np.bool_]) -> float | None:
     if not mask.any():
         return None
@@ -87,11 +116,50 @@ class PixelsJudge:
     """Pixel comparisons between a canvas and a reference image, and global style."""
 
     name: ClassVar[str] = "pixels"
-    version: ClassVar[str] = "1"
+    version: ClassVar[str] = "2"
     kinds: ClassVar[frozenset[str]] = frozenset({"unchanged", "same_as", "style"})
 
-    def __init__(self, config: PixelConfig | None = None) -> None:
-        self.config = config or PixelConfig()
+    class Options(JudgeOptions):
+        """Thresholds of the pixel comparisons; recorded with every score."""
+
+        metric: Literal["changed_share", "ssim"] = "changed_share"
+        """What decides unchanged/same_as (all metrics are recorded either way)."""
+        pixel_threshold: int = Field(24, ge=0, le=255)
+        """A pixel changed when a channel differs by more than this (0..255)."""
+        max_changed: float = Field(0.01, ge=0, le=1)
+        """changed_share: unchanged passes when at most this share of compared pixels changed."""
+        max_changed_same: float = Field(0.005, ge=0, le=1)
+        """changed_share: same_as passes when at most this share of all pixels changed."""
+        min_ssim: float = Field(0.85, ge=-1, le=1)
+        """ssim: unchanged passes when the mean SSIM outside the edit is at least this."""
+        min_ssim_same: float = Field(0.95, ge=-1, le=1)
+        """ssim: same_as passes when the mean SSIM of the whole image is at least this."""
+        margin: int = Field(6, ge=0)
+        """Pixels added around excluded boxes."""
+        regions: Literal["reference", "detector"] = "reference"
+        """Who locates `outside_objects`: the reference perception or the detector judge."""
+        gray_saturation: float = Field(0.08, ge=0, le=1)
+        """grayscale: a pixel is colourful above this HSV saturation..."""
+        gray_max_colorful: float = Field(0.01, ge=0, le=1)
+        """... and at most this share of pixels may be colourful."""
+
+    def __init__(self, options: Any = None, *, config: Config | None = None) -> None:
+        self.options = self.Options.model_validate(options or {})
+        self.locator: Locator | None = (
+            _ReferenceLocator() if self.options.regions == "reference" else None
+        )
+
+    def needs(self) -> list[str]:
+        """Other judges this one uses (the detector, to locate objects in photographs)."""
+        return ["detector"] if self.options.regions == "detector" else []
+
+    def bind(self, peers: Mapping[str, Judge]) -> None:
+        """Take the detector from the policy's judges when `regions = "detector"`."""
+        if self.options.regions == "detector":
+            detector = peers["detector"]
+            if not hasattr(detector, "locate"):
+                raise TypeError("the detector judge cannot locate objects")
+            self.locator = detector  # type: ignore[assignment]
 
     async def judge(self, check: Any, ctx: JudgeContext) -> JudgeResult:
         """Decide one check (in a worker thread)."""
@@ -115,7 +183,7 @@ class PixelsJudge:
     def _compare(
         self, ctx: JudgeContext, ref: Canvas, check: Unchanged | None, against: str
     ) -> JudgeResult:
-        cfg = self.config
+        cfg = self.options
         assert ref.image is not None and ctx.canvas.image is not None
         size = ref.image.size
         a = np.asarray(ref.image.convert("RGB"))
@@ -128,12 +196,14 @@ class PixelsJudge:
                 if box is not None:
                     excluded.append({"part": part, "box": list(box)})
             for word in check.outside_objects:
-                term = try_resolve(word)
-                if term is None:
-                    return JudgeResult("unknown", f"'{word}' is not in the reference vocabulary")
+                if self.locator is None:
+                    return JudgeResult("unknown", "no locator for objects (detector not bound)")
                 for img in (ref.image, Image.fromarray(b)):
-                    for d in perceive(img).of(term.concepts):
-                        excluded.append({"object": term.name, "box": list(d.box)})
+                    try:
+                        boxes = self.locator.locate(img, word)
+                    except ValueError as exc:
+                        return JudgeResult("unknown", str(exc))
+                    excluded.extend({"object": word, "box": list(box)} for box in boxes)
             m = cfg.margin
             for e in excluded:
                 x0, y0, x1, y1 = e["box"]
@@ -141,13 +211,14 @@ class PixelsJudge:
         changed = _changed(a, b, cfg.pixel_threshold)
         compared = int(mask.sum())
         share = float((changed & mask).sum()) / compared if compared else 0.0
-        limit = cfg.max_changed if check is not None else cfg.max_changed_same
+        ssim = round(float(ssim_map(a, b)[mask].mean()), 4) if compared else None
         ys, xs = np.nonzero(changed & mask)
         evidence: dict[str, Any] = {
             "against": against,
+            "metric": cfg.metric,
             "changed_share": round(share, 5),
-            "max_changed": limit,
             "pixel_threshold": cfg.pixel_threshold,
+            "ssim": ssim,
             "compared_share": round(compared / mask.size, 4),
             "mean_abs_diff": round(float(np.abs(a.astype(np.int16) - b)[mask].mean()), 3)
             if compared
@@ -161,12 +232,21 @@ class PixelsJudge:
             "canvas_size": list(ctx.canvas.image.size),
             "reference_size": list(size),
         }
-        if compared == 0:
+        if compared == 0 or ssim is None:
             return JudgeResult("unknown", "the excluded region covers the whole image", evidence)
-        ok = share <= limit
         where = "outside the edited region " if check is not None else ""
+        if cfg.metric == "ssim":
+            least = cfg.min_ssim if check is not None else cfg.min_ssim_same
+            evidence["min_ssim"] = least
+            return JudgeResult(
+                "pass" if ssim >= least else "fail",
+                f"SSIM {where}{ssim:.3f} (needs {least:.2f}); {share:.2%} of pixels changed",
+                evidence,
+            )
+        limit = cfg.max_changed if check is not None else cfg.max_changed_same
+        evidence["max_changed"] = limit
         return JudgeResult(
-            "pass" if ok else "fail",
+            "pass" if share <= limit else "fail",
             f"{share:.2%} of pixels {where}changed (limit {limit:.1%})",
             evidence,
         )
@@ -175,9 +255,9 @@ class PixelsJudge:
         if canvas.image is None:
             return JudgeResult("fail", "no image")
         hsv = np.asarray(canvas.image.convert("RGB").convert("HSV")).astype(np.float64) / 255.0
-        colorful = (hsv[..., 1] > self.config.gray_saturation) & (hsv[..., 2] > 0.12)
+        colorful = (hsv[..., 1] > self.options.gray_saturation) & (hsv[..., 2] > 0.12)
         share = float(colorful.mean())
-        gray = share <= self.config.gray_max_colorful
+        gray = share <= self.options.gray_max_colorful
         found = "grayscale" if gray else "color"
         return JudgeResult(
             "pass" if found == check.equals else "fail",
@@ -185,7 +265,7 @@ class PixelsJudge:
             {
                 "colorful_share": round(share, 4),
                 "style": found,
-                "saturation_threshold": self.config.gray_saturation,
-                "max_colorful": self.config.gray_max_colorful,
+                "saturation_threshold": self.options.gray_saturation,
+                "max_colorful": self.options.gray_max_colorful,
             },
         )

@@ -9,9 +9,10 @@ detector judges.
 from __future__ import annotations
 
 import asyncio
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
+from pydantic import Field
 
 from uniprobe.cases.checks import (
     Absent,
@@ -27,7 +28,10 @@ from uniprobe.scenes.colors import COLOR_NAMES, name_colors
 from uniprobe.scenes.perceive import Detection, Perception, PerceptionConfig, perceive
 from uniprobe.scenes.render import Box
 from uniprobe.scenes.vocabulary import Term, try_resolve
-from uniprobe.scoring.judge import Canvas, JudgeContext, JudgeResult, judges
+from uniprobe.scoring.judge import Canvas, JudgeContext, JudgeOptions, JudgeResult, judges
+
+if TYPE_CHECKING:
+    from uniprobe.config import Config
 
 __all__ = ["BACKDROP_MIN_SHARE", "ReferenceJudge"]
 
@@ -49,8 +53,15 @@ class ReferenceJudge:
         {"count", "present", "absent", "relation", "position", "color"}
     )
 
-    def __init__(self, config: PerceptionConfig | None = None) -> None:
-        self.config = config or PerceptionConfig()
+    class Options(JudgeOptions):
+        """Reference judge settings."""
+
+        backdrop_min_share: float = Field(BACKDROP_MIN_SHARE, gt=0, lt=1)
+        """A backdrop is present when its colour covers at least this share of the image."""
+
+    def __init__(self, options: Any = None, *, config: Config | None = None) -> None:
+        self.options = self.Options.model_validate(options or {})
+        self.config = PerceptionConfig()
 
     def see(self, canvas: Canvas) -> Perception | None:
         """The perception of a canvas (remembered by pixel content); None without an image."""
@@ -98,8 +109,9 @@ class ReferenceJudge:
             evidence["image"] = None
         elif term.render == "backdrop":
             share = seen.backdrops.get(term.name, 0.0)
-            n = int(share >= BACKDROP_MIN_SHARE)
-            evidence.update(share=round(share, 4), min_share=BACKDROP_MIN_SHARE)
+            least = self.options.backdrop_min_share
+            n = int(share >= least)
+            evidence.update(share=round(share, 4), min_share=least)
         else:
             within = None
             if check.within is not None:
