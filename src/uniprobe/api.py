@@ -37,6 +37,7 @@ __all__ = [
     "load_suite",
     "report",
     "run",
+    "run_policy",
     "score",
     "stats",
     "suite_of_run",
@@ -55,6 +56,7 @@ def run(
     concurrency: int = 8,
     policy: str = "reference",
     options: Mapping[str, Mapping[str, Any]] | None = None,
+    judge_options: Mapping[str, Mapping[str, Any]] | None = None,
     score: bool = True,
     progress: bool = False,
     rpm: float | None = None,
@@ -65,7 +67,8 @@ def run(
 ) -> list[RunResult]:
     """Run a suite against each model; one run directory per model under `out`.
 
-    `options` maps a model name to its options (merged over the config file's). `cache`
+    `options` maps a model name to its options (merged over the config file's);
+    `judge_options` maps a judge name to its options (over `[judges.<name>]`). `cache`
     is an SQLite reply cache shared by runs; `max_cost` stops starting conversations
     once that many USD are spent (resume later with a higher limit). Returns one
     `RunResult` per model.
@@ -81,6 +84,7 @@ def run(
     settings = RunSettings(
         epochs=epochs,
         policy=policy,
+        judge_options=dict(judge_options or {}),
         score=score,
         resume=resume,
         concurrency=concurrency,
@@ -142,23 +146,44 @@ def score(
     run_path: str | Path,
     *,
     policy: str | None = None,
+    judge_options: Mapping[str, Mapping[str, Any]] | None = None,
+    config: Config | str | Path | None = None,
+    name: str | None = None,
     force: bool = False,
+    concurrency: int = 8,
     progress: bool = False,
 ) -> int:
-    """Score a run's samples under a policy (default: the run's); returns how many were
-    scored now. With `force`, that policy's scores are recomputed from scratch."""
+    """Score a run's samples under a judge policy (default: the run's) without calling the
+    model; returns how many were scored now.
+
+    Scores go to `scores/<name>.jsonl` (default: the policy's name); samples are never
+    touched. With `force`, those scores are recomputed from scratch. `judge_options` maps
+    a judge name to options over the config file's `[judges.<name>]`.
+    """
+    if concurrency < 1:
+        raise UsageError("concurrency must be at least 1")
     path = Path(run_path)
     manifest = RunDir.open(path).manifest()
+    cfg = config if isinstance(config, Config) else load_config(config)
     with RunProgress(enabled=progress) as bar:
         return asyncio.run(
             score_run(
                 path,
                 suite_of_run(path),
                 policy=policy or manifest.policy,
+                options=judge_options,
+                config=cfg,
+                name=name,
                 force=force,
+                concurrency=concurrency,
                 progress=bar,
             )
         )
+
+
+def run_policy(run_path: str | Path) -> str:
+    """The judge policy a run scores with by default (its manifest's)."""
+    return RunDir.open(Path(run_path)).manifest().policy
 
 
 def summary(run_path: str | Path, *, policy: str | None = None) -> RunSummary:

@@ -34,17 +34,42 @@ SuiteOpt = Annotated[
 ]
 
 
-def _parse_options(pairs: list[str]) -> dict[str, Any]:
+def _parse_options(pairs: list[str], flag: str = "-M") -> dict[str, Any]:
     options: dict[str, Any] = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key:
-            raise ConfigError(f"-M {pair!r}: expected key=value")
+            raise ConfigError(f"{flag} {pair!r}: expected key=value")
         try:
             options[key.strip()] = json.loads(value)
         except json.JSONDecodeError:
             options[key.strip()] = value
     return options
+
+
+def _parse_judge_options(pairs: list[str]) -> dict[str, dict[str, Any]]:
+    """-J judge.key=value pairs, by judge name."""
+    out: dict[str, dict[str, Any]] = {}
+    for key, value in _parse_options(pairs, "-J").items():
+        judge, dot, field = key.partition(".")
+        if not dot or not judge or not field:
+            raise ConfigError(f"-J {key}=...: expected judge.key=value, e.g. vlm.model=gpt-4.1")
+        out.setdefault(judge, {})[field] = value
+    return out
+
+
+JudgeOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--judge",
+        "--policy",
+        help="Judge policy: reference, vlm, detector, detector+vlm, vlm-verify.",
+    ),
+]
+JudgeOptionOpt = Annotated[
+    list[str],
+    typer.Option("--judge-option", "-J", help="Judge option judge.key=value; repeatable."),
+]
 
 
 def _version(value: bool) -> None:
@@ -72,7 +97,8 @@ def run(
     ] = Path("runs"),
     resume: Annotated[bool, typer.Option(help="Continue the runs already in --out.")] = False,
     concurrency: Annotated[int, typer.Option(help="Conversations at once per model.")] = 8,
-    policy: Annotated[str, typer.Option(help="Judge policy to score with.")] = "reference",
+    policy: JudgeOpt = None,
+    judge_option: JudgeOptionOpt = [],  # noqa: B006 - typer reads the default, never mutates it
     option: Annotated[
         list[str], typer.Option("--option", "-M", help="Model option key=value (all models).")
     ] = [],  # noqa: B006 - typer reads the default, never mutates it
@@ -97,6 +123,8 @@ def run(
 ) -> None:
     """Run a suite against one or more models: one run folder per model under --out."""
     options = _parse_options(option)
+    judge_options = _parse_judge_options(judge_option)
+    policy = policy or "reference"
     real = [m for m in model if not m.startswith("reference/")]
     cache_path = None if no_cache else (cache or (out_dir / "cache.sqlite" if real else None))
     try:
@@ -109,6 +137,7 @@ def run(
             concurrency=concurrency,
             policy=policy,
             options={m: options for m in model},
+            judge_options=judge_options,
             score=score,
             progress=progress and sys.stderr.isatty(),
             rpm=rpm,
@@ -151,12 +180,34 @@ def _fmt(v: float | None) -> str:
 @app.command()
 def score(
     run_dir: Annotated[Path, typer.Argument(help="A run folder.")],
-    policy: Annotated[str | None, typer.Option(help="Judge policy (default: the run's).")] = None,
+    policy: JudgeOpt = None,
+    judge_option: JudgeOptionOpt = [],  # noqa: B006 - typer reads the default, never mutates it
+    name: Annotated[
+        str | None,
+        typer.Option("--as", help="File the scores under this name (default: the policy's)."),
+    ] = None,
     force: Annotated[bool, typer.Option(help="Re-score every sample from scratch.")] = False,
+    concurrency: Annotated[int, typer.Option(help="Samples judged at once.")] = 8,
+    config: Annotated[
+        Path | None, typer.Option(help="Config file (default: ./uniprobe.toml if present).")
+    ] = None,
 ) -> None:
-    """Score a run's samples (new judges, new policy) without calling the model again."""
-    n = api.score(run_dir, policy=policy, force=force, progress=sys.stderr.isatty())
-    out.print(f"scored {n} sample(s) in {run_dir}", highlight=False)
+    """Score a run's samples with other judges, without calling the model again.
+
+    Scores go to RUN/scores/<policy or --as>.jsonl; the samples are never touched.
+    """
+    n = api.score(
+        run_dir,
+        policy=policy,
+        judge_options=_parse_judge_options(judge_option),
+        config=config,
+        name=name,
+        force=force,
+        concurrency=concurrency,
+        progress=sys.stderr.isatty(),
+    )
+    label = name or policy or api.run_policy(run_dir)
+    out.print(f"scored {n} sample(s) in {run_dir} (scores/{label}.jsonl)", highlight=False)
 
 
 @app.command()

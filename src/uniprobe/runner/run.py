@@ -47,6 +47,7 @@ from uniprobe.store.records import (
     ModelInfo,
     ReplyRecord,
     SampleRecord,
+    ScoreRecord,
     SuiteInfo,
     Totals,
     TurnRecord,
@@ -107,7 +108,7 @@ def _needs_vocabulary(backend: Backend, policy: str) -> bool:
         return True
     from uniprobe.scoring.policy import policies
 
-    return "reference" in policies.get(policy).routes.values()
+    return "reference" in policies.get(policy).judge_names()
 
 
 def suite_info(suite: Suite) -> SuiteInfo:
@@ -170,6 +171,8 @@ class RunSettings:
     """Repetitions of every case."""
     policy: str = "reference"
     """Judge policy to score with."""
+    judge_options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    """Options by judge name (over the config file's [judges.<name>])."""
     score: bool = True
     """Score samples as they finish."""
     resume: bool = False
@@ -429,8 +432,11 @@ async def run_model(
     merged = {**config.models.get(model, {}), **(options or {})}
     backend = create_backend(model, merged, config=config)
     cache = ReplyCache(settings.cache) if settings.cache else None
+    judging: Judging | None = None
     try:
-        judging = Judging.of(settings.policy) if settings.score else None
+        judging = (
+            Judging.of(settings.policy, settings.judge_options, config) if settings.score else None
+        )
         if _needs_vocabulary(backend, settings.policy):
             problems = vocabulary_problems(suite.cases)
             if problems:
@@ -461,7 +467,9 @@ async def run_model(
             f"{backend.name} generate", len(items), len(items) - len(todo)
         )
         if judging is not None:
-            scored_now = set(run.scores(judging.policy.name))
+            have = run.scores(judging.name)
+            _check_same_judges(have, judging, run.scores_path(judging.name))
+            scored_now = set(have)
             runner.score_task = progress.add(
                 f"{backend.name} score", len(items), len(scored_now & set(done))
             )
@@ -483,7 +491,7 @@ async def run_model(
         else:
             m.status, m.finished = "finished", _now()
         run.write_manifest(m)
-        scored = len(run.scores(judging.policy.name)) if judging is not None else 0
+        scored = len(run.scores(judging.name)) if judging is not None else 0
         errors = sum(1 for s in samples.values() if s.status == "error")
         extra: dict[str, Any] = {
             "live_calls": caller.live_calls,
@@ -499,6 +507,8 @@ async def run_model(
         )
     finally:
         await backend.aclose()
+        if judging is not None:
+            await judging.aclose()
         if cache is not None:
             cache.close()
 
@@ -525,32 +535,68 @@ async def score_run(
     suite: Suite,
     *,
     policy: str,
+    options: Mapping[str, Mapping[str, Any]] | None = None,
+    config: Config | None = None,
+    name: str | None = None,
     force: bool = False,
+    concurrency: int = 8,
     progress: RunProgress | None = None,
 ) -> int:
     """Score (or re-score with `force`) every sample of a run under `policy`; returns the
-    number of samples scored now. Samples are read, never written."""
+    number of samples scored now. Samples are read, never written.
+
+    Scores go to `scores/<name>.jsonl` (`name` defaults to the policy's). Scores already
+    there made with other judge versions or options are not mixed with new ones: that
+    is an error unless `force` replaces them. `concurrency` samples are judged at once.
+    """
     run = RunDir.open(run_path)
-    judging = Judging.of(policy)
-    if "reference" in judging.policy.routes.values():
-        problems = vocabulary_problems(suite.cases)
-        if problems:
-            raise CaseFileError(problems)
-    if force:
-        run.clear_scores(policy)
-    have = run.scores(policy)
-    cases = {c.id: c for c in suite.cases}
-    samples = run.samples()
-    missing = [c for c in {s.case_id for s in samples.values()} if c not in cases]
-    if missing:
+    judging = Judging.of(policy, options, config)
+    judging.label = name
+    label = judging.name
+    try:
+        if "reference" in judging.policy.judge_names():
+            problems = vocabulary_problems(suite.cases)
+            if problems:
+                raise CaseFileError(problems)
+        if force:
+            run.clear_scores(label)
+        have = run.scores(label)
+        _check_same_judges(have, judging, run.scores_path(label))
+        cases = {c.id: c for c in suite.cases}
+        samples = run.samples()
+        missing = [c for c in {s.case_id for s in samples.values()} if c not in cases]
+        if missing:
+            raise RunDirError(
+                f"{run_path}: samples of cases not in suite '{suite.name}': "
+                f"{', '.join(sorted(missing)[:5])}"
+            )
+        progress = progress or RunProgress(enabled=False)
+        todo = [s for k, s in samples.items() if k not in have]
+        task = progress.add(f"score {label}", len(samples), len(samples) - len(todo))
+        slots = asyncio.Semaphore(max(1, concurrency))
+        lock = asyncio.Lock()
+
+        async def one(rec: SampleRecord) -> None:
+            async with slots:
+                scored = await score_sample(cases[rec.case_id], rec, run, judging)
+            async with lock:
+                await asyncio.to_thread(run.append_score, scored)
+            progress.advance(task)
+
+        await asyncio.gather(*(one(rec) for rec in todo))
+        return len(todo)
+    finally:
+        await judging.aclose()
+
+
+def _check_same_judges(have: Mapping[str, ScoreRecord], judging: Judging, path: Path) -> None:
+    """Refuse to append scores made by other judges (or options) to an existing file."""
+    first = next(iter(have.values()), None)
+    if first is None:
+        return
+    if first.judges != judging.versions() or first.judge_options != judging.options():
+        theirs = ", ".join(f"{k}@{v}" for k, v in sorted(first.judges.items()))
         raise RunDirError(
-            f"{run_path}: samples of cases not in suite '{suite.name}': "
-            f"{', '.join(sorted(missing)[:5])}"
+            f"{path} holds scores made by other judges or options ({theirs}); "
+            "re-score with --force to replace them, or --as NAME to keep both"
         )
-    progress = progress or RunProgress(enabled=False)
-    todo = [s for k, s in samples.items() if k not in have]
-    task = progress.add(f"score {policy}", len(samples), len(samples) - len(todo))
-    for rec in todo:
-        run.append_score(await score_sample(cases[rec.case_id], rec, run, judging))
-        progress.advance(task)
-    return len(todo)

@@ -306,7 +306,8 @@ async def score_sample(
     return ScoreRecord(
         case_id=case.id,
         epoch=sample.epoch,
-        policy=judging.policy.name,
+        policy=judging.name,
+        judged_by=judging.policy.name if judging.name != judging.policy.name else None,
         judges=judging.versions(),
         judge_options=judging.options(),
         judge_usage=scorer.ledger.usage,

@@ -169,6 +169,13 @@ class Judging:
     instances: dict[str, Judge] = field(default_factory=dict)
     routes: dict[str, Judge] = field(default_factory=dict)
     """Check kind -> the judge (plain or combined) that answers it."""
+    label: str | None = None
+    """The name scores are filed under, when not the policy's own."""
+
+    @property
+    def name(self) -> str:
+        """The name scores are filed under: the label, else the policy's name."""
+        return self.label or self.policy.name
 
     @classmethod
     def of(

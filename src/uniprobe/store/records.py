@@ -215,7 +215,9 @@ class ScoreRecord(_Record):
     epoch: int
     """Which repetition."""
     policy: str
-    """Judge policy name."""
+    """The name the scores are filed under: the judge policy's, or one given with --as."""
+    judged_by: str | None = None
+    """The judge policy, when the scores are filed under another name."""
     judges: dict[str, str]
     """Judge name -> version, for every judge that answered."""
     judge_options: dict[str, dict[str, Any]] = Field(default_factory=dict)
