@@ -27,9 +27,12 @@ from uniprobe.runner.importer import ImportPlan, import_answers
 from uniprobe.runner.limits import RetryPolicy
 from uniprobe.runner.progress import RunProgress
 from uniprobe.runner.run import RunResult, RunSettings, run_dir_name, run_model, score_run
+from uniprobe.scoring.calibrate import CalibrationReport
+from uniprobe.scoring.calibrate import calibrate as run_calibration
 from uniprobe.store.rundir import RunDir
 
 __all__ = [
+    "calibrate",
     "export_dataset",
     "export_prompts",
     "import_run",
@@ -179,6 +182,32 @@ def score(
                 progress=bar,
             )
         )
+
+
+def calibrate(
+    policy: str = "reference",
+    *,
+    judge_options: Mapping[str, Mapping[str, Any]] | None = None,
+    config: Config | str | Path | None = None,
+    scenes: int = 12,
+    seed: int = 0,
+    concurrency: int = 4,
+) -> CalibrationReport:
+    """Measure a judge policy on synthetic images of known truth (see
+    `uniprobe.scoring.calibrate`): accuracy and a confusion table per check kind."""
+    if scenes < 1:
+        raise UsageError("calibration needs at least one scene")
+    cfg = config if isinstance(config, Config) else load_config(config)
+    return asyncio.run(
+        run_calibration(
+            policy,
+            options=judge_options,
+            config=cfg,
+            scenes=scenes,
+            seed=seed,
+            concurrency=concurrency,
+        )
+    )
 
 
 def run_policy(run_path: str | Path) -> str:

@@ -264,6 +264,68 @@ def report(
     out.print(f"report: {path}", highlight=False, soft_wrap=True)
 
 
+@app.command()
+def calibrate(
+    policy: JudgeOpt = None,
+    judge_option: JudgeOptionOpt = [],  # noqa: B006 - typer reads the default, never mutates it
+    scenes: Annotated[int, typer.Option(help="Random base scenes (each with 5 variants).")] = 12,
+    seed: Annotated[int, typer.Option(help="Seed of the scenes.")] = 0,
+    concurrency: Annotated[int, typer.Option(help="Images judged at once.")] = 4,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
+    config: Annotated[
+        Path | None, typer.Option(help="Config file (default: ./uniprobe.toml if present).")
+    ] = None,
+) -> None:
+    """How far can a judge be trusted? Accuracy per check kind on images of known truth."""
+    report = api.calibrate(
+        policy or "reference",
+        judge_options=_parse_judge_options(judge_option),
+        config=config,
+        scenes=scenes,
+        seed=seed,
+        concurrency=concurrency,
+    )
+    if as_json:
+        out.print_json(json.dumps(report.as_dict()))
+        return
+    rows = []
+    for kind, k in sorted(report.kinds.items()):
+        c = k.confusion
+        rows.append(
+            [
+                kind,
+                k.judge,
+                str(k.items),
+                _fmt(k.accuracy),
+                _fmt(k.coverage),
+                f"{c['true']['pass']}/{c['true']['fail']}/{c['true']['unknown']}",
+                f"{c['false']['pass']}/{c['false']['fail']}/{c['false']['unknown']}",
+            ]
+        )
+    _table(
+        f"calibration of '{report.policy}' on {report.items} items ({scenes} scenes, seed {seed})",
+        [
+            "kind",
+            "judge",
+            "items",
+            "accuracy",
+            "decided",
+            "true: pass/fail/?",
+            "false: pass/fail/?",
+        ],
+        rows,
+    )
+    spent = ", ".join(
+        f"{name}: {u.calls} calls" + (f", ${u.cost_usd:.4f}" if u.cost_usd is not None else "")
+        for name, u in report.usage.items()
+    )
+    out.print(
+        f"overall accuracy {_fmt(report.accuracy)}; misreading rate on decisive items "
+        f"{_fmt(report.decisive_error)}; {report.seconds:.1f} s" + (f"; {spent}" if spent else ""),
+        highlight=False,
+    )
+
+
 @cases_app.command("list")
 def cases_list(suite: SuiteOpt = "paper") -> None:
     """List the cases of a suite."""
@@ -398,11 +460,29 @@ def fake_server(
     latency: Annotated[float, typer.Option(help="Seconds added to every response.")] = 0.0,
     fault_rate: Annotated[float, typer.Option(help="Share of requests that fail (0..1).")] = 0.0,
     seed: Annotated[int, typer.Option(help="Seed of the fault mix.")] = 0,
+    vlm_error_rate: Annotated[
+        float,
+        typer.Option(
+            min=0.0, max=1.0, help="Share of VLM-judge answers the fake VLM gets wrong (0..1)."
+        ),
+    ] = 0.0,
 ) -> None:
-    """Serve fake OpenAI and Gemini image APIs on 127.0.0.1 (for dry runs and tests)."""
-    from uniprobe.fakes.server import serve_forever
+    """Serve fake OpenAI and Gemini image APIs on 127.0.0.1 (for dry runs and tests).
 
-    serve_forever(port=port, latency=latency, fault_rate=fault_rate, seed=seed)
+    Chat completions and Gemini JSON requests are answered by a fake VLM that reads the
+    VLM judge's questions and answers them from the pixels of synthetic scenes."""
+    from uniprobe.fakes.server import serve_forever
+    from uniprobe.fakes.vlm import FakeVlm
+
+    vlm = FakeVlm(error_rate=vlm_error_rate, seed=seed)
+    serve_forever(
+        port=port,
+        latency=latency,
+        fault_rate=fault_rate,
+        seed=seed,
+        chat_handler=vlm,
+        json_handler=vlm,
+    )
 
 
 @models_app.command("list")

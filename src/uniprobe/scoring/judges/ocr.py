@@ -1,4 +1,10 @@
-"""The OCR judge: `text` checks read with Tesseract, matched fuzzily with a recorded threshold."""
+"""The OCR judge: `text` checks read with Tesseract, matched fuzzily with a recorded threshold.
+
+Tesseract's page analysis can miss a small sign in a busy picture, so a `contains`
+check also reads overlapping tiles (a `tiles` x `tiles` grid, each tile grown by a
+quarter on every side) and searches the union of all reads. An `equals` check
+compares the whole-image read only (tiles would add fragments twice).
+"""
 
 from __future__ import annotations
 
@@ -43,7 +49,7 @@ class OcrJudge:
     """Reads text with the `tesseract` command-line program."""
 
     name: ClassVar[str] = "ocr"
-    version: ClassVar[str] = "1"
+    version: ClassVar[str] = "2"
     kinds: ClassVar[frozenset[str]] = frozenset({"text"})
 
     class Options(JudgeOptions):
@@ -55,12 +61,34 @@ class OcrJudge:
         """The Tesseract program."""
         psm: int = Field(11, ge=0, le=13)
         """Tesseract page segmentation mode (11: sparse text, any layout)."""
+        tiles: int = Field(2, ge=1, le=6)
+        """contains: also read a tiles x tiles grid of overlapping crops (1: whole image)."""
 
     def __init__(self, options: Any = None, *, config: Config | None = None) -> None:
         self.options = self.Options.model_validate(options or {})
         self.min_ratio = self.options.min_ratio
         self.binary = self.options.binary
         self._read: dict[str, str] = {}
+
+    def read_tiles(self, image: Image.Image) -> str | JudgeResult:
+        """The whole-image read followed by the reads of the overlapping tiles."""
+        parts = [self.read(image)]
+        n = self.options.tiles
+        w, h = image.size
+        tw, th = w / n, h / n
+        for i in range(n if n > 1 else 0):
+            for j in range(n):
+                box = (
+                    max(0, round((j - 0.25) * tw)),
+                    max(0, round((i - 0.25) * th)),
+                    min(w, round((j + 1.25) * tw)),
+                    min(h, round((i + 1.25) * th)),
+                )
+                parts.append(self.read(image.crop(box)))
+        for part in parts:
+            if isinstance(part, JudgeResult):
+                return part
+        return "\n".join(str(p) for p in parts)
 
     def read(self, image: Image.Image) -> str | JudgeResult:
         """Tesseract's text of an image (remembered by pixel content), or why it failed."""
@@ -90,7 +118,7 @@ class OcrJudge:
             return JudgeResult("unknown", f"tesseract failed: {last}")
         text = proc.stdout.decode("utf-8", "replace")
         self._read[key] = text
-        if len(self._read) > 128:
+        if len(self._read) > 512:
             self._read.pop(next(iter(self._read)))
         return text
 
@@ -104,7 +132,10 @@ class OcrJudge:
             return JudgeResult("unknown", f"the OCR judge does not answer '{check.kind}'")
         if ctx.canvas.image is None:
             return JudgeResult("fail", "no image")
-        raw = self.read(ctx.canvas.image)
+        if check.contains is not None:
+            raw = self.read_tiles(ctx.canvas.image)
+        else:
+            raw = self.read(ctx.canvas.image)
         if isinstance(raw, JudgeResult):
             return raw
         read = normalize_text(raw)
@@ -120,6 +151,7 @@ class OcrJudge:
             "expected": want,
             "ratio": round(ratio, 3),
             "min_ratio": self.min_ratio,
+            "tiles": self.options.tiles if check.contains is not None else 1,
             "mode": "contains" if check.contains is not None else "equals",
         }
         shown = read if len(read) <= 60 else read[:57] + "..."

@@ -140,7 +140,7 @@ class PixelsJudge:
         """Who locates `outside_objects`: the reference perception or the detector judge."""
         gray_saturation: float = Field(0.08, ge=0, le=1)
         """grayscale: a pixel is colourful above this HSV saturation..."""
-        gray_max_colorful: float = Field(0.01, ge=0, le=1)
+        gray_max_colorful: float = Field(0.003, ge=0, le=1)
         """... and at most this share of pixels may be colourful."""
 
     def __init__(self, options: Any = None, *, config: Config | None = None) -> None:

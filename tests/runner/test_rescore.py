@@ -1,0 +1,93 @@
+"""Re-scoring a finished run with other judges: new scores files, samples untouched."""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import uniprobe
+from conftest import TINY_SUITE
+from uniprobe.store.rundir import RunDir
+
+
+def _tree_hashes(run: Path) -> dict[str, str]:
+    """sha256 of every file of a run folder but its scores."""
+    out = {}
+    for p in sorted(run.rglob("*")):
+        if p.is_file() and "scores" not in p.relative_to(run).parts:
+            out[str(p.relative_to(run))] = hashlib.sha256(p.read_bytes()).hexdigest()
+    return out
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "uniprobe.cli", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+
+
+@pytest.fixture()
+def run(tmp_path: Path) -> Path:
+    suite = tmp_path / "tiny.yaml"
+    suite.write_text(TINY_SUITE, encoding="utf-8")
+    [result] = uniprobe.run(uniprobe.load_suite(suite), ["reference/literal"], out=tmp_path / "r")
+    return result.path
+
+
+def test_rescoring_with_other_options_needs_force_or_a_name(run: Path) -> None:
+    before = _tree_hashes(run)
+    scores = run / "scores" / "reference.jsonl"
+    first = scores.read_bytes()
+
+    proc = _cli("score", str(run), "-J", "pixels.metric=ssim")
+    assert proc.returncode == 2
+    [line] = proc.stderr.strip().splitlines()
+    assert "reference.jsonl" in line and "--force" in line and "--as" in line
+    assert scores.read_bytes() == first  # nothing mixed in, nothing lost
+
+    proc = _cli("score", str(run), "-J", "pixels.metric=ssim", "--as", "ssim")
+    assert proc.returncode == 0, proc.stderr
+    assert "scores/ssim.jsonl" in proc.stdout
+    assert scores.read_bytes() == first
+    assert _tree_hashes(run) == before  # samples, images, manifest, suite copy
+    assert sorted(p.name for p in (run / "scores").iterdir()) == ["reference.jsonl", "ssim.jsonl"]
+    rd = RunDir.open(run)
+    new = rd.scores("ssim")
+    old = rd.scores("reference")
+    assert set(new) == set(old)
+    for key, rec in new.items():
+        assert (rec.policy, rec.judged_by) == ("ssim", "reference")
+        assert rec.judge_options["pixels"]["metric"] == "ssim"
+        assert old[key].judge_options["pixels"]["metric"] == "changed_share"
+        # the literal model fails the same checks whichever pixel metric decides edits
+        assert [v.status for v in rec.verdicts] == [v.status for v in old[key].verdicts]
+
+
+def test_force_rescores_in_place_and_keeps_samples(run: Path) -> None:
+    samples = _tree_hashes(run)
+    old = RunDir.open(run).scores("reference")
+    n = uniprobe.score(run, force=True, judge_options={"ocr": {"min_ratio": 0.9}})
+    assert n == len(old) == 2
+    new = RunDir.open(run).scores("reference")
+    assert {k: r.judge_options["ocr"]["min_ratio"] for k, r in new.items()} == {k: 0.9 for k in old}
+    assert _tree_hashes(run) == samples
+
+
+def test_bad_judge_options_are_one_line_errors(run: Path) -> None:
+    for args, words in [
+        (["-J", "pixels=3"], ["-J", "judge.key=value"]),
+        (["-J", "nosuch.x=1"], ["judge", "nosuch"]),
+        (["-J", "pixels.nosuch=1"], ["pixels", "nosuch"]),
+        (["--judge", "nosuch"], ["policy", "nosuch"]),
+    ]:
+        proc = _cli("score", str(run), *args)
+        assert proc.returncode == 2, (args, proc.stderr)
+        [line] = proc.stderr.strip().splitlines()
+        assert all(w in line for w in words), (args, line)
