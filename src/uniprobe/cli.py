@@ -213,7 +213,10 @@ def score(
 @app.command()
 def summary(
     run_dir: Annotated[Path, typer.Argument(help="A run folder.")],
-    policy: Annotated[str | None, typer.Option(help="Judge policy (default: the run's).")] = None,
+    policy: Annotated[
+        str | None,
+        typer.Option("--judge", "--policy", help="Scores to read (default: the run's policy)."),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts and CI.")] = False,
 ) -> None:
     """Metrics of one run: overall, per family, per subtype."""
@@ -251,13 +254,21 @@ def summary(
         "failure tags",
     ]
     _table(f"{s.model} on {s.suite} ({s.policy})", columns, table)
+    cost = f"generation ${s.cost_usd:.4f}"
+    if s.judge_calls:
+        judged = "unknown" if s.judge_cost_usd is None else f"${s.judge_cost_usd:.4f}"
+        cost += f"; judges {s.judge_calls} calls, {judged}"
+    out.print(cost, highlight=False)
 
 
 @app.command()
 def report(
     runs: Annotated[list[Path], typer.Argument(help="One or more run folders.")],
     out_path: Annotated[Path | None, typer.Option("--out", help="The .html file to write.")] = None,
-    policy: Annotated[str | None, typer.Option(help="Judge policy (default: each run's).")] = None,
+    policy: Annotated[
+        str | None,
+        typer.Option("--judge", "--policy", help="Scores to show (default: each run's policy)."),
+    ] = None,
 ) -> None:
     """Write the static HTML report (opens from disk, no server)."""
     path = api.report(runs, out=out_path, policy=policy)

@@ -97,6 +97,10 @@ class RunSummary(_M):
     """Samples with scores."""
     cost_usd: float
     """Known generation cost."""
+    judge_calls: int = 0
+    """Model calls the judges made for these scores."""
+    judge_cost_usd: float | None = 0.0
+    """What those calls cost (None when some price is unknown)."""
     mean_latency_s: float | None
     """Mean wall time per answered turn."""
     overall: GroupMetrics
@@ -243,8 +247,14 @@ def summarize(
         subtypes[f"{key[1]}/{key[2]}"] = _group(r for r in rows if (r.family, r.subtype) == key[1:])
     latencies = [t.reply.latency_s for s in samples.values() for t in s.turns if t.reply]
     judges: dict[str, str] = {}
+    usages = [u for s in scores.values() for u in s.judge_usage.values()]
     for s in scores.values():
         judges.update(s.judges)
+    judge_cost = (
+        None
+        if any(u.cost_usd is None for u in usages)
+        else round(sum(u.cost_usd or 0.0 for u in usages), 6)
+    )
     return RunSummary(
         run=manifest.run_id,
         model=manifest.model.name,
@@ -259,6 +269,8 @@ def summarize(
         cost_usd=round(
             sum(t.reply.cost_usd or 0.0 for s in samples.values() for t in s.turns if t.reply), 6
         ),
+        judge_calls=sum(u.calls for u in usages),
+        judge_cost_usd=judge_cost,
         mean_latency_s=round(sum(latencies) / len(latencies), 4) if latencies else None,
         overall=_group(rows),
         families=families,
