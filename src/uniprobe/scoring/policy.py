@@ -151,7 +151,7 @@ _DEFAULT_OPTIONS: dict[str, dict[str, dict[str, Any]]] = {
 """Options a policy sets for its judges unless the user says otherwise."""
 
 
-BUILTIN_JUDGES = ("combine", "ocr", "pixels", "reference")
+BUILTIN_JUDGES = ("combine", "detector", "ocr", "pixels", "reference")
 """Modules of `uniprobe.scoring.judges` that register the built-in judges (importing
 one must stay cheap: heavy libraries load on first use)."""
 

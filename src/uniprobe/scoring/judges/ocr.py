@@ -1,9 +1,10 @@
 """The OCR judge: `text` checks read with Tesseract, matched fuzzily with a recorded threshold.
 
 Tesseract's page analysis can miss a small sign in a busy picture, so a `contains`
-check also reads overlapping tiles (a `tiles` x `tiles` grid, each tile grown by a
-quarter on every side) and searches the union of all reads. An `equals` check
-compares the whole-image read only (tiles would add fragments twice).
+check the whole-image read does not satisfy also reads overlapping tiles (a `tiles` x
+`tiles` grid, each tile grown by a quarter on every side) and searches the union of
+all reads. An `equals` check compares the whole-image read only (tiles would add
+fragments twice).
 """
 
 from __future__ import annotations
@@ -132,28 +133,29 @@ class OcrJudge:
             return JudgeResult("unknown", f"the OCR judge does not answer '{check.kind}'")
         if ctx.canvas.image is None:
             return JudgeResult("fail", "no image")
-        if check.contains is not None:
-            raw = self.read_tiles(ctx.canvas.image)
-        else:
-            raw = self.read(ctx.canvas.image)
+        raw = self.read(ctx.canvas.image)
         if isinstance(raw, JudgeResult):
             return raw
         read = normalize_text(raw)
         want = normalize_text(check.contains if check.contains is not None else check.equals or "")
+        evidence: dict[str, Any] = {"read": raw.strip(), "normalized": read, "expected": want}
         if check.contains is not None:
             ratio = _best_ratio(want, read)
+            if ratio < self.min_ratio and self.options.tiles > 1:
+                tiled = self.read_tiles(ctx.canvas.image)
+                if isinstance(tiled, JudgeResult):
+                    return tiled
+                searched = normalize_text(tiled)
+                ratio = max(ratio, _best_ratio(want, searched))
+                evidence.update(tiles=self.options.tiles, tiles_read=searched)
         else:
             ratio = difflib.SequenceMatcher(None, want, read).ratio()
         ok = ratio >= self.min_ratio
-        evidence = {
-            "read": raw.strip(),
-            "normalized": read,
-            "expected": want,
-            "ratio": round(ratio, 3),
-            "min_ratio": self.min_ratio,
-            "tiles": self.options.tiles if check.contains is not None else 1,
-            "mode": "contains" if check.contains is not None else "equals",
-        }
+        evidence.update(
+            ratio=round(ratio, 3),
+            min_ratio=self.min_ratio,
+            mode="contains" if check.contains is not None else "equals",
+        )
         shown = read if len(read) <= 60 else read[:57] + "..."
         return JudgeResult(
             "pass" if ok else "fail", f"read '{shown}' (match {ratio:.2f})", evidence

@@ -24,10 +24,10 @@ from uniprobe.cases.checks import (
     in_place,
     relation_holds,
 )
-from uniprobe.scenes.colors import COLOR_NAMES, name_colors
 from uniprobe.scenes.perceive import Detection, Perception, PerceptionConfig, perceive
 from uniprobe.scenes.render import Box
 from uniprobe.scenes.vocabulary import Term, try_resolve
+from uniprobe.scoring.boxes import dominant, select
 from uniprobe.scoring.judge import Canvas, JudgeContext, JudgeOptions, JudgeResult, judges
 
 if TYPE_CHECKING:
@@ -209,7 +209,7 @@ class ReferenceJudge:
             box = ctx.part_box(check.part, (seen.width, seen.height))
             if box is None:
                 return JudgeResult("unknown", f"no part '{check.part}' in the reference scene")
-            name, share = _dominant(np.asarray(ctx.canvas.image), box)
+            name, share = dominant(np.asarray(ctx.canvas.image), box)
             evidence = {
                 "part": check.part,
                 "box": list(box),
@@ -229,7 +229,7 @@ class ReferenceJudge:
         if not dets:
             return JudgeResult("fail", f"no {term.name} found", {"detections": []})
         if check.select is not None:
-            dets = [_select(dets, check.select)]
+            dets = [select(dets, check.select)]
         colors = [d.color for d in dets]
         ok = all(c == check.equals for c in colors)
         which = f"the {check.select} {term.name}" if check.select else term.name
@@ -249,31 +249,3 @@ def _expected(check: Count) -> str:
     if check.at_most is not None:
         parts.append(f"<= {check.at_most}")
     return " and ".join(parts)
-
-
-def _select(dets: list[Detection], how: str) -> Detection:
-    area = {id(d): (d.box[2] - d.box[0]) * (d.box[3] - d.box[1]) for d in dets}
-    if how == "middle":
-        return sorted(dets, key=lambda d: d.center[0])[len(dets) // 2]
-    key = {
-        "leftmost": lambda d: d.center[0],
-        "rightmost": lambda d: -d.center[0],
-        "topmost": lambda d: d.center[1],
-        "bottommost": lambda d: -d.center[1],
-        "largest": lambda d: -area[id(d)],
-        "smallest": lambda d: area[id(d)],
-    }[how]
-    return min(dets, key=key)
-
-
-def _dominant(rgb: np.ndarray, box: Box) -> tuple[str, float]:
-    """The palette name most pixels of a box are nearest to (outline ink left out)."""
-    x0, y0, x1, y1 = box
-    px = rgb[max(0, y0) : y1, max(0, x0) : x1].reshape(-1, 3)
-    lum = px @ np.array([0.299, 0.587, 0.114])
-    px = px[lum >= 45]
-    if len(px) == 0:
-        return "black", 1.0
-    counts = np.bincount(name_colors(px), minlength=len(COLOR_NAMES))
-    top = int(np.argmax(counts))
-    return COLOR_NAMES[top], float(counts[top]) / len(px)
