@@ -39,6 +39,7 @@ PUBLIC = [
     "__version__",
     "backend_registry",
     "builtin_suites",
+    "calibrate",
     "create_backend",
     "judge_registry",
     "load_suite",
@@ -66,7 +67,7 @@ def test_built_in_plugins_are_registered_on_import() -> None:
     assert {"reference", "openai", "openai-images", "google", "compat", "diffusers"} <= set(
         uniprobe.backend_registry.names()
     )
-    assert uniprobe.judge_registry.names() == ["detector", "ocr", "pixels", "reference"]
+    assert uniprobe.judge_registry.names() == ["detector", "ocr", "pixels", "reference", "vlm"]
     assert uniprobe.policy_registry.names() == [
         "detector",
         "detector+vlm",

@@ -8,6 +8,7 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 from uniprobe.api import (
+    calibrate,
     export_dataset,
     export_prompts,
     import_run,
@@ -50,14 +51,12 @@ from uniprobe.report.metrics import RunSummary
 from uniprobe.runner.run import RunResult
 from uniprobe.scoring.judge import Judge, JudgeContext, JudgeResult
 from uniprobe.scoring.judge import judges as judge_registry
-from uniprobe.scoring.judges import ocr as _ocr  # noqa: F401
-from uniprobe.scoring.judges import pixels as _pixels  # noqa: F401
-from uniprobe.scoring.judges import reference as _reference_judge  # noqa: F401
-from uniprobe.scoring.policy import Policy
+from uniprobe.scoring.policy import Policy, _load_builtin_judges
 from uniprobe.scoring.policy import policies as policy_registry
 from uniprobe.store.rundir import RunDir
 
 _load_backends()
+_load_builtin_judges()
 
 __all__ = [
     "Backend",
@@ -89,6 +88,7 @@ __all__ = [
     "__version__",
     "backend_registry",
     "builtin_suites",
+    "calibrate",
     "create_backend",
     "export_dataset",
     "export_prompts",

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from google import genai
     from google.genai import types
 
-__all__ = ["GeminiBackend"]
+__all__ = ["BLOCKED", "GeminiBackend", "genai_error", "transport_error"]
 
 BLOCKED = {
     "SAFETY",
@@ -254,38 +254,44 @@ class GeminiBackend(Backend):
         )
 
     def _error(self, exc: Any) -> BackendError:
-        code = int(getattr(exc, "code", 0) or 0)
-        message = f"HTTP {code} {getattr(exc, 'status', '')}: {getattr(exc, 'message', exc)}"
-        if code == 429:
-            return BackendError(
-                message,
-                backend=self.name,
-                status=code,
-                kind="rate_limit",
-                retryable=True,
-                retry_after=_retry_delay(exc),
-            )
-        if code in (401, 403):
-            return BackendError(message, backend=self.name, status=code, kind="auth")
-        if code >= 500 or code == 408:
-            return BackendError(
-                message, backend=self.name, status=code, kind="server", retryable=True
-            )
-        return BackendError(message, backend=self.name, status=code, kind="client")
+        return genai_error(exc, self.name)
 
     def _transport_error(self, exc: Exception) -> BackendError:
-        name = type(exc).__name__.lower()
-        if "timeout" in name:
-            return BackendError(
-                "request timed out", backend=self.name, kind="timeout", retryable=True
-            )
-        if any(w in name for w in ("connect", "network", "protocol", "readerror", "remote")):
-            return BackendError(
-                f"connection failed: {exc}", backend=self.name, kind="network", retryable=True
-            )
+        return transport_error(exc, self.name)
+
+
+def genai_error(exc: Any, backend: str) -> BackendError:
+    """The BackendError a google-genai `errors.APIError` means."""
+    code = int(getattr(exc, "code", 0) or 0)
+    message = f"HTTP {code} {getattr(exc, 'status', '')}: {getattr(exc, 'message', exc)}"
+    if code == 429:
         return BackendError(
-            f"{type(exc).__name__}: {exc}", backend=self.name, kind="bad_response", retryable=True
+            message,
+            backend=backend,
+            status=code,
+            kind="rate_limit",
+            retryable=True,
+            retry_after=_retry_delay(exc),
         )
+    if code in (401, 403):
+        return BackendError(message, backend=backend, status=code, kind="auth")
+    if code >= 500 or code == 408:
+        return BackendError(message, backend=backend, status=code, kind="server", retryable=True)
+    return BackendError(message, backend=backend, status=code, kind="client")
+
+
+def transport_error(exc: Exception, backend: str) -> BackendError:
+    """The BackendError a transport exception of the SDK's HTTP client means."""
+    name = type(exc).__name__.lower()
+    if "timeout" in name:
+        return BackendError("request timed out", backend=backend, kind="timeout", retryable=True)
+    if any(w in name for w in ("connect", "network", "protocol", "readerror", "remote")):
+        return BackendError(
+            f"connection failed: {exc}", backend=backend, kind="network", retryable=True
+        )
+    return BackendError(
+        f"{type(exc).__name__}: {exc}", backend=backend, kind="bad_response", retryable=True
+    )
 
 
 def _retry_delay(exc: Any) -> float | None:

@@ -31,6 +31,13 @@ PRICES: dict[str, Price] = {
         image_output_per_mtok=30.0,
     ),
     "gemini-3-pro-image-preview": Price(image_output_per_mtok=120.0),
+    # VLM judges: image input is billed as input tokens at the text rate
+    "gpt-4.1-2025-04-14": Price(
+        text_input_per_mtok=2.0, image_input_per_mtok=2.0, text_output_per_mtok=8.0
+    ),
+    "gemini-2.5-flash": Price(
+        text_input_per_mtok=0.30, image_input_per_mtok=0.30, text_output_per_mtok=2.50
+    ),
 }
 """Built-in prices by the model id the provider uses."""
 

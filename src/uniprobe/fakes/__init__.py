@@ -2,8 +2,12 @@
 
 `FakeServer` listens on 127.0.0.1, draws the literal reading of each prompt with
 `paint`, records every request, and injects the faults listed in `FAULT_KINDS`.
+Text answers (chat completions, Gemini JSON requests) come from pluggable handlers;
+`uniprobe.fakes.vlm.FakeVlm` (not imported here: it loads the scene perception) is
+one that answers the VLM judge's questions from the pixels.
 """
 
+from uniprobe.fakes._handlers import Handler, Refusal
 from uniprobe.fakes._wire import FilePart, RecordedRequest
 from uniprobe.fakes.faults import DEFAULT_MIX, FAULT_KINDS, Fault, FaultKind
 from uniprobe.fakes.painter import Mention, Reading, paint, read
@@ -16,9 +20,11 @@ __all__ = [
     "Fault",
     "FaultKind",
     "FilePart",
+    "Handler",
     "Mention",
     "Reading",
     "RecordedRequest",
+    "Refusal",
     "check_loopback",
     "paint",
     "read",

@@ -6,12 +6,11 @@ import re
 import threading
 import traceback
 
+from uniprobe.fakes._handlers import FaultRaised, Handler
 from uniprobe.fakes._wire import Endpoint, Outgoing, RecordedRequest, WireError
 from uniprobe.fakes.faults import Fault, FaultSchedule
 from uniprobe.fakes.gemini_wire import GeminiAPI, gemini_error, gemini_fault_reply
 from uniprobe.fakes.openai_wire import (
-    ChatHandler,
-    FaultRaised,
     chat_completion,
     images_edit,
     images_generate,
@@ -80,7 +79,8 @@ class Dispatcher:
         self,
         *,
         canvas: int,
-        chat_handler: ChatHandler,
+        chat_handler: Handler,
+        json_handler: Handler | None = None,
         strict_signatures: bool,
         faults: FaultSchedule,
         stopping: threading.Event,
@@ -89,7 +89,9 @@ class Dispatcher:
         self.chat_handler = chat_handler
         self.faults = faults
         self.responses = ResponsesAPI(canvas=canvas)
-        self.gemini = GeminiAPI(canvas=canvas, strict_signatures=strict_signatures)
+        self.gemini = GeminiAPI(
+            canvas=canvas, strict_signatures=strict_signatures, json_handler=json_handler
+        )
         self.errors: list[str] = []
         self._stopping = stopping
         self._lock = threading.Lock()
@@ -124,12 +126,14 @@ class Dispatcher:
         except FaultRaised as raised:
             if raised.fault.kind in ERROR_FAULTS or raised.fault.kind == "timeout":
                 return self._answer(req, model, raised.fault)
-            reply = openai_error(
-                500,
-                f"the chat handler returned the fault '{raised.fault.kind}', which cannot "
-                f"replace an answer (use timeout or one of {', '.join(sorted(ERROR_FAULTS))})",
-                type="server_error",
+            message = (
+                f"the handler returned the fault '{raised.fault.kind}', which cannot "
+                f"replace an answer (use timeout or one of {', '.join(sorted(ERROR_FAULTS))})"
             )
+            if req.endpoint == "gemini.generate":
+                reply = gemini_error(500, "INTERNAL", message)
+            else:
+                reply = openai_error(500, message, type="server_error")
         if kind == "truncated_json":
             reply = Outgoing(reply.status, reply.body[: len(reply.body) // 2], reply.headers)
         return reply, fault

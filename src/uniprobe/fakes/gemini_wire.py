@@ -5,6 +5,9 @@ keeps no conversation: the client resends `contents`. Every image the fake draws
 carries a `thoughtSignature`; model-role image parts that come back without one
 (or with one the fake never issued) are counted, and rejected with 400
 INVALID_ARGUMENT under `strict_signatures`, as gemini-3 image models do.
+
+A request for JSON (`generationConfig.responseMimeType == "application/json"`, as a
+VLM judge sends) is answered with text from the JSON handler instead of an image.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
+from uniprobe.fakes._handlers import Handler, Refusal, ask_handler
 from uniprobe.fakes._wire import (
     INVALID_BASE64,
     Outgoing,
@@ -85,9 +89,12 @@ class _Content:
 class GeminiAPI:
     """generateContent; issues thought signatures and checks the ones sent back."""
 
-    def __init__(self, *, canvas: int, strict_signatures: bool) -> None:
+    def __init__(
+        self, *, canvas: int, strict_signatures: bool, json_handler: Handler | None = None
+    ) -> None:
         self.canvas = canvas
         self.strict_signatures = strict_signatures
+        self.json_handler = json_handler
         self.missing_signatures = 0
         self.invalid_signatures = 0
         self._issued: set[bytes] = set()
@@ -173,6 +180,8 @@ class GeminiAPI:
             candidate = {"finishReason": "NO_IMAGE", "index": 0}
             usage = {"promptTokenCount": sum(prompt), "totalTokenCount": sum(prompt)}
             return json_reply(200, {"candidates": [candidate], "usageMetadata": usage, **meta})
+        if _get(config, "responseMimeType", "response_mime_type") == "application/json":
+            return self._json(body, prompt, meta)
         wants_image = modalities is None or "IMAGE" in [str(m).upper() for m in modalities]
         if wants_image:
             png, text = paint(user.text, input_image=latest, size=self.canvas)
@@ -205,6 +214,28 @@ class GeminiAPI:
             },
             images=served,
         )
+
+    def _json(
+        self, body: dict[str, Any], prompt: tuple[int, int], meta: dict[str, str]
+    ) -> Outgoing:
+        """A JSON answer from the JSON handler ("{}" without one); a refusal is a SAFETY stop."""
+        if self.json_handler is None:
+            answer: str | Refusal = "{}"
+        else:
+            answer = ask_handler(
+                self.json_handler, body, lambda message: gemini_error(500, "INTERNAL", message)
+            )
+        if isinstance(answer, Refusal):
+            candidate: dict[str, Any] = {"finishReason": "SAFETY", "index": 0}
+            usage = {"promptTokenCount": sum(prompt), "totalTokenCount": sum(prompt)}
+            return json_reply(200, {"candidates": [candidate], "usageMetadata": usage, **meta})
+        candidate = {
+            "content": {"role": "model", "parts": [{"text": answer}]},
+            "finishReason": "STOP",
+            "index": 0,
+        }
+        usage = _usage(prompt, answer, 0)
+        return json_reply(200, {"candidates": [candidate], "usageMetadata": usage, **meta})
 
 
 def _prompt_tokens(contents: list[_Content], system: object) -> tuple[int, int]:

@@ -9,9 +9,9 @@ the request, and the token counts follow it.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from typing import Any
 
+from uniprobe.fakes._handlers import FaultRaised, Handler, Refusal, ask_handler
 from uniprobe.fakes._wire import (
     INVALID_BASE64,
     Outgoing,
@@ -39,9 +39,10 @@ __all__ = [
     "openai_fault_reply",
 ]
 
-ChatHandler = Callable[[dict[str, Any]], "str | Fault"]
+ChatHandler = Handler
 """Answers a chat completion: gets the parsed request body, returns the assistant's
-content, or a `Fault` to answer with (an exception becomes a 500)."""
+content, a `Refusal` (sent as `message.refusal`), or a `Fault` to answer with (an
+exception becomes a 500)."""
 
 INPUT_IMAGE_TOKENS = 194
 """Input tokens the fake charges per image given to a model."""
@@ -203,28 +204,6 @@ def images_edit(req: RecordedRequest, *, variant: str | None, canvas: int) -> Ou
 # --- Chat Completions ------------------------------------------------------------------
 
 
-class FaultRaised(Exception):
-    """The chat handler asked for a fault instead of an answer."""
-
-    def __init__(self, fault: Fault) -> None:
-        super().__init__(fault.kind)
-        self.fault = fault
-
-
-def _answer(handler: ChatHandler, body: dict[str, Any]) -> str:
-    try:
-        answer = handler(body)
-    except Exception as exc:
-        message = f"chat handler failed: {type(exc).__name__}: {exc}"
-        raise WireError(openai_error(500, message, type="server_error")) from exc
-    if isinstance(answer, Fault):
-        raise FaultRaised(answer)
-    if not isinstance(answer, str):
-        message = f"chat handler returned {type(answer).__name__}, not str or Fault"
-        raise WireError(openai_error(500, message, type="server_error"))
-    return answer
-
-
 def chat_completion(req: RecordedRequest, handler: ChatHandler) -> Outgoing:
     """POST /v1/chat/completions; the content comes from the chat handler.
 
@@ -234,12 +213,16 @@ def chat_completion(req: RecordedRequest, handler: ChatHandler) -> Outgoing:
     body = json_body(req)
     model = str(required(body, "model"))
     prompt, images = _chat_input(required(body, "messages"))
-    answer = _answer(handler, body)
-    completion = text_tokens(answer)
+    answer = ask_handler(
+        handler, body, lambda message: openai_error(500, message, type="server_error")
+    )
+    refused = isinstance(answer, Refusal)
+    text = answer.message if isinstance(answer, Refusal) else answer
+    completion = text_tokens(text)
     message: dict[str, Any] = {
         "role": "assistant",
-        "content": answer,
-        "refusal": None,
+        "content": None if refused else text,
+        "refusal": text if refused else None,
         "annotations": [],
     }
     usage = {

@@ -22,10 +22,10 @@ from typing import Any, Self
 
 from uniprobe.errors import UsageError
 from uniprobe.fakes._dispatch import Dispatcher
+from uniprobe.fakes._handlers import Handler
 from uniprobe.fakes._http import LoopbackHTTPServer, Recorder, ServerState, bind, check_loopback
 from uniprobe.fakes._wire import RecordedRequest
 from uniprobe.fakes.faults import DEFAULT_MIX, Fault, FaultKind, FaultSchedule
-from uniprobe.fakes.openai_wire import ChatHandler
 
 __all__ = ["FakeServer", "check_loopback", "serve_forever"]
 
@@ -43,7 +43,11 @@ class FakeServer:
         seed: Seed of the random fault draws (the same seed gives the same sequence).
         image_size: Side in pixels of every image drawn (the requested `size` is only echoed).
         chat_handler: Answers /v1/chat/completions: gets the request body, returns the
-            assistant content or a `Fault`; an exception becomes a 500. Default: "{}".
+            assistant content, a `Refusal` or a `Fault`; an exception becomes a 500.
+            Default: "{}". A `uniprobe.fakes.vlm.FakeVlm` answers VLM-judge questions.
+        json_handler: Answers Gemini generateContent requests that ask for JSON
+            (`generationConfig.responseMimeType == "application/json"`), in the same
+            way; a `Refusal` becomes a SAFETY stop. Default: "{}".
         strict_signatures: Reject Gemini history images without a valid thoughtSignature
             with 400 INVALID_ARGUMENT, as gemini-3 image models do.
         fault_mix: The fault kinds `fault_rate` draws from.
@@ -62,7 +66,8 @@ class FakeServer:
         fault_rate: float = 0.0,
         seed: int = 0,
         image_size: int = 512,
-        chat_handler: ChatHandler | None = None,
+        chat_handler: Handler | None = None,
+        json_handler: Handler | None = None,
         strict_signatures: bool = False,
         fault_mix: tuple[FaultKind, ...] = DEFAULT_MIX,
     ) -> None:
@@ -76,6 +81,7 @@ class FakeServer:
         self._dispatcher = Dispatcher(
             canvas=image_size,
             chat_handler=chat_handler or _empty_json,
+            json_handler=json_handler,
             strict_signatures=strict_signatures,
             faults=self.faults,
             stopping=stopping,

@@ -147,11 +147,12 @@ policies.add(
 
 _DEFAULT_OPTIONS: dict[str, dict[str, dict[str, Any]]] = {
     "detector": {"pixels": {"regions": "detector", "metric": "ssim"}},
+    "vlm-verify": {"detector": {"threshold": 0.15}},
 }
 """Options a policy sets for its judges unless the user says otherwise."""
 
 
-BUILTIN_JUDGES = ("combine", "detector", "ocr", "pixels", "reference")
+BUILTIN_JUDGES = ("combine", "detector", "ocr", "pixels", "reference", "vlm")
 """Modules of `uniprobe.scoring.judges` that register the built-in judges (importing
 one must stay cheap: heavy libraries load on first use)."""
 
