@@ -56,5 +56,6 @@ def combined(how: str, a: Judge, b: Judge) -> Judge:
     if how == "verify":
         from uniprobe.scoring.judges.verify import VerifyJudge
 
-        return VerifyJudge(a, b)
+        judge: Judge = VerifyJudge(a, b)
+        return judge
     raise ValueError(f"unknown combination '{how}'")

@@ -205,7 +205,7 @@ class DetectorJudge:
         A failure is remembered; `judge` reports it as `unknown` with its reason."""
         plan: dict[str, tuple[Image.Image, set[str]]] = {}
         for check, ctx in queries:
-            for canvas, word in self._needs(check, ctx):
+            for canvas, word in self.words_for(check, ctx):
                 key = canvas_key(canvas)
                 if key is None or canvas.image is None:
                     continue
@@ -225,19 +225,19 @@ class DetectorJudge:
         if not isinstance(check, _OBJECT_CHECKS):
             return JudgeResult("unknown", f"the detector judge does not answer '{check.kind}'")
         try:
-            found = self._found_on(
-                ctx.canvas, [w for c, w in self._needs(check, ctx) if c is ctx.canvas]
+            found = self.found_on(
+                ctx.canvas, [w for c, w in self.words_for(check, ctx) if c is ctx.canvas]
             )
             reference = None
             if isinstance(check, Count) and check.matches is not None:
                 canvas = ctx.references.get(f"turn:{check.matches.turn}")
                 if canvas is not None:
-                    reference = self._found_on(canvas, [check.matches.object])
+                    reference = self.found_on(canvas, [check.matches.object])
         except DetectorError as exc:
             return JudgeResult("unknown", str(exc), {"detector": self.settings()})
         return self.decide_from(check, ctx, found, reference=reference)
 
-    def _needs(self, check: Any, ctx: JudgeContext) -> list[tuple[Canvas, str]]:
+    def words_for(self, check: Any, ctx: JudgeContext) -> list[tuple[Canvas, str]]:
         """(canvas, word) pairs a check needs detections of."""
         if isinstance(check, Count | Present | Absent):
             out = [(ctx.canvas, check.object)]
@@ -254,7 +254,9 @@ class DetectorJudge:
             return [(ctx.canvas, check.object)]
         return []
 
-    def _found_on(self, canvas: Canvas, words: Sequence[str]) -> dict[str, list[Found]]:
+    def found_on(self, canvas: Canvas, words: Sequence[str]) -> dict[str, list[Found]]:
+        """Detections of words on a canvas, by label (remembered; DetectorError if the
+        model cannot run)."""
         key = canvas_key(canvas)
         if key is None or canvas.image is None:
             return {}

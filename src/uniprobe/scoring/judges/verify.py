@@ -1,0 +1,188 @@
+"""`verify(a,b)`: a detector proposes boxes, a VLM confirms each crop, the check is decided
+on the confirmed boxes.
+
+The proposer must offer `words_for`, `found_on` and `decide_from` (the detector judge
+does); the verifier `verify(crops, ledger)` (the VLM judge does). Each crop is the box
+grown by `CROP_MARGIN` of its size on every side. A crop the VLM cannot verify
+(unsure, refused, unparseable, API error) makes the check `unknown`: a box is neither
+kept nor dropped on a guess. The `vlm-verify` policy runs the detector at a lower
+score threshold, so the VLM sees more candidates than the detector alone would keep.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
+
+from PIL import Image
+
+from uniprobe.cases.checks import Count
+from uniprobe.scenes.render import Box
+from uniprobe.scoring.boxes import Found
+from uniprobe.scoring.judge import Canvas, Judge, JudgeContext, JudgeOptions, JudgeResult, Ledger
+
+__all__ = ["CROP_MARGIN", "Proposer", "Verifier", "VerifyJudge", "crop_box"]
+
+CROP_MARGIN = 0.15
+"""A crop is its box grown by this share of the box's width/height on every side."""
+
+
+class Proposer(Protocol):
+    """A judge that proposes boxes and decides from given ones (the detector)."""
+
+    def words_for(self, check: Any, ctx: JudgeContext) -> list[tuple[Canvas, str]]: ...
+
+    def found_on(self, canvas: Canvas, words: Sequence[str]) -> dict[str, list[Found]]: ...
+
+    def decide_from(
+        self,
+        check: Any,
+        ctx: JudgeContext,
+        found: Mapping[str, Sequence[Found]],
+        *,
+        reference: Mapping[str, Sequence[Found]] | None = None,
+    ) -> JudgeResult: ...
+
+
+class Verifier(Protocol):
+    """A judge that says whether crops show named objects (the VLM)."""
+
+    async def verify(
+        self, crops: Sequence[tuple[Image.Image, str]], ledger: Ledger
+    ) -> list[bool | None]: ...
+
+
+def crop_box(box: Box, size: tuple[int, int]) -> Box:
+    """The box grown by CROP_MARGIN on every side, clipped to the image."""
+    x0, y0, x1, y1 = box
+    mx, my = (x1 - x0) * CROP_MARGIN, (y1 - y0) * CROP_MARGIN
+    return (
+        max(0, round(x0 - mx)),
+        max(0, round(y0 - my)),
+        min(size[0], round(x1 + mx)),
+        min(size[1], round(y1 + my)),
+    )
+
+
+def _key(canvas: Canvas) -> str | None:
+    from uniprobe.scoring.judges.detector import canvas_key
+
+    return canvas_key(canvas)
+
+
+class VerifyJudge:
+    """Detector boxes, each confirmed or rejected by a VLM, then the detector's decision."""
+
+    def __init__(self, proposer: Judge, verifier: Judge) -> None:
+        for need in ("words_for", "found_on", "decide_from"):
+            if not hasattr(proposer, need):
+                raise TypeError(f"verify(): judge '{proposer.name}' cannot propose boxes")
+        if not hasattr(verifier, "verify"):
+            raise TypeError(f"verify(): judge '{verifier.name}' cannot verify crops")
+        self.proposer, self.verifier = proposer, verifier
+        self._propose: Proposer = proposer  # type: ignore[assignment]
+        self._verify: Verifier = verifier  # type: ignore[assignment]
+        self.name = f"verify({proposer.name},{verifier.name})"
+        self.version = f"{proposer.version}+{verifier.version}"
+        self.kinds = proposer.kinds
+        self.options = JudgeOptions()
+        self._seen: dict[tuple[str, str, Box], bool | None] = {}
+        self._lock = asyncio.Lock()
+
+    async def _confirm(
+        self, canvas: Canvas, found: Mapping[str, Sequence[Found]], ledger: Ledger
+    ) -> None:
+        """Ask the verifier about every box of this canvas not yet asked about (one call)."""
+        key = _key(canvas)
+        if key is None or canvas.image is None:
+            return
+        async with self._lock:
+            todo = [
+                (label, f)
+                for label, fs in found.items()
+                for f in fs
+                if (key, label, f.box) not in self._seen
+            ]
+            if not todo:
+                return
+            image = canvas.image
+            crops = [(image.crop(crop_box(f.box, image.size)), label) for label, f in todo]
+            answers = await self._verify.verify(crops, ledger)
+            for (label, f), ok in zip(todo, answers, strict=True):
+                self._seen[(key, label, f.box)] = ok
+
+    def _verified(
+        self, canvas: Canvas, found: Mapping[str, Sequence[Found]]
+    ) -> tuple[dict[str, list[Found]], list[dict[str, Any]]]:
+        key = _key(canvas) or ""
+        kept: dict[str, list[Found]] = {}
+        log: list[dict[str, Any]] = []
+        for label, fs in found.items():
+            kept[label] = []
+            for f in fs:
+                ok = self._seen.get((key, label, f.box))
+                log.append({**f.as_evidence(), "confirmed": ok})
+                if ok:
+                    kept[label].append(f)
+        return kept, log
+
+    async def prepare(self, queries: Sequence[tuple[Any, JudgeContext]]) -> None:
+        """Detect, then verify every proposed box of each canvas in one verifier call."""
+        prepare = getattr(self.proposer, "prepare", None)
+        if prepare is not None:
+            await prepare(queries)
+        plan: dict[str, tuple[Canvas, set[str], Ledger]] = {}
+        for check, ctx in queries:
+            for canvas, word in self._propose.words_for(check, ctx):
+                key = _key(canvas)
+                if key is not None:
+                    plan.setdefault(key, (canvas, set(), ctx.ledger))[1].add(word)
+        for canvas, words, ledger in plan.values():
+            try:
+                found = await asyncio.to_thread(self._propose.found_on, canvas, sorted(words))
+            except ValueError:
+                continue  # the detector's failure is reported by judge()
+            await self._confirm(canvas, found, ledger)
+
+    async def judge(self, check: Any, ctx: JudgeContext) -> JudgeResult:
+        """Decide a check on the boxes the verifier confirmed."""
+        needs = self._propose.words_for(check, ctx)
+        if not needs:  # e.g. the colour of a named part: no boxes to verify
+            return await self.proposer.judge(check, ctx)
+        try:
+            found = await asyncio.to_thread(
+                self._propose.found_on, ctx.canvas, [w for c, w in needs if c is ctx.canvas]
+            )
+            ref_canvas = None
+            ref_found: dict[str, list[Found]] | None = None
+            if isinstance(check, Count) and check.matches is not None:
+                ref_canvas = ctx.references.get(f"turn:{check.matches.turn}")
+                if ref_canvas is not None:
+                    ref_found = await asyncio.to_thread(
+                        self._propose.found_on, ref_canvas, [check.matches.object]
+                    )
+        except ValueError as exc:
+            return JudgeResult("unknown", str(exc))
+        await self._confirm(ctx.canvas, found, ctx.ledger)
+        kept, log = self._verified(ctx.canvas, found)
+        reference = None
+        if ref_canvas is not None and ref_found is not None:
+            await self._confirm(ref_canvas, ref_found, ctx.ledger)
+            reference, ref_log = self._verified(ref_canvas, ref_found)
+            log += [{**e, "reference": True} for e in ref_log]
+        unsure = [e for e in log if e["confirmed"] is None]
+        if unsure:
+            return JudgeResult(
+                "unknown",
+                f"{self.verifier.name} could not verify {len(unsure)} of {len(log)} proposed boxes",
+                {"verified": log},
+            )
+        result = self._propose.decide_from(check, ctx, kept, reference=reference)
+        confirmed = sum(1 for e in log if e["confirmed"])
+        return JudgeResult(
+            result.status,
+            f"{result.reason} ({confirmed} of {len(log)} proposed boxes confirmed by "
+            f"{self.verifier.name})",
+            {**result.evidence, "verified": log},
+        )
