@@ -177,6 +177,10 @@ def _fmt(v: float | None) -> str:
     return "–" if v is None else f"{100 * v:.1f}%"
 
 
+def _fmt_ci(ci: tuple[float, float] | None) -> str:
+    return "[–, –]" if ci is None else f"[{100 * ci[0]:.1f}, {100 * ci[1]:.1f}]"
+
+
 @app.command()
 def score(
     run_dir: Annotated[Path, typer.Argument(help="A run folder.")],
@@ -308,6 +312,7 @@ def calibrate(
                 k.judge,
                 str(k.items),
                 _fmt(k.accuracy),
+                _fmt_ci(k.accuracy_ci),
                 _fmt(k.coverage),
                 f"{c['true']['pass']}/{c['true']['fail']}/{c['true']['unknown']}",
                 f"{c['false']['pass']}/{c['false']['fail']}/{c['false']['unknown']}",
@@ -320,6 +325,7 @@ def calibrate(
             "judge",
             "items",
             "accuracy",
+            "95% CI",
             "decided",
             "true: pass/fail/?",
             "false: pass/fail/?",
@@ -332,7 +338,8 @@ def calibrate(
     )
     out.print(
         f"overall accuracy {_fmt(report.accuracy)}; misreading rate on decisive items "
-        f"{_fmt(report.decisive_error)}; {report.seconds:.1f} s" + (f"; {spent}" if spent else ""),
+        f"{_fmt(report.decisive_error)} {_fmt_ci(report.decisive_error_ci)}; "
+        f"{report.seconds:.1f} s" + (f"; {spent}" if spent else ""),
         highlight=False,
     )
 

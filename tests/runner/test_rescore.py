@@ -11,6 +11,8 @@ import pytest
 
 import uniprobe
 from conftest import TINY_SUITE
+from uniprobe.fakes import FakeServer
+from uniprobe.fakes.vlm import FakeVlm
 from uniprobe.store.rundir import RunDir
 
 
@@ -91,3 +93,41 @@ def test_bad_judge_options_are_one_line_errors(run: Path) -> None:
         assert proc.returncode == 2, (args, proc.stderr)
         [line] = proc.stderr.strip().splitlines()
         assert all(w in line for w in words), (args, line)
+
+
+def test_rescoring_with_the_vlm_judge_against_a_fake(run: Path, tmp_path: Path) -> None:
+    before = _tree_hashes(run)
+    reference = (run / "scores" / "reference.jsonl").read_bytes()
+    key = "sk-test-rescore-0123456789"
+    with FakeServer(chat_handler=FakeVlm()) as fake:
+        config = tmp_path / "uniprobe.toml"
+        config.write_text(
+            f'[providers.openai]\napi_key = "{key}"\nbase_url = "{fake.url}/v1"\n'
+            '[judges.vlm]\nmodel = "gpt-4.1-mini-2025-04-14"\n',
+            encoding="utf-8",
+        )
+        proc = _cli("score", str(run), "--judge", "vlm", "--config", str(config))
+        calls = len(fake.requests)
+    assert proc.returncode == 0, proc.stderr
+    assert "scores/vlm.jsonl" in proc.stdout
+    assert _tree_hashes(run) == before
+    assert (run / "scores" / "reference.jsonl").read_bytes() == reference
+    rd = RunDir.open(run)
+    new, old = rd.scores("vlm"), rd.scores("reference")
+    assert set(new) == set(old)
+    used = 0
+    for k, rec in new.items():
+        # the fake VLM reads the pixels as the reference judge does: the same verdicts
+        assert [v.status for v in rec.verdicts] == [v.status for v in old[k].verdicts]
+        assert {v.judge for v in rec.verdicts} - {None} == {"vlm@1"}  # None: a when/then
+        assert rec.judge_options["vlm"]["model"] == "gpt-4.1-mini-2025-04-14"
+        used += rec.judge_usage["vlm"].calls
+    assert used == calls > 0  # every call booked on the sample that made it
+    text = (run / "scores" / "vlm.jsonl").read_text(encoding="utf-8")
+    assert key not in text and key not in proc.stdout + proc.stderr
+    assert '"prompt_version"' in text and '"model_served"' in text
+
+    summary = _cli("summary", str(run), "--judge", "vlm")
+    assert summary.returncode == 0, summary.stderr
+    # no built-in price for this model: the judges' cost is unknown, not 0
+    assert f"judges {calls} calls, unknown" in summary.stdout

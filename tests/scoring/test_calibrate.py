@@ -7,11 +7,16 @@ import json
 import subprocess
 import sys
 from collections import Counter
+from typing import Any
 
 import pytest
+from pydantic import SecretStr
 
 from uniprobe.cases.checks import Count, SameAs, Text, Unchanged
-from uniprobe.scoring.calibrate import CalibrationItem, calibrate, calibration_set
+from uniprobe.config import Config, ProviderConfig
+from uniprobe.fakes import FakeServer
+from uniprobe.fakes.vlm import FakeVlm
+from uniprobe.scoring.calibrate import CalibrationItem, calibrate, calibration_set, wilson
 
 
 @pytest.fixture(scope="module")
@@ -124,3 +129,51 @@ def test_calibrate_command_rejects_a_bad_judge_option() -> None:
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "pixels" in lines[0] and "metric" in lines[0], proc.stderr
+
+
+def _vlm_calibration(items: list[CalibrationItem], error_rate: float) -> tuple[Any, FakeVlm]:
+    vlm = FakeVlm(error_rate=error_rate, seed=0)
+    with FakeServer(chat_handler=vlm) as fake:
+        key = SecretStr("sk-test-calibration")
+        config = Config(
+            providers={"openai": ProviderConfig(api_key=key, base_url=fake.url + "/v1")}
+        )
+        report = asyncio.run(calibrate("vlm", config=config, items=items))
+    return report, vlm
+
+
+def test_a_perfect_fake_vlm_is_right_on_every_kind(items: list[CalibrationItem]) -> None:
+    report, vlm = _vlm_calibration(items, 0.0)
+    assert set(report.kinds) >= {"count", "present", "ask", "same_as", "unchanged", "style"}
+    for kind, result in report.kinds.items():
+        assert result.accuracy == 1.0, (kind, report.mistakes[:3])
+    assert report.kinds["ask"].judge == "vlm" and report.kinds["text"].judge == "ocr"
+    # one call per canvas and one per (reference, canvas) pair, each booked once
+    usage = report.usage["vlm"]
+    assert usage.calls == sum(1 for a in vlm.asked if a.qid == "q1")
+    assert usage.cost_usd is not None and usage.cost_usd > 0
+    assert report.judges["vlm"] == "1"
+
+
+def test_calibration_reports_a_noisy_vlms_error_rate_back() -> None:
+    # the default set (12 scenes); the fake is wrong on 10% of its answers
+    report, vlm = _vlm_calibration(calibration_set(12, seed=0), 0.1)
+    vlm_kinds = [k for k in report.kinds.values() if k.judge == "vlm"]
+    decisive = sum(k.decisive for k in vlm_kinds)
+    rate = sum(k.decisive_errors for k in vlm_kinds) / decisive
+    assert decisive > 1000
+    assert abs(rate - 0.1) <= 0.02, rate
+    low, high = report.decisive_error_ci or (0, 0)
+    assert low < 0.1 < high
+    flipped = sum(a.flipped for a in vlm.asked) / len(vlm.asked)
+    assert abs(rate - flipped) <= 0.02  # it measures what the fake actually did
+    assert report.kinds["text"].accuracy == 1.0  # OCR is not the VLM
+    assert all(m["check"]["kind"] != "text" for m in report.mistakes)
+
+
+def test_wilson_interval() -> None:
+    assert wilson(0, 0) is None
+    low, high = wilson(0, 10) or (1, 1)
+    assert low == 0.0 and high == pytest.approx(0.2775, abs=1e-4)
+    low, high = wilson(50, 100) or (0, 0)
+    assert (low, high) == (pytest.approx(0.4038, abs=1e-4), pytest.approx(0.5962, abs=1e-4))

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import asyncio
 import difflib
+import math
 import random
 import time
 from collections import Counter
@@ -364,6 +365,19 @@ def calibration_set(scenes: int = 12, *, seed: int = 0, size: int = 512) -> list
 # --- judging the set --------------------------------------------------------------------
 
 
+def wilson(successes: int, n: int, z: float = 1.96) -> tuple[float, float] | None:
+    """Wilson score interval of a proportion (95% by default); None for no trials.
+
+    It treats items as independent; items of one image share its reading, so read it as
+    a lower bound on the uncertainty."""
+    if n <= 0:
+        return None
+    p = successes / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
 @dataclass
 class KindResult:
     """How one judge did on one check kind."""
@@ -386,6 +400,11 @@ class KindResult:
         return self.correct / self.items if self.items else None
 
     @property
+    def accuracy_ci(self) -> tuple[float, float] | None:
+        """95% Wilson interval of the accuracy."""
+        return wilson(self.correct, self.items)
+
+    @property
     def coverage(self) -> float | None:
         """Share of items the judge decided (pass or fail)."""
         return 1 - self.unknown / self.items if self.items else None
@@ -399,6 +418,7 @@ class KindResult:
             "correct": self.correct,
             "unknown": self.unknown,
             "accuracy": self.accuracy,
+            "accuracy_ci": self.accuracy_ci,
             "coverage": self.coverage,
             "decisive": self.decisive,
             "decisive_errors": self.decisive_errors,
@@ -436,6 +456,12 @@ class CalibrationReport:
         n = sum(k.decisive for k in self.kinds.values())
         return sum(k.decisive_errors for k in self.kinds.values()) / n if n else None
 
+    @property
+    def decisive_error_ci(self) -> tuple[float, float] | None:
+        """95% Wilson interval of the misreading rate."""
+        n = sum(k.decisive for k in self.kinds.values())
+        return wilson(sum(k.decisive_errors for k in self.kinds.values()), n)
+
     def as_dict(self) -> dict[str, Any]:
         """JSON form."""
         return {
@@ -445,6 +471,7 @@ class CalibrationReport:
             "items": self.items,
             "accuracy": self.accuracy,
             "decisive_error": self.decisive_error,
+            "decisive_error_ci": self.decisive_error_ci,
             "seconds": round(self.seconds, 2),
             "usage": {k: v.model_dump() for k, v in self.usage.items()},
             "kinds": {k: r.as_dict() for k, r in sorted(self.kinds.items())},
