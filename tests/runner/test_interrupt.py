@@ -30,7 +30,9 @@ def test_ctrl_c_marks_the_run_interrupted_and_resume_finishes_it(tmp_path: Path)
         "--epochs",
         "3",
         "-M",
-        "latency=0.6",
+        "latency=0.3",
+        "--concurrency",
+        "1",  # one sample at a time: Ctrl-C lands while the others still wait
         "--no-progress",
     ]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
