@@ -33,7 +33,9 @@ if TYPE_CHECKING:
     from google import genai
     from google.genai import types
 
-__all__ = ["BLOCKED", "GeminiBackend", "genai_error", "transport_error"]
+    from uniprobe.config import Connection
+
+__all__ = ["BLOCKED", "GeminiBackend", "genai_error", "make_genai_client", "transport_error"]
 
 BLOCKED = {
     "SAFETY",
@@ -88,19 +90,7 @@ class GeminiBackend(Backend):
     def client(self) -> genai.Client:
         """The SDK client (made on first use; no SDK retries)."""
         if self._client is None:
-            try:
-                from google import genai
-                from google.genai import types
-            except ImportError:  # pragma: no cover - depends on the install
-                raise ConfigError(
-                    f"{self.name} needs the Google GenAI SDK: pip install 'uniprobe[google]'"
-                ) from None
-            http = types.HttpOptions(
-                base_url=self.connection.base_url,
-                api_version=self.options.api_version,
-                timeout=int(self.connection.timeout * 1000),
-            )
-            self._client = genai.Client(api_key=self.connection.key(self.name), http_options=http)
+            self._client = make_genai_client(self.connection, self.options.api_version, self.name)
         return self._client
 
     async def aclose(self) -> None:
@@ -258,6 +248,24 @@ class GeminiBackend(Backend):
 
     def _transport_error(self, exc: Exception) -> BackendError:
         return transport_error(exc, self.name)
+
+
+def make_genai_client(connection: Connection, api_version: str, who: str) -> genai.Client:
+    """A google-genai client for a connection (the SDK does not retry by default);
+    `who` names the caller in errors."""
+    try:
+        from google import genai
+        from google.genai import types
+    except ImportError:  # pragma: no cover - depends on the install
+        raise ConfigError(
+            f"{who} needs the Google GenAI SDK: pip install 'uniprobe[google]'"
+        ) from None
+    http = types.HttpOptions(
+        base_url=connection.base_url,
+        api_version=api_version,
+        timeout=int(connection.timeout * 1000),
+    )
+    return genai.Client(api_key=connection.key(who), http_options=http)
 
 
 def genai_error(exc: Any, backend: str) -> BackendError:

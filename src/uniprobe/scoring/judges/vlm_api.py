@@ -20,10 +20,10 @@ import base64
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from uniprobe.backends.gemini import BLOCKED, genai_error, transport_error
+from uniprobe.backends.gemini import BLOCKED, genai_error, make_genai_client, transport_error
 from uniprobe.backends.openai_common import from_openai_error, make_client
 from uniprobe.config import Connection
-from uniprobe.errors import BackendError, ConfigError
+from uniprobe.errors import BackendError
 
 if TYPE_CHECKING:
     from google import genai
@@ -161,20 +161,7 @@ class GeminiApi:
     def client(self) -> genai.Client:
         """The SDK client (made on first use; the SDK does not retry by default)."""
         if self._client is None:
-            try:
-                from google import genai
-                from google.genai import types
-            except ImportError:  # pragma: no cover - depends on the install
-                raise ConfigError(
-                    "the Gemini VLM judge needs the Google GenAI SDK: "
-                    "pip install 'uniprobe[google]'"
-                ) from None
-            http = types.HttpOptions(
-                base_url=self.connection.base_url,
-                api_version=self.api_version,
-                timeout=int(self.connection.timeout * 1000),
-            )
-            self._client = genai.Client(api_key=self.connection.key(BACKEND), http_options=http)
+            self._client = make_genai_client(self.connection, self.api_version, BACKEND)
         return self._client
 
     async def ask(self, request: VlmRequest) -> VlmReply:
