@@ -237,7 +237,7 @@ def main() -> None:
                 cache=work / "cache.sqlite",
             )
             rerun_calls = fake.stats()["requests"]
-        uniprobe.report([faulty.path], out=work / "report.html")
+        uniprobe.report([faulty.path], out=work / "report")
     leaks = [str(p) for p in work.rglob("*") if p.is_file() and KEY.encode() in p.read_bytes()]
     leaks += ["captured output"] if KEY in captured.getvalue() else []
 

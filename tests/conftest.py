@@ -3,6 +3,15 @@
 from __future__ import annotations
 
 import os
+import shutil
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
 
 # Keep numeric libraries to one thread: the suite runs on 2 shared cores.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -38,3 +47,77 @@ TINY_SUITE = """\
           literal: then
           assumed: false
 """
+
+
+# --- browser tests (tests/browser): Playwright driving Debian's chromium -----------------
+
+ROOT = Path(__file__).resolve().parents[1]
+SCREENSHOTS = ROOT / "artifacts" / "screenshots"
+"""Where browser tests save screenshots (git-ignored)."""
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+
+def off_loop(fn: Any, *args: Any, **kwargs: Any) -> Any:
+    """Call `fn` in another thread: while Playwright's sync API is active, this thread has
+    a running event loop, so `asyncio.run` (e.g. `uniprobe.run`) must run elsewhere."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(fn, *args, **kwargs).result()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """One chromium per test module (`UNIPROBE_CHROMIUM`, else `chromium` on PATH); closed
+    after the module so that later tests may use asyncio again."""
+    from playwright.sync_api import sync_playwright
+
+    path = os.environ.get("UNIPROBE_CHROMIUM") or shutil.which("chromium")
+    if not path:
+        pytest.fail("no chromium: apt-get install chromium (or set UNIPROBE_CHROMIUM)")
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture()
+def page(browser: Any) -> Iterator[Any]:
+    """A fresh page; the test fails on any console error or uncaught exception."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    pg = context.new_page()
+    errors: list[str] = []
+    pg.on("console", lambda m: errors.append(f"console: {m.text}") if m.type == "error" else None)
+    pg.on("pageerror", lambda e: errors.append(f"pageerror: {e}"))
+    yield pg
+    context.close()
+    assert not errors, errors
+
+
+@pytest.fixture(scope="session")
+def screenshots() -> Path:
+    """The screenshot folder, made if missing."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    return SCREENSHOTS
+
+
+@contextmanager
+def serving(app: Any) -> Iterator[str]:
+    """Serve an ASGI app with uvicorn on 127.0.0.1 (a free port) in a thread; yields its URL."""
+    from uniprobe.annotate.serve import listen, make_server, url_of
+
+    sock = listen("127.0.0.1", 0)
+    server = make_server(app)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise AssertionError("the server did not start")
+        time.sleep(0.01)
+    try:
+        yield url_of(sock)
+    finally:
+        server.should_exit = True
+        thread.join(20)
+        sock.close()

@@ -10,6 +10,7 @@ import yaml
 import uniprobe
 
 PUBLIC = [
+    "Agreement",
     "Backend",
     "BackendError",
     "Capabilities",
@@ -54,6 +55,10 @@ PUBLIC = [
     "export_prompts",
     "import_run",
     "stats",
+    "agreement",
+    "annotate_app",
+    "export_labels",
+    "import_labels",
 ]
 
 
@@ -67,10 +72,18 @@ def test_built_in_plugins_are_registered_on_import() -> None:
     assert {"reference", "openai", "openai-images", "google", "compat", "diffusers"} <= set(
         uniprobe.backend_registry.names()
     )
-    assert uniprobe.judge_registry.names() == ["detector", "ocr", "pixels", "reference", "vlm"]
+    assert uniprobe.judge_registry.names() == [
+        "detector",
+        "human",
+        "ocr",
+        "pixels",
+        "reference",
+        "vlm",
+    ]
     assert uniprobe.policy_registry.names() == [
         "detector",
         "detector+vlm",
+        "human",
         "reference",
         "vlm",
         "vlm-verify",
@@ -121,5 +134,5 @@ def test_cases_list_and_models_list() -> None:
 
 def test_help_names_every_command() -> None:
     done = _cli("--help")
-    for command in ("run", "score", "summary", "report", "cases", "models"):
+    for command in ("run", "score", "summary", "report", "cases", "models", "annotate", "labels"):
         assert command in done.stdout

@@ -68,9 +68,11 @@ def test_conditionals_of_the_literal_reference_take_the_wrong_branch(runs: dict[
 
 
 def test_the_report_of_both_runs_opens_from_disk(runs: dict[str, Path], tmp_path: Path) -> None:
-    path = uniprobe.report([runs["oracle"], runs["literal"]], out=tmp_path / "r" / "report.html")
+    path = uniprobe.report([runs["oracle"], runs["literal"]], out=tmp_path / "r" / "report")
+    assert path == tmp_path / "r" / "report" / "index.html"
     html = path.read_text(encoding="utf-8")
-    assert "Leaderboard" in html
+    assert "Leaderboard" in html and "OpenMoji" in html
+    data = (path.parent / "data" / "chunk-0000.js").read_text(encoding="utf-8")
     for case in uniprobe.load_suite("paper").cases:
-        assert case.id in html
-    assert "OpenMoji" in html
+        assert data.count(f'"case":"{case.id}"') == 2  # once per run
+    assert len(list((path.parent / "heatmaps").glob("*.png"))) >= 5  # every edit's locality

@@ -7,10 +7,15 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
+from uniprobe.annotate.agreement import Agreement
 from uniprobe.api import (
+    agreement,
+    annotate_app,
     calibrate,
     export_dataset,
+    export_labels,
     export_prompts,
+    import_labels,
     import_run,
     report,
     run,
@@ -59,6 +64,7 @@ _load_backends()
 _load_builtin_judges()
 
 __all__ = [
+    "Agreement",
     "Backend",
     "BackendError",
     "Capabilities",
@@ -86,12 +92,16 @@ __all__ = [
     "UsageError",
     "UserTurn",
     "__version__",
+    "agreement",
+    "annotate_app",
     "backend_registry",
     "builtin_suites",
     "calibrate",
     "create_backend",
     "export_dataset",
+    "export_labels",
     "export_prompts",
+    "import_labels",
     "import_run",
     "judge_registry",
     "load_suite",

@@ -5,7 +5,7 @@ import uniprobe
 suite = uniprobe.load_suite("paper")
 results = uniprobe.run(suite, ["reference/oracle", "reference/literal"], out="runs")
 print(uniprobe.summary(results[0].path).overall.strict_accuracy)
-uniprobe.report([r.path for r in results])
+uniprobe.report([r.path for r in results], out="runs/report")
 ```
 """
 
@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from uniprobe.cases.loader import load_suite
 from uniprobe.cases.schema import Suite
@@ -31,10 +31,23 @@ from uniprobe.scoring.calibrate import CalibrationReport
 from uniprobe.scoring.calibrate import calibrate as run_calibration
 from uniprobe.store.rundir import RunDir
 
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from starlette.applications import Starlette
+
+    from uniprobe.annotate.agreement import Agreement
+    from uniprobe.annotate.files import ExportFormat
+    from uniprobe.annotate.store import Imported
+
 __all__ = [
+    "agreement",
+    "annotate_app",
     "calibrate",
     "export_dataset",
+    "export_labels",
     "export_prompts",
+    "import_labels",
     "import_run",
     "judgeable_problems",
     "load_suite",
@@ -42,6 +55,7 @@ __all__ = [
     "run",
     "run_policy",
     "score",
+    "serve_annotation",
     "stats",
     "suite_of_run",
     "summary",
@@ -233,14 +247,20 @@ def report(
     out: str | Path | None = None,
     policy: str | None = None,
 ) -> Path:
-    """Write the static HTML report of one or more runs; returns its path."""
-    from uniprobe.report.html import write_report
+    """Write the static HTML report of one or more runs as a folder that opens from disk
+    (no server, no network); returns the path of its index.html.
+
+    `out` is the folder (default: RUN/report for one run, ./report for several); an
+    existing folder is replaced only if it holds a uniprobe report. `policy` picks the
+    scores to show (default: each run's own policy).
+    """
+    from uniprobe.report.build import write_report
 
     if not run_paths:
         raise UsageError("name at least one run directory")
     paths = [Path(p) for p in run_paths]
     if out is None:
-        out = paths[0] / "report.html" if len(paths) == 1 else paths[0].parent / "report.html"
+        out = paths[0] / "report" if len(paths) == 1 else Path("report")
     return write_report(paths, Path(out), policy=policy)
 
 
@@ -326,3 +346,80 @@ def validate_suite(suite: Suite, *, vocabulary: bool = True) -> list[Problem]:
     if vocabulary:
         problems = vocabulary_problems(suite.cases) + problems
     return problems
+
+
+def annotate_app(run_path: str | Path, *, remote: bool = False) -> Starlette:
+    """The annotation web app of a run, as a Starlette (ASGI) app: one page per canvas,
+    labels into `RUN/labels.sqlite` (see `uniprobe.annotate.app`).
+
+    Items come from the run's suite, so a run can be annotated before it is scored.
+    Unless `remote`, the app answers only requests addressed to a loopback host.
+    """
+    from uniprobe.annotate.app import Annotation, create_app
+    from uniprobe.annotate.items import canvases
+    from uniprobe.annotate.store import LabelStore, labels_path
+
+    run = RunDir.open(Path(run_path))
+    groups = canvases(run, suite_of_run(run.path))
+    return create_app(Annotation(run, groups, LabelStore(labels_path(run.path))), remote=remote)
+
+
+def serve_annotation(
+    run_path: str | Path,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8765,
+    allow_remote: bool = False,
+    open_browser: bool = False,
+    ready: Callable[[str], None] | None = None,
+) -> None:
+    """Serve a run's annotation pages until interrupted (Ctrl-C).
+
+    A host that is not a loopback address is refused (`UsageError`) unless
+    `allow_remote`; port 0 picks a free port. `ready` is called with the page's address
+    once the socket listens; `open_browser` opens it in a desktop browser if there is one.
+    """
+    from uniprobe.annotate.serve import listen, make_server, url_of
+    from uniprobe.annotate.serve import open_browser as open_page
+
+    app = annotate_app(run_path, remote=allow_remote)
+    sock = listen(host, port, allow_remote=allow_remote)
+    with sock:
+        url = url_of(sock)
+        if ready is not None:
+            ready(url)
+        if open_browser:
+            open_page(url)
+        make_server(app).run(sockets=[sock])
+
+
+def export_labels(run_path: str | Path, out: str | Path, *, fmt: ExportFormat = "csv") -> int:
+    """Write every human label of a run (history included) as CSV or JSONL; returns how
+    many rows. A run without labels gives a file with none."""
+    from uniprobe.annotate.store import LabelStore, labels_path
+
+    if fmt not in ("csv", "jsonl"):
+        raise UsageError(f"unknown label format '{fmt}': use csv or jsonl")
+    run = RunDir.open(Path(run_path))
+    return LabelStore(labels_path(run.path)).export(fmt, Path(out))
+
+
+def import_labels(run_path: str | Path, file: str | Path) -> Imported:
+    """Add the labels of an exported CSV or JSONL file to a run's label file, all or none.
+
+    A bad row raises `LabelFileError` naming the file, line and field, and nothing is
+    added; rows already there (same item, annotator, label and time) are skipped.
+    """
+    from uniprobe.annotate.store import LabelStore, labels_path
+
+    run = RunDir.open(Path(run_path))
+    return LabelStore(labels_path(run.path)).import_labels(Path(file))
+
+
+def agreement(run_path: str | Path, policy: str | None = None) -> Agreement:
+    """How far the judge of `policy` (default: the run's own) agrees with people, per check
+    kind (Cohen's kappa), and people with each other (Krippendorff's alpha); see
+    `uniprobe.annotate.agreement.Agreement`. Reads only."""
+    from uniprobe.annotate.agreement import agreement as measure_agreement
+
+    return measure_agreement(run_path, policy)

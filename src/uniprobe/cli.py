@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from pathlib import Path
@@ -25,6 +26,11 @@ cases_app = typer.Typer(help="Inspect and validate benchmark suites.", no_args_i
 models_app = typer.Typer(help="Model backends.", no_args_is_help=True)
 app.add_typer(cases_app, name="cases")
 app.add_typer(models_app, name="models")
+labels_app = typer.Typer(
+    help="Human labels of a run (from `uniprobe annotate`): export, import, agreement.",
+    no_args_is_help=True,
+)
+app.add_typer(labels_app, name="labels")
 
 out = Console(emoji=False, soft_wrap=True)
 err = Console(stderr=True, emoji=False, soft_wrap=True)
@@ -104,7 +110,8 @@ def run(
     ] = [],  # noqa: B006 - typer reads the default, never mutates it
     score: Annotated[bool, typer.Option(help="Score as samples finish.")] = True,
     report: Annotated[
-        Path | None, typer.Option(help="Also write the HTML report of these runs here.")
+        Path | None,
+        typer.Option(help="Also write the HTML report of these runs into this folder."),
     ] = None,
     progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
     rpm: Annotated[float | None, typer.Option(help="Requests per minute to the provider.")] = None,
@@ -268,13 +275,20 @@ def summary(
 @app.command()
 def report(
     runs: Annotated[list[Path], typer.Argument(help="One or more run folders.")],
-    out_path: Annotated[Path | None, typer.Option("--out", help="The .html file to write.")] = None,
+    out_path: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            help="The report folder (default: RUN/report for one run, ./report for several).",
+        ),
+    ] = None,
     policy: Annotated[
         str | None,
         typer.Option("--judge", "--policy", help="Scores to show (default: each run's policy)."),
     ] = None,
 ) -> None:
-    """Write the static HTML report (opens from disk, no server)."""
+    """Write the static HTML report folder: DIR/index.html (summary, charts, leaderboard)
+    and DIR/gallery.html; it opens from disk, with no server and no network."""
     path = api.report(runs, out=out_path, policy=policy)
     out.print(f"report: {path}", highlight=False, soft_wrap=True)
 
@@ -527,6 +541,123 @@ def models_list() -> None:
             )
     columns = ["model", "protocol", "multi-turn", "edits", "input images", "seed", "text"]
     _table("model backends", columns, rows)
+
+
+@app.command()
+def annotate(
+    run_dir: Annotated[Path, typer.Argument(help="A run folder.")],
+    host: Annotated[
+        str, typer.Option(help="Address to serve on; a non-loopback one needs --allow-remote.")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port (0 picks a free one).")] = 8765,
+    open_page: Annotated[
+        bool, typer.Option("--open/--no-open", help="Open the page in a desktop browser.")
+    ] = True,
+    allow_remote: Annotated[
+        bool,
+        typer.Option(
+            "--allow-remote",
+            help="Allow a non-loopback --host: whoever reaches it sees the run and can label.",
+        ),
+    ] = False,
+) -> None:
+    """Answer a run's checks by hand in the browser, one canvas at a time: pass, fail or
+    can't tell. Labels go to RUN/labels.sqlite; `uniprobe score RUN --judge human` turns
+    them into scores, `uniprobe labels stats RUN` measures agreement."""
+
+    def ready(url: str) -> None:
+        out.print(
+            f"annotating {run_dir} at {url} (Ctrl-C to stop)",
+            highlight=False,
+            markup=False,
+            soft_wrap=True,
+        )
+        out.file.flush()
+
+    # Ctrl-C is how the server stops: uvicorn shuts down cleanly, then re-raises it
+    with contextlib.suppress(KeyboardInterrupt):
+        api.serve_annotation(
+            run_dir,
+            host=host,
+            port=port,
+            allow_remote=allow_remote,
+            open_browser=open_page,
+            ready=ready,
+        )
+    out.print(f"stopped; labels are in {run_dir / 'labels.sqlite'}", highlight=False)
+
+
+@labels_app.command("export")
+def labels_export(
+    run_dir: Annotated[Path, typer.Argument(help="A run folder.")],
+    out_file: Annotated[Path, typer.Option("--out", help="The file to write.")],
+    fmt: Annotated[str, typer.Option("--format", help="csv or jsonl.")] = "csv",
+) -> None:
+    """Write every label of a run (history included) as CSV or JSON lines."""
+    if fmt not in ("csv", "jsonl"):
+        raise ConfigError(f"--format {fmt}: use csv or jsonl")
+    n = api.export_labels(run_dir, out_file, fmt="csv" if fmt == "csv" else "jsonl")
+    out.print(f"wrote {n} label(s) to {out_file}", highlight=False, soft_wrap=True)
+
+
+@labels_app.command("import")
+def labels_import(
+    run_dir: Annotated[Path, typer.Argument(help="A run folder.")],
+    file: Annotated[Path, typer.Argument(help="A CSV or JSONL file from `labels export`.")],
+) -> None:
+    """Add exported labels to a run, all or none (rows already there are skipped)."""
+    done = api.import_labels(run_dir, file)
+    out.print(
+        f"imported {done.added} label(s) into {run_dir}/labels.sqlite "
+        f"({done.skipped} already there)",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+@labels_app.command("stats")
+def labels_stats(
+    run_dir: Annotated[Path, typer.Argument(help="A run folder.")],
+    policy: Annotated[
+        str | None,
+        typer.Option("--judge", "--policy", help="Scores to compare (default: the run's)."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
+) -> None:
+    """Agreement: Cohen's kappa of the judge vs the people's majority per check kind, and
+    Krippendorff's alpha between annotators."""
+    result = api.agreement(run_dir, policy)
+    if as_json:
+        sys.stdout.write(json.dumps(result.as_dict(), indent=2) + "\n")
+        return
+    rows = [
+        [
+            k.kind,
+            str(k.items),
+            str(k.labels),
+            str(k.n),
+            _fmt(k.observed),
+            _num(k.kappa),
+            _num(k.alpha),
+            str(k.alpha_items),
+        ]
+        for k in [*result.kinds.values(), result.overall]
+    ]
+    columns = ["kind", "items", "labels", "judged", "agree", "kappa", "alpha", "alpha items"]
+    _table(f"agreement on {run_dir} (judge: {result.policy})", columns, rows)
+    who = ", ".join(result.annotators) or "nobody yet"
+    out.print(
+        f"{len(result.annotators)} annotator(s) ({who}); {result.labels} label(s) on "
+        f"{result.overall.items} of {result.items} items; alpha {_num(result.alpha)} over "
+        f"{result.alpha_items} items",
+        highlight=False,
+        markup=False,
+        soft_wrap=True,
+    )
+
+
+def _num(v: float | None) -> str:
+    return "–" if v is None else f"{v:.3f}"
 
 
 def _table(title: str, columns: list[str], rows: list[list[str]]) -> None:

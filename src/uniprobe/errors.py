@@ -19,6 +19,7 @@ __all__ = [
     "CaseFileError",
     "ConfigError",
     "ErrorKind",
+    "LabelFileError",
     "Problem",
     "RunDirError",
     "UniprobeError",
@@ -98,6 +99,10 @@ class UsageError(UniprobeError):
 
 class RunDirError(UniprobeError):
     """A run directory is missing, foreign, or inconsistent with the requested run."""
+
+
+class LabelFileError(UniprobeError):
+    """A file of human labels (to import) is invalid: the message names file, line and field."""
 
 
 ErrorKind = Literal[

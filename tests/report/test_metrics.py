@@ -9,7 +9,13 @@ import pytest
 
 import uniprobe
 from conftest import TINY_SUITE
-from uniprobe.report.metrics import Estimate, GroupMetrics, bootstrap_ratio, summarize
+from uniprobe.report.metrics import (
+    Estimate,
+    GroupMetrics,
+    bootstrap_ratio,
+    strict_by_case,
+    summarize,
+)
 from uniprobe.store.records import (
     Manifest,
     ModelInfo,
@@ -166,6 +172,7 @@ def test_summary_of_the_literal_reference(runs: dict[str, Path]) -> None:
         literal_share_of_failures=1.0,
         tags={"literal": 2, "wrong_branch": 1},
         refusals=0,
+        refusal_rate=Estimate(value=0.0, low=0.0, high=0.0, n=2),
     )
     gi = s.families["global_instruction"]
     assert (gi.cases, gi.samples, gi.decided) == (1, 1, 1)
@@ -292,6 +299,8 @@ def test_summarize_counts_undecided_and_errors_apart(tiny: Path) -> None:
         literal_share_of_failures=0.5,
         tags={"literal": 1, "wrong_branch": 1},
         refusals=1,
+        # the refusing sample is one of 6 (errors included): birds 0/4, dog 1/2
+        refusal_rate=Estimate(value=0.166667, low=0.0, high=0.5, n=6),
     )
     gi = s.families["global_instruction"]
     assert (gi.cases, gi.samples, gi.decided, gi.errors, gi.undecided) == (1, 4, 2, 1, 1)
@@ -321,3 +330,91 @@ def test_summarize_group_with_only_errors_has_no_estimate(tiny: Path) -> None:
     assert g.literal_share_of_failures is None
     assert g.checks == {"pass": 0, "fail": 0, "unknown": 2}
     assert s.mean_latency_s is None
+
+
+# --- latency, locality, distances, per-case counts ---------------------------------------------
+
+
+def _unchanged(status: str, evidence: dict[str, object]) -> Verdict:
+    v = _v("turns.1.expect.1.then.0", 2, "unchanged", status)
+    return v.model_copy(update={"evidence": evidence})
+
+
+def test_summarize_latency_percentiles_and_locality(tiny: Path) -> None:
+    pixels = {"changed_share": 0.002, "ssim": 0.99}
+    conditional = _v("turns.1.expect.1", 2, "conditional", "fail").model_copy(
+        update={"children": [_unchanged("fail", {"changed_share": 0.2, "ssim": 0.5})]}
+    )
+    scores = {
+        s.key: s
+        for s in [
+            _score("tiny.post.dog_cat", 0, "pass", [_unchanged("pass", pixels)]),
+            _score("tiny.post.dog_cat", 1, "fail", [conditional]),
+            _score("tiny.post.dog_cat", 2, "unknown", [_unchanged("unknown", {"error": "x"})]),
+            _score("tiny.numeric.birds", 0, "pass", [_unchanged("pass", {"answer": "no"})]),
+        ]
+    }
+    samples = {"tiny.post.dog_cat#1": _refusing_sample()}  # latencies 1.0 and 3.0
+    s = summarize(uniprobe.load_suite(tiny), _manifest(), samples, scores, "reference")
+    assert (s.mean_latency_s, s.p50_latency_s, s.p95_latency_s) == (2.0, 2.0, 2.9)
+    assert s.locality is not None
+    assert (s.locality.checks, s.locality.unknown, s.locality.measured) == (3, 1, 2)
+    # dog: 1 of 2 decided pass; birds (a VLM-style verdict, no pixels): 1 of 1
+    assert s.locality.pass_rate == Estimate(value=0.666667, low=0.5, high=1.0, n=3)
+    assert (s.locality.median_changed_share, s.locality.median_ssim) == (0.101, 0.745)
+    assert s.distances == {}
+
+
+def test_summarize_without_unchanged_checks_has_no_locality(tiny: Path) -> None:
+    scores = {s.key: s for s in [_birds(0, "pass", "pass")]}
+    s = summarize(uniprobe.load_suite(tiny), _manifest(), {}, scores, "reference")
+    assert s.locality is None
+    assert (s.p50_latency_s, s.p95_latency_s) == (None, None)
+
+
+DISTANCE_SUITE = """\
+- id: d.zero
+  family: global_instruction
+  subtype: context_distance
+  tags: ["distance:0", "other"]
+  turns:
+    - user: "Draw 2 birds."
+      expect: [{count: {object: bird, equals: 2}}]
+- id: d.five
+  family: global_instruction
+  subtype: context_distance
+  tags: ["distance:5"]
+  turns:
+    - user: "Draw 2 birds."
+      expect: [{count: {object: bird, equals: 2}}]
+- id: d.five.b
+  family: global_instruction
+  subtype: context_distance
+  tags: ["distance:5"]
+  turns:
+    - user: "Draw 3 birds."
+      expect: [{count: {object: bird, equals: 3}}]
+"""
+
+
+def test_summarize_by_context_distance_and_per_case_counts(tmp_path: Path) -> None:
+    path = tmp_path / "d.yaml"
+    path.write_text(DISTANCE_SUITE, encoding="utf-8")
+    suite = uniprobe.load_suite(path)
+    count = [_v("turns.0.expect.0", 1, "count", "pass")]
+    fail = [_v("turns.0.expect.0", 1, "count", "fail")]
+    scores = {
+        s.key: s
+        for s in [
+            _score("d.zero", 0, "pass", count),
+            _score("d.zero", 1, "unknown", [_v("turns.0.expect.0", 1, "count", "unknown")]),
+            _score("d.five", 0, "fail", fail),
+            _score("d.five.b", 0, "pass", count),
+            _score("not.in.suite", 0, "pass", count),
+        ]
+    }
+    s = summarize(suite, _manifest(), {}, scores, "reference")
+    assert list(s.distances) == ["0", "5"]
+    assert s.distances["0"].strict_accuracy == Estimate(value=1.0, low=None, high=None, n=1)
+    assert s.distances["5"].strict_accuracy == Estimate(value=0.5, low=0.0, high=1.0, n=2)
+    assert strict_by_case(suite, scores) == {"d.zero": (1, 1), "d.five": (0, 1), "d.five.b": (1, 1)}

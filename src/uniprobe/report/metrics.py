@@ -5,6 +5,11 @@
   pass-and-unknown verdicts are counted apart, never as pass or fail.
 * **Check accuracy**: passed checks over passed-and-failed checks (a conditional is one).
 * **Literal-failure rate**: share of decided samples with a failure tagged `literal`.
+* **Refusal rate**: share of samples in which the model refused at least once.
+* **Locality**: of the `unchanged` verdicts (conditional branches included), the share
+  that passed, and the median changed share and SSIM outside the edit where the judge
+  recorded them (the pixels judge does; a VLM judge does not).
+* **Context distance**: strict accuracy of the cases tagged `distance:N`, per N.
 * Intervals: 95% percentile bootstrap that resamples *cases* (all epochs of a case go
   together), 2000 replicates, fixed seed, so equal inputs give equal intervals.
 """
@@ -12,16 +17,27 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
-from uniprobe.cases.schema import FAMILIES, Suite
-from uniprobe.store.records import Manifest, SampleRecord, ScoreRecord
+from uniprobe.cases.schema import FAMILIES, Case, Suite
+from uniprobe.store.records import Manifest, SampleRecord, ScoreRecord, Verdict
 
-__all__ = ["BOOTSTRAP", "Estimate", "GroupMetrics", "RunSummary", "bootstrap_ratio", "summarize"]
+__all__ = [
+    "BOOTSTRAP",
+    "Estimate",
+    "GroupMetrics",
+    "Locality",
+    "RunSummary",
+    "bootstrap_ratio",
+    "distance_of",
+    "strict_by_case",
+    "summarize",
+    "walk_verdicts",
+]
 
 BOOTSTRAP = 2000
 
@@ -70,6 +86,25 @@ class GroupMetrics(_M):
     """Failed checks per failure tag."""
     refusals: int
     """Samples in which the model refused at least once."""
+    refusal_rate: Estimate
+    """Share of samples (errors included) in which the model refused at least once."""
+
+
+class Locality(_M):
+    """How well edits left the rest of the image alone, from the `unchanged` verdicts."""
+
+    checks: int
+    """Decided `unchanged` verdicts (pass or fail)."""
+    unknown: int
+    """`unchanged` verdicts no judge could decide."""
+    pass_rate: Estimate
+    """Share of decided `unchanged` verdicts that passed."""
+    measured: int
+    """Verdicts whose evidence records the changed share (pixels judge)."""
+    median_changed_share: float | None
+    """Median share of compared pixels that changed outside the edit."""
+    median_ssim: float | None
+    """Median SSIM outside the edit, where recorded."""
 
 
 class RunSummary(_M):
@@ -103,12 +138,20 @@ class RunSummary(_M):
     """What those calls cost (None when some price is unknown)."""
     mean_latency_s: float | None
     """Mean wall time per answered turn."""
+    p50_latency_s: float | None = None
+    """Median wall time per answered turn."""
+    p95_latency_s: float | None = None
+    """95th percentile of the wall time per answered turn."""
     overall: GroupMetrics
     """All samples."""
     families: dict[str, GroupMetrics]
     """By family."""
     subtypes: dict[str, GroupMetrics]
     """By 'family/subtype'."""
+    distances: dict[str, GroupMetrics] = Field(default_factory=dict)
+    """By context distance N of the cases tagged 'distance:N' (keys 'N', ascending)."""
+    locality: Locality | None = None
+    """From the `unchanged` verdicts (None when the run has none)."""
 
 
 def bootstrap_ratio(
@@ -138,11 +181,28 @@ def bootstrap_ratio(
     )
 
 
+def walk_verdicts(verdicts: Iterable[Verdict]) -> Iterator[Verdict]:
+    """Every verdict, the children of conditionals (condition, then branch) included."""
+    for v in verdicts:
+        yield v
+        yield from walk_verdicts(v.children)
+
+
+def distance_of(case: Case) -> int | None:
+    """N of the case's 'distance:N' tag, if it has one."""
+    for tag in case.tags:
+        name, sep, value = tag.partition(":")
+        if sep and name == "distance" and value.isdigit():
+            return int(value)
+    return None
+
+
 @dataclass
 class _Row:
     case: str
     family: str
     subtype: str
+    distance: int | None
     outcome: str
     passed: int
     failed: int
@@ -150,6 +210,7 @@ class _Row:
     literal: bool
     tags: Counter[str]
     refused: bool
+    unchanged: list[Verdict]
 
 
 def _rows(
@@ -167,15 +228,15 @@ def _rows(
             if v.status == "fail":
                 tags.update(v.tags)
         sample = samples.get(key)
-        refused = bool(sample) and any(
-            t.reply is not None and t.reply.refusal
-            for t in sample.turns  # type: ignore[union-attr]
+        refused = sample is not None and any(
+            t.reply is not None and t.reply.refusal for t in sample.turns
         )
         rows.append(
             _Row(
                 case.id,
                 case.family,
                 case.subtype,
+                distance_of(case),
                 score.outcome,
                 statuses["pass"],
                 statuses["fail"],
@@ -183,6 +244,7 @@ def _rows(
                 tags["literal"] > 0,
                 tags,
                 refused,
+                [v for v in walk_verdicts(score.verdicts) if v.kind == "unchanged"],
             )
         )
     return rows
@@ -195,7 +257,10 @@ def _group(rows: Iterable[_Row]) -> GroupMetrics:
         by_case[r.case].append(r)
     decided = [r for r in rows if r.outcome in ("pass", "fail")]
     strict_num, strict_den, chk_num, chk_den, lit_num = [], [], [], [], []
+    ref_num, ref_den = [], []
     for case_rows in by_case.values():
+        ref_num.append(sum(r.refused for r in case_rows))
+        ref_den.append(len(case_rows))
         dec = [r for r in case_rows if r.outcome in ("pass", "fail")]
         strict_num.append(sum(r.outcome == "pass" for r in dec))
         strict_den.append(len(dec))
@@ -225,7 +290,54 @@ def _group(rows: Iterable[_Row]) -> GroupMetrics:
         ),
         tags=dict(sorted(tags.items())),
         refusals=sum(r.refused for r in rows),
+        refusal_rate=bootstrap_ratio(ref_num, ref_den),
     )
+
+
+def _locality(rows: Sequence[_Row]) -> Locality | None:
+    by_case: dict[str, list[Verdict]] = defaultdict(list)
+    for r in rows:
+        by_case[r.case].extend(r.unchanged)
+    verdicts = [v for vs in by_case.values() for v in vs]
+    if not verdicts:
+        return None
+    num = [sum(v.status == "pass" for v in vs) for vs in by_case.values()]
+    den = [sum(v.status != "unknown" for v in vs) for vs in by_case.values()]
+    decided = [v for v in verdicts if v.status != "unknown"]
+
+    def median(key: str) -> tuple[int, float | None]:
+        found = [float(v.evidence[key]) for v in decided if _number(v.evidence.get(key))]
+        return len(found), (round(float(np.median(found)), 6) if found else None)
+
+    measured, changed = median("changed_share")
+    return Locality(
+        checks=len(decided),
+        unknown=len(verdicts) - len(decided),
+        pass_rate=bootstrap_ratio(num, den),
+        measured=measured,
+        median_changed_share=changed,
+        median_ssim=median("ssim")[1],
+    )
+
+
+def _number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _percentile(values: Sequence[float], q: float) -> float | None:
+    return round(float(np.percentile(values, q)), 4) if values else None
+
+
+def strict_by_case(suite: Suite, scores: dict[str, ScoreRecord]) -> dict[str, tuple[int, int]]:
+    """Case id -> (samples that passed, samples decided), over the cases of the suite."""
+    known = {c.id for c in suite.cases}
+    out: dict[str, tuple[int, int]] = {}
+    for score in scores.values():
+        if score.case_id not in known or score.outcome not in ("pass", "fail"):
+            continue
+        passed, decided = out.get(score.case_id, (0, 0))
+        out[score.case_id] = (passed + (score.outcome == "pass"), decided + 1)
+    return out
 
 
 def summarize(
@@ -245,6 +357,10 @@ def summarize(
     subtypes: dict[str, GroupMetrics] = {}
     for key in sorted({(FAMILIES.index(r.family), r.family, r.subtype) for r in rows}):
         subtypes[f"{key[1]}/{key[2]}"] = _group(r for r in rows if (r.family, r.subtype) == key[1:])
+    distances = {
+        str(d): _group(r for r in rows if r.distance == d)
+        for d in sorted({r.distance for r in rows if r.distance is not None})
+    }
     latencies = [t.reply.latency_s for s in samples.values() for t in s.turns if t.reply]
     judges: dict[str, str] = {}
     usages = [u for s in scores.values() for u in s.judge_usage.values()]
@@ -272,7 +388,11 @@ def summarize(
         judge_calls=sum(u.calls for u in usages),
         judge_cost_usd=judge_cost,
         mean_latency_s=round(sum(latencies) / len(latencies), 4) if latencies else None,
+        p50_latency_s=_percentile(latencies, 50),
+        p95_latency_s=_percentile(latencies, 95),
         overall=_group(rows),
         families=families,
         subtypes=subtypes,
+        distances=distances,
+        locality=_locality(rows),
     )

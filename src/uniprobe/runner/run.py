@@ -547,7 +547,9 @@ async def score_run(
 
     Scores go to `scores/<name>.jsonl` (`name` defaults to the policy's). Scores already
     there made with other judge versions or options are not mixed with new ones: that
-    is an error unless `force` replaces them. `concurrency` samples are judged at once.
+    is an error unless `force` replaces them. A policy with a `volatile` judge (the human
+    judge, whose labels change) always re-scores every sample. `concurrency` samples are
+    judged at once.
     """
     run = RunDir.open(run_path)
     judging = Judging.of(policy, options, config)
@@ -558,7 +560,8 @@ async def score_run(
             problems = vocabulary_problems(suite.cases)
             if problems:
                 raise CaseFileError(problems)
-        if force:
+        # a volatile judge (people's labels) answers from data that changes after scoring
+        if force or any(getattr(j, "volatile", False) for j in judging.instances.values()):
             run.clear_scores(label)
         have = run.scores(label)
         _check_same_judges(have, judging, run.scores_path(label))

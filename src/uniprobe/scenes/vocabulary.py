@@ -25,6 +25,7 @@ __all__ = [
     "concept",
     "glyph_concepts",
     "known_words",
+    "plural",
     "resolve",
     "try_resolve",
 ]
@@ -266,6 +267,28 @@ def resolve(word: str) -> Term:
             f"'{word}' is not in the reference vocabulary{did_you_mean(norm, _lexicon())}"
         )
     return term
+
+
+_IRREGULAR = {"person": "people", "standing person": "standing people"}
+
+
+def plural(word: str) -> str:
+    """The plural of an object word, for people to read ('bird' -> 'birds', 'mouse' ->
+    'mice'); a word that is already plural ('dolphins', 'people') stays as it is."""
+    w = _normalize(word)
+    if w in _IRREGULAR.values():
+        return w
+    if w in _IRREGULAR:
+        return _IRREGULAR[w]
+    known = _BY_NAME.get(w)
+    if known is not None and known.plurals:
+        return known.plurals[0]
+    term = _lexicon().get(w)
+    if term is not None and w != term.name:
+        named = _BY_NAME.get(term.name)
+        if w not in (named.synonyms if named else ()):
+            return w  # a plural form the vocabulary knows
+    return min(_plural_forms(w))
 
 
 def known_words() -> list[str]:

@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import io
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -36,13 +37,23 @@ from uniprobe.cases.checks import Conditional, Count, SameAs, Unchanged, check_t
 from uniprobe.cases.images import case_image_bytes, rendered_source
 from uniprobe.cases.schema import Case
 from uniprobe.cases.validate import reference_scene
+from uniprobe.hashing import sha256_bytes
+from uniprobe.scenes.render import Box
 from uniprobe.scoring.judge import Canvas, Judge, JudgeContext, JudgeResult, Ledger
 from uniprobe.scoring.judges.pixels import reference_key
 from uniprobe.scoring.policy import Judging
 from uniprobe.store.records import ImageRef, Outcome, SampleRecord, ScoreRecord, Status, Verdict
 from uniprobe.store.rundir import RunDir
 
-__all__ = ["SampleView", "combine", "score_sample"]
+__all__ = [
+    "CanvasSource",
+    "SampleView",
+    "canvas_source",
+    "combine",
+    "compared_against",
+    "scene_parts",
+    "score_sample",
+]
 
 
 def combine(statuses: Sequence[Status]) -> Status:
@@ -52,6 +63,54 @@ def combine(statuses: Sequence[Status]) -> Status:
     if statuses and all(s == "pass" for s in statuses):
         return "pass"
     return "unknown" if statuses else "pass"
+
+
+@dataclass(frozen=True)
+class CanvasSource:
+    """Where the canvas of a turn comes from, by the canvas rule (no pixels loaded)."""
+
+    turn: int
+    """The turn whose canvas this is."""
+    ref: ImageRef | None
+    """The image, or None when the conversation has none up to `turn`."""
+    drawn: bool
+    """True if the model produced this image in `turn` itself."""
+    source: int
+    """The turn whose reply (or attachment) holds the image; 0 without an image."""
+
+
+def canvas_source(sample: SampleRecord, turn: int) -> CanvasSource:
+    """The canvas rule: the image the model drew in `turn`, else the latest earlier image
+    of the conversation (drawn or attached)."""
+    for t in range(min(turn, len(sample.turns)), 0, -1):
+        rec = sample.turns[t - 1]
+        if rec.reply is not None and rec.reply.images:
+            return CanvasSource(turn, rec.reply.images[-1], t == turn, t)
+        if rec.attached:
+            return CanvasSource(turn, rec.attached[-1], False, t)
+    return CanvasSource(turn, None, False, 0)
+
+
+def compared_against(check: Any) -> int | str | None:
+    """The earlier turn (its canvas) or case image a check compares its canvas with:
+    `against` of unchanged/same_as, the turn a count `matches`; None for other checks."""
+    if isinstance(check, Count) and check.matches is not None:
+        return check.matches.turn
+    if isinstance(check, Unchanged | SameAs):
+        return check.against
+    return None
+
+
+def scene_parts(case: Case, turn: int, check: Any) -> tuple[dict[str, Box], tuple[int, int] | None]:
+    """The boxes of the named parts a check at `turn` can refer to (`within`, `outside`,
+    a colour's `part`), in the pixels of their reference scene, and that scene's size:
+    the case image the check compares against, else the one attached most recently."""
+    against = getattr(check, "against", None)
+    name, scene = reference_scene(case, turn, against if isinstance(against, str) else None)
+    if scene is None or name is None:
+        return {}, None
+    rendered = rendered_source(case.images[name])
+    return {o.id: o.box for o in rendered.objects if o.id}, rendered.image.size
 
 
 class SampleView:
@@ -71,18 +130,10 @@ class SampleView:
         return len(self.sample.turns) >= turn and self.sample.turns[turn - 1].reply is not None
 
     def canvas(self, turn: int) -> Canvas:
-        """The canvas after `turn` (see the canvas rule)."""
-        for t in range(turn, 0, -1):
-            if t > len(self.sample.turns):
-                continue
-            rec = self.sample.turns[t - 1]
-            if rec.reply is not None and rec.reply.images:
-                ref = rec.reply.images[-1]
-                return Canvas(turn, self._load(ref), ref, drawn=t == turn)
-            if rec.attached:
-                ref = rec.attached[-1]
-                return Canvas(turn, self._load(ref), ref, drawn=False)
-        return Canvas(turn, None, None, drawn=False)
+        """The canvas after `turn` (see the canvas rule, `canvas_source`)."""
+        src = canvas_source(self.sample, turn)
+        image = None if src.ref is None else self._load(src.ref)
+        return Canvas(turn, image, src.ref, drawn=src.drawn)
 
     def pre_edit(self, turn: int) -> Canvas:
         """The canvas an edit turn starts from: its attached image, else the last canvas."""
@@ -96,16 +147,19 @@ class SampleView:
         """Comparison images the checks name ('turn:N' canvases and case images)."""
         out: dict[str, Canvas] = {}
         for c in checks:
-            if isinstance(c, Count) and c.matches is not None:
-                out[reference_key(c.matches.turn)] = self.canvas(c.matches.turn)
-            if isinstance(c, Unchanged | SameAs):
-                key = reference_key(c.against)
-                if isinstance(c.against, int):
-                    out[key] = self.canvas(c.against)
-                elif c.against in self.case.images:
-                    data = case_image_bytes(self.case, c.against)
-                    with Image.open(io.BytesIO(data)) as im:
-                        out[key] = Canvas(0, im.convert("RGB"), None, drawn=False)
+            against = compared_against(c)
+            if isinstance(against, int):
+                out[reference_key(against)] = self.canvas(against)
+            elif against is not None and against in self.case.images:
+                data = case_image_bytes(self.case, against)
+                with Image.open(io.BytesIO(data)) as im:
+                    ref = ImageRef(
+                        sha256=sha256_bytes(data),
+                        width=im.width,
+                        height=im.height,
+                        mime=Image.MIME.get(im.format or "", "image/png"),
+                    )
+                    out[reference_key(against)] = Canvas(0, im.convert("RGB"), ref, drawn=False)
         return out
 
 
@@ -154,17 +208,16 @@ class _Scorer:
         await asyncio.gather(*(j.prepare(q) for j, q in groups.values()))  # type: ignore[attr-defined]
 
     def _context(self, check: Any, turn: int, canvas: Canvas) -> JudgeContext:
-        against = getattr(check, "against", None)
-        named = against if isinstance(against, str) else None
-        name, scene = reference_scene(self.case, turn, named)
-        parts: dict[str, Any] = {}
-        size = None
-        if scene is not None and name is not None:
-            rendered = rendered_source(self.case.images[name])
-            parts = {o.id: o.box for o in rendered.objects if o.id}
-            size = rendered.image.size
+        parts, size = scene_parts(self.case, turn, check)
         return JudgeContext(
-            self.case, turn, canvas, self.view.references([check]), parts, size, self.ledger
+            self.case,
+            turn,
+            canvas,
+            self.view.references([check]),
+            parts,
+            size,
+            self.ledger,
+            run=self.view.run.path,
         )
 
     async def _judge(self, check: Any, turn: int, canvas: Canvas) -> tuple[JudgeResult, str | None]:

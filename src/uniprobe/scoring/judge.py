@@ -12,6 +12,10 @@ with `make_judge(name, options, config)`. Two methods are optional:
   remembers the answers (`judge` then reads them).
 * `aclose()`: release clients and models.
 
+A judge whose answers depend on data that changes after a run is scored (people's
+labels) sets `volatile = True`; scoring under a policy that uses it always re-scores
+every sample rather than keeping earlier scores.
+
 A judge that spends (API calls) books it on `ctx.ledger`; the engine stores the
 total per sample in its score record.
 """
@@ -20,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
 from PIL import Image
@@ -121,6 +126,9 @@ class JudgeContext:
     """(width, height) of the scene the part boxes belong to."""
     ledger: Ledger = field(default_factory=Ledger)
     """Where a judge books the calls it makes for this sample."""
+    run: Path | None = None
+    """The run folder being scored, for judges that read files kept beside the run log
+    (the human judge's labels); None outside a run (calibration, tests)."""
 
     def part_box(self, name: str, size: tuple[int, int]) -> Box | None:
         """A part's box mapped onto an image of `size` (x and y scaled independently)."""

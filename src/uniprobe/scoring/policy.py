@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from uniprobe._registry import Registry
+from uniprobe.cases.checks import CHECK_KINDS
 from uniprobe.errors import ConfigError
 from uniprobe.scoring.judge import Judge, judges, make_judge
 
@@ -145,6 +146,16 @@ policies.add(
     ),
 )
 
+policies.add(
+    "human",
+    Policy(
+        "human",
+        {k: "human" for k in CHECK_KINDS},
+        "People's labels from `uniprobe annotate`: the majority of each annotator's latest "
+        "label; a check nobody labelled, a tie or can't-tell is unknown.",
+    ),
+)
+
 _DEFAULT_OPTIONS: dict[str, dict[str, dict[str, Any]]] = {
     "detector": {"pixels": {"regions": "detector", "metric": "ssim"}},
     "vlm-verify": {"detector": {"threshold": 0.15}},
@@ -152,7 +163,7 @@ _DEFAULT_OPTIONS: dict[str, dict[str, dict[str, Any]]] = {
 """Options a policy sets for its judges unless the user says otherwise."""
 
 
-BUILTIN_JUDGES = ("combine", "detector", "ocr", "pixels", "reference", "vlm")
+BUILTIN_JUDGES = ("combine", "detector", "human", "ocr", "pixels", "reference", "vlm")
 """Modules of `uniprobe.scoring.judges` that register the built-in judges (importing
 one must stay cheap: heavy libraries load on first use)."""
 

@@ -1,0 +1,213 @@
+"""Human labels beside the run log: `RUN/labels.sqlite` (never in samples or scores).
+
+One row per label: the item it answers (`keys.item_key`), where it was seen (case,
+epoch, turn, check path), the check, the images, who gave it, what, and when. Rows are
+only ever added: an annotator who changes their mind adds a row and their latest one
+counts (`LabelStore.latest`), so the history stays. The file is SQLite in WAL mode;
+every write is one short transaction on its own connection, so a killed process never
+leaves half a label, and several processes (the annotation server, `uniprobe labels
+import`) can write at once. Reading a run that has no label file creates nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import closing, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from uniprobe.annotate.files import ExportFormat, format_labels, read_label_file
+from uniprobe.annotate.label import COLUMNS, Label, LabelValue, now_iso
+from uniprobe.errors import RunDirError
+from uniprobe.store.rundir import atomic_write
+
+__all__ = [
+    "LABELS_FILE",
+    "ExportFormat",
+    "Imported",
+    "Label",
+    "LabelStore",
+    "LabelValue",
+    "labels_path",
+    "now_iso",
+]
+
+LABELS_FILE = "labels.sqlite"
+"""The label file's name in a run folder."""
+SCHEMA_VERSION = 1
+_SCHEMA = """
+create table if not exists labels (
+    id integer primary key autoincrement,
+    item text not null,
+    case_id text not null,
+    epoch integer not null,
+    turn integer not null,
+    path text not null,
+    kind text not null,
+    check_json text not null,
+    image_sha256 text,
+    reference_sha256 text,
+    annotator text not null,
+    label text not null check (label in ('pass', 'fail', 'cant_tell')),
+    created text not null
+);
+create index if not exists labels_by_item on labels (item, annotator);
+"""
+_SELECT = (
+    "select id, item, case_id, epoch, turn, path, kind, check_json, image_sha256, "
+    "reference_sha256, annotator, label, created from labels"
+)
+
+
+def labels_path(run: str | Path) -> Path:
+    """Where a run's labels are: `RUN/labels.sqlite`."""
+    return Path(run) / LABELS_FILE
+
+
+@dataclass(frozen=True)
+class Imported:
+    """What an import did."""
+
+    added: int
+    """Rows added."""
+    skipped: int
+    """Rows already in the label file (same item, annotator, label and time)."""
+
+
+class LabelStore:
+    """The label file at `path` (opened per operation; constructing it touches nothing)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+
+    # connections ----------------------------------------------------------------------
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One short write transaction (BEGIN IMMEDIATE ... COMMIT, rolled back on error)."""
+        if not self.path.parent.is_dir():
+            raise RunDirError(f"{self.path.parent} is not a folder")
+        with closing(self._connect()) as db:
+            db.execute("begin immediate")
+            try:
+                yield db
+            except BaseException:
+                db.execute("rollback")
+                raise
+            db.execute("commit")
+
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        try:
+            db.execute("pragma journal_mode=wal")
+            db.execute("pragma synchronous=full")
+            version = db.execute("pragma user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise RunDirError(
+                    f"{self.path}: written by a newer uniprobe (label schema {version}); "
+                    f"this one reads up to {SCHEMA_VERSION}"
+                )
+            if version < SCHEMA_VERSION:
+                db.executescript(_SCHEMA + f"pragma user_version = {SCHEMA_VERSION};")
+        except sqlite3.DatabaseError as exc:
+            db.close()
+            raise RunDirError(f"{self.path}: not a label file: {exc}") from None
+        except BaseException:
+            db.close()
+            raise
+        return db
+
+    def _rows(self, where: str = "", args: Sequence[Any] = ()) -> list[Label]:
+        if not self.path.is_file():
+            return []
+        with closing(self._connect()) as db:
+            rows = db.execute(f"{_SELECT} {where} order by created, id", tuple(args)).fetchall()
+        return [_from_row(r) for r in rows]
+
+    # writing ----------------------------------------------------------------------------
+    def add(self, label: Label) -> Label:
+        """Store one label in its own transaction; returns it with its row id."""
+        with self._write() as db:
+            row_id = _insert(db, label)
+        return label.model_copy(update={"id": row_id})
+
+    def add_many(self, labels: Iterable[Label]) -> Imported:
+        """Store labels in one transaction, skipping those already stored (same item,
+        annotator, label and time): all of them or, on an error, none."""
+        with self._write() as db:
+            seen = {
+                (r[0], r[1], r[2], r[3])
+                for r in db.execute("select item, annotator, label, created from labels")
+            }
+            added = skipped = 0
+            for label in labels:
+                if label.identity() in seen:
+                    skipped += 1
+                    continue
+                seen.add(label.identity())
+                _insert(db, label)
+                added += 1
+        return Imported(added, skipped)
+
+    def import_labels(self, file: str | Path) -> Imported:
+        """Add the labels of an exported CSV or JSONL file, all or none.
+
+        Every row is validated first; the first bad one raises `LabelFileError` naming
+        the file, line and field, and nothing is stored. Rows already in the label file
+        are skipped, so importing a file twice adds nothing the second time.
+        """
+        return self.add_many(read_label_file(Path(file)))
+
+    # reading ----------------------------------------------------------------------------
+    def labels(self, *, item: str | None = None, annotator: str | None = None) -> list[Label]:
+        """Every label (history included), oldest first; optionally of one item or annotator."""
+        clauses, args = [], []
+        for column, value in (("item", item), ("annotator", annotator)):
+            if value is not None:
+                clauses.append(f"{column} = ?")
+                args.append(value)
+        return self._rows(f"where {' and '.join(clauses)}" if clauses else "", args)
+
+    def latest(self) -> list[Label]:
+        """The label that counts for each (item, annotator): the latest one given."""
+        last: dict[tuple[str, str], Label] = {}
+        for label in self._rows():
+            last[(label.item, label.annotator)] = label
+        return sorted(last.values(), key=lambda lb: (lb.item, lb.annotator))
+
+    def export(self, fmt: ExportFormat, out: str | Path) -> int:
+        """Write every label (history included) as CSV or JSONL; returns the row count."""
+        rows = self._rows()
+        atomic_write(Path(out), format_labels(rows, fmt).encode("utf-8"))
+        return len(rows)
+
+
+def _insert(db: sqlite3.Connection, label: Label) -> int:
+    cur = db.execute(
+        "insert into labels (item, case_id, epoch, turn, path, kind, check_json, image_sha256, "
+        "reference_sha256, annotator, label, created) values (?,?,?,?,?,?,?,?,?,?,?,?)",
+        (
+            label.item,
+            label.case_id,
+            label.epoch,
+            label.turn,
+            label.path,
+            label.kind,
+            json.dumps(label.check, sort_keys=True, ensure_ascii=False),
+            label.image_sha256,
+            label.reference_sha256,
+            label.annotator,
+            label.label,
+            label.created,
+        ),
+    )
+    assert cur.lastrowid is not None
+    return cur.lastrowid
+
+
+def _from_row(row: Sequence[Any]) -> Label:
+    data = dict(zip(COLUMNS, row, strict=True))
+    data["check"] = json.loads(data["check"])
+    return Label.model_validate(data)

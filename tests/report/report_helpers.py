@@ -1,0 +1,148 @@
+"""Report test helpers: hand-made run folders (written with the store API) and the JSON of
+the report's data files."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from collections.abc import Collection, Sequence
+from pathlib import Path
+from typing import Any
+
+from PIL import Image, ImageDraw
+
+from uniprobe.cases.loader import load_suite
+from uniprobe.cases.schema import Suite
+from uniprobe.store.records import (
+    Manifest,
+    ModelInfo,
+    ReplyRecord,
+    SampleRecord,
+    ScoreRecord,
+    SuiteInfo,
+    TurnRecord,
+    Verdict,
+)
+from uniprobe.store.rundir import RunDir
+
+NOW = "2025-01-01T00:00:00+00:00"
+_ASSIGNMENT = re.compile(
+    r"^(?:window\.UNIPROBE_INDEX|\(window\.UNIPROBE_CHUNKS = window\.UNIPROBE_CHUNKS \|\| \{\}\)"
+    r"\[\d+\]) = (.*);\n$",
+    re.S,
+)
+
+
+def load_js(path: Path) -> Any:
+    """The JSON a data file of the report assigns to its global."""
+    match = _ASSIGNMENT.match(path.read_text(encoding="utf-8"))
+    assert match is not None, f"{path} is not one assignment"
+    return json.loads(match.group(1))
+
+
+def numbered_suite(folder: Path, n: int, *, name: str = "syn") -> Suite:
+    """A suite of `n` one-turn cases `syn.case.NN` (global_instruction/numeric_transform)."""
+    lines = []
+    for i in range(n):
+        lines += [
+            f"- id: {name}.case.{i:02d}",
+            "  family: global_instruction",
+            "  subtype: numeric_transform",
+            "  turns:",
+            f'    - user: "Draw {i} birds."',
+            "      expect:",
+            f"        - count: {{object: bird, equals: {i}}}",
+        ]
+    path = folder / f"{name}.yaml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return load_suite(path)
+
+
+def png(colour: tuple[int, int, int] = (200, 220, 255), square: bool = False) -> bytes:
+    """A small PNG; with `square`, a red square in its middle."""
+    im = Image.new("RGB", (64, 48), colour)
+    if square:
+        ImageDraw.Draw(im).rectangle((24, 16, 40, 32), fill=(255, 0, 0))
+    buf = io.BytesIO()
+    im.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def write_run(
+    root: Path,
+    name: str,
+    suite: Suite,
+    passed: Collection[str],
+    *,
+    protocol: str = "p",
+    model: str = "test/model",
+    reply_text: str = "Done.",
+    epochs: int = 1,
+    latencies: Sequence[float] = (1.0,),
+) -> Path:
+    """A scored run of `suite`: one image per turn; a case passes iff its id is in
+    `passed` (one count verdict with a box per case)."""
+    path = root / name
+    run = RunDir.create(
+        path,
+        Manifest(
+            run_id=name,
+            uniprobe_version="0.1.0",
+            suite=SuiteInfo(name=suite.name, hash=suite.content_hash, cases=len(suite.cases)),
+            model=ModelInfo(name=model, protocol=protocol),
+            epochs=epochs,
+            policy="reference",
+            created=NOW,
+            status="finished",
+        ),
+    )
+    run.keep_suite(suite)
+    image = run.put_image(png())
+    n = 0
+    for case in suite.cases:
+        for epoch in range(epochs):
+            turns = []
+            for t, turn in enumerate(case.turns, start=1):
+                reply = ReplyRecord(
+                    images=[image], text=reply_text, latency_s=latencies[n % len(latencies)]
+                )
+                turns.append(TurnRecord(index=t, user=turn.user, reply=reply))
+                n += 1
+            run.append_sample(
+                SampleRecord(
+                    case_id=case.id,
+                    epoch=epoch,
+                    seed=epoch,
+                    model=model,
+                    protocol=protocol,
+                    turns=turns,
+                    status="complete",
+                    started=NOW,
+                    finished=NOW,
+                )
+            )
+            ok = case.id in passed
+            verdict = Verdict(
+                path="turns.0.expect.0",
+                turn=1,
+                kind="count",
+                check={"count": {"object": "bird", "equals": 1}},
+                status="pass" if ok else "fail",
+                reason="made by hand",
+                tags=[] if ok else ["literal"],
+                judge="reference@1",
+                evidence={"detections": [{"concept": "bird", "box": [4, 4, 20, 20]}]},
+            )
+            run.append_score(
+                ScoreRecord(
+                    case_id=case.id,
+                    epoch=epoch,
+                    policy="reference",
+                    judges={"reference": "1"},
+                    outcome="pass" if ok else "fail",
+                    verdicts=[verdict],
+                    scored=NOW,
+                )
+            )
+    return path
