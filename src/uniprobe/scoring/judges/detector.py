@@ -58,6 +58,7 @@ from uniprobe.scoring.boxes import (
 )
 from uniprobe.scoring.judge import Canvas, JudgeContext, JudgeOptions, JudgeResult, judges
 from uniprobe.scoring.judges._zeroshot import PROMPTS, DetectorError, ZeroShotDetector
+from uniprobe.scoring.judges.counting import decide_count
 
 if TYPE_CHECKING:
     from uniprobe.config import Config
@@ -349,33 +350,14 @@ class DetectorJudge:
             dets = inside(dets, within)
             n = len(dets)
             evidence["detections"] = [d.as_evidence() for d in dets]
-        evidence["count"] = n
-        what = f"{n} {label}{'' if n == 1 else '(s)'}"
-        where = f" in {check.within}" if check.within else ""
-        if image is None:
-            what = f"no image, so {what}"
-        if isinstance(check, Present):
-            ok = n > 0
-        elif isinstance(check, Absent):
-            ok = n == 0
-        elif check.matches is not None:
+        seen = None
+        if isinstance(check, Count) and check.matches is not None:
             ref = self._reference_count(check, ctx, reference)
             if isinstance(ref, JudgeResult):
                 return ref
             count, boxes = ref
-            ok = check.accepts(n, count)
-            evidence["expected"] = f"= {check.matches.expected(count)}"
-            evidence["reference"] = {
-                "turn": check.matches.turn,
-                "object": label_of(check.matches.object),
-                "count": count,
-                "detections": boxes,
-            }
-            what += f" (turn {check.matches.turn} shows {count} {check.matches.object})"
-        else:
-            ok = check.accepts(n)
-            evidence["expected"] = _expected(check)
-        return JudgeResult("pass" if ok else "fail", f"found {what}{where}", evidence)
+            seen = (count, {"object": label_of(check.matches.object), "detections": boxes})
+        return decide_count(check, n, label, evidence, no_image=image is None, reference=seen)
 
     def _reference_count(
         self, check: Count, ctx: JudgeContext, reference: Mapping[str, Sequence[Found]] | None
@@ -488,14 +470,3 @@ class DetectorJudge:
 
 def _not_given(word: str, where: str = "") -> JudgeResult:
     return JudgeResult("unknown", f"no detections of '{word}' were given{where}")
-
-
-def _expected(check: Count) -> str:
-    if check.equals is not None:
-        return f"= {check.equals}"
-    parts = []
-    if check.at_least is not None:
-        parts.append(f">= {check.at_least}")
-    if check.at_most is not None:
-        parts.append(f"<= {check.at_most}")
-    return " and ".join(parts)

@@ -29,6 +29,7 @@ from uniprobe.scenes.render import Box
 from uniprobe.scenes.vocabulary import Term, try_resolve
 from uniprobe.scoring.boxes import dominant, select
 from uniprobe.scoring.judge import Canvas, JudgeContext, JudgeOptions, JudgeResult, judges
+from uniprobe.scoring.judges.counting import decide_count
 
 if TYPE_CHECKING:
     from uniprobe.config import Config
@@ -120,31 +121,15 @@ class ReferenceJudge:
             dets = self._found(term, seen, within)
             n = len(dets)
             evidence["detections"] = [d.as_evidence() for d in dets]
-        evidence["count"] = n
-        what = f"{n} {term.name}{'' if n == 1 else '(s)'}"
-        where = f" in {check.within}" if check.within else ""
-        if seen is None:
-            what = f"no image, so {what}"
-        if isinstance(check, Present):
-            ok = n > 0
-        elif isinstance(check, Absent):
-            ok = n == 0
-        elif check.matches is not None:
+        reference = None
+        if isinstance(check, Count) and check.matches is not None:
             ref = self._reference_count(check, ctx)
             if isinstance(ref, JudgeResult):
                 return ref
-            ok = check.accepts(n, ref)
-            evidence["expected"] = f"= {check.matches.expected(ref)}"
-            evidence["reference"] = {
-                "turn": check.matches.turn,
-                "object": check.matches.object,
-                "count": ref,
-            }
-            what += f" (turn {check.matches.turn} shows {ref} {check.matches.object})"
-        else:
-            ok = check.accepts(n)
-            evidence["expected"] = _expected(check)
-        return JudgeResult("pass" if ok else "fail", f"found {what}{where}", evidence)
+            reference = (ref, {"object": check.matches.object})
+        return decide_count(
+            check, n, term.name, evidence, no_image=seen is None, reference=reference
+        )
 
     def _reference_count(self, check: Count, ctx: JudgeContext) -> int | JudgeResult:
         """How many of the `matches` object the named earlier canvas shows."""
@@ -238,14 +223,3 @@ class ReferenceJudge:
             f"{which} is {', '.join(colors)}",
             {"detections": [d.as_evidence() for d in dets]},
         )
-
-
-def _expected(check: Count) -> str:
-    if check.equals is not None:
-        return f"= {check.equals}"
-    parts = []
-    if check.at_least is not None:
-        parts.append(f">= {check.at_least}")
-    if check.at_most is not None:
-        parts.append(f"<= {check.at_most}")
-    return " and ".join(parts)
