@@ -111,6 +111,14 @@ def test_put_image_stores_png_once_by_sha256(run: RunDir) -> None:
     assert run.image_path(first).read_bytes() == data
 
 
+def test_files_are_readable_as_the_umask_says(run: RunDir) -> None:
+    # a report hard-links run images: they must not be private to their writer
+    ref = run.put_image(_png(8, 8))
+    umask = rundir_module._UMASK
+    for path in (run.image_path(ref), run.path / "manifest.json"):
+        assert path.stat().st_mode & 0o777 == 0o666 & ~umask, path
+
+
 def test_put_image_writes_an_existing_image_only_once(
     run: RunDir, monkeypatch: pytest.MonkeyPatch
 ) -> None:

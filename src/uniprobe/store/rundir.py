@@ -35,6 +35,8 @@ __all__ = ["RunDir", "atomic_write"]
 
 R = TypeVar("R", bound=BaseModel)
 _MIME = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp", "GIF": "image/gif"}
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)  # read once: files get the usual 0o666 & ~umask, not mkstemp's 0o600
 
 
 def atomic_write(path: Path, data: bytes) -> None:
@@ -42,6 +44,7 @@ def atomic_write(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, 0o666 & ~_UMASK)
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
