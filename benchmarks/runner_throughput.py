@@ -48,10 +48,10 @@ from uniprobe.backends.base import (
 )
 from uniprobe.cases.schema import Case, Suite
 from uniprobe.config import Config, ProviderConfig
-from uniprobe.fakes.painter import paint
-from uniprobe.fakes.server import FakeServer
-from uniprobe.runner.limits import RetryPolicy
+from uniprobe.limits import RetryPolicy
 from uniprobe.store.rundir import RunDir
+from uniprobe.testing.painter import paint
+from uniprobe.testing.server import FakeServer
 
 KEY = "sk-bench-0123456789-do-not-leak"
 MODEL = "openai-images/gpt-image-1.5"

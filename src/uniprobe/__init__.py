@@ -5,8 +5,7 @@ The public API. Everything the command line does is available here.
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
-
+from uniprobe._version import __version__
 from uniprobe.annotate.agreement import Agreement
 from uniprobe.api import (
     agreement,

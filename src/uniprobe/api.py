@@ -21,15 +21,16 @@ from uniprobe.cases.schema import Suite
 from uniprobe.cases.stats import SuiteStats, suite_stats
 from uniprobe.cases.validate import vocabulary_problems
 from uniprobe.config import Config, load_config
-from uniprobe.errors import CaseFileError, Problem, RunDirError, UnknownNameError, UsageError
+from uniprobe.errors import Problem, RunDirError, UsageError
+from uniprobe.limits import RetryPolicy
 from uniprobe.report.metrics import RunSummary, summarize
 from uniprobe.runner.importer import ImportPlan, import_answers
-from uniprobe.runner.limits import RetryPolicy
 from uniprobe.runner.progress import RunProgress
 from uniprobe.runner.run import RunResult, RunSettings, run_dir_name, run_model, score_run
 from uniprobe.scoring.calibrate import CalibrationReport
 from uniprobe.scoring.calibrate import calibrate as run_calibration
 from uniprobe.store.rundir import RunDir
+from uniprobe.store.suites import suite_of_run
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -37,8 +38,8 @@ if TYPE_CHECKING:
     from starlette.applications import Starlette
 
     from uniprobe.annotate.agreement import Agreement
-    from uniprobe.annotate.files import ExportFormat
-    from uniprobe.annotate.store import Imported
+    from uniprobe.store.labels.db import Imported
+    from uniprobe.store.labels.files import ExportFormat
 
 __all__ = [
     "agreement",
@@ -128,35 +129,6 @@ def run(
                 )
             )
     return results
-
-
-def suite_of_run(run_path: str | Path) -> Suite:
-    """The suite a run was made with, checked against the hash in its manifest: from where
-    it was loaded, else the built-in of that name, else the copy kept in the run folder."""
-    run = RunDir.open(Path(run_path))
-    info = run.manifest().suite
-    candidates: list[str | Path] = []
-    if info.path and Path(info.path).exists():
-        candidates.append(Path(info.path))
-    candidates.append(info.name)
-    last: Exception | None = None
-    for candidate in candidates:
-        try:
-            suite = load_suite(candidate)
-        except (UnknownNameError, CaseFileError) as exc:
-            last = exc
-            continue
-        if suite.content_hash == info.hash:
-            return suite
-        last = RunDirError(
-            f"{run_path}: suite '{info.name}' changed since the run was made "
-            f"(hash {info.hash[:12]} in the manifest, {suite.content_hash[:12]} now)"
-        )
-    kept = run.suite_copy()
-    if kept is not None and kept.content_hash == info.hash:
-        return kept
-    assert last is not None
-    raise last
 
 
 def score(
@@ -357,7 +329,7 @@ def annotate_app(run_path: str | Path, *, remote: bool = False) -> Starlette:
     """
     from uniprobe.annotate.app import Annotation, create_app
     from uniprobe.annotate.items import canvases
-    from uniprobe.annotate.store import LabelStore, labels_path
+    from uniprobe.store.labels.db import LabelStore, labels_path
 
     run = RunDir.open(Path(run_path))
     groups = canvases(run, suite_of_run(run.path))
@@ -396,7 +368,7 @@ def serve_annotation(
 def export_labels(run_path: str | Path, out: str | Path, *, fmt: ExportFormat = "csv") -> int:
     """Write every human label of a run (history included) as CSV or JSONL; returns how
     many rows. A run without labels gives a file with none."""
-    from uniprobe.annotate.store import LabelStore, labels_path
+    from uniprobe.store.labels.db import LabelStore, labels_path
 
     if fmt not in ("csv", "jsonl"):
         raise UsageError(f"unknown label format '{fmt}': use csv or jsonl")
@@ -410,7 +382,7 @@ def import_labels(run_path: str | Path, file: str | Path) -> Imported:
     A bad row raises `LabelFileError` naming the file, line and field, and nothing is
     added; rows already there (same item, annotator, label and time) are skipped.
     """
-    from uniprobe.annotate.store import LabelStore, labels_path
+    from uniprobe.store.labels.db import LabelStore, labels_path
 
     run = RunDir.open(Path(run_path))
     return LabelStore(labels_path(run.path)).import_labels(Path(file))

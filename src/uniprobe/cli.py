@@ -503,8 +503,8 @@ def fake_server(
 
     Chat completions and Gemini JSON requests are answered by a fake VLM that reads the
     VLM judge's questions and answers them from the pixels of synthetic scenes."""
-    from uniprobe.fakes.server import serve_forever
-    from uniprobe.fakes.vlm import FakeVlm
+    from uniprobe.testing.server import serve_forever
+    from uniprobe.testing.vlm import FakeVlm
 
     vlm = FakeVlm(error_rate=vlm_error_rate, seed=seed)
     serve_forever(

@@ -7,12 +7,27 @@ import json
 from pathlib import Path
 from typing import Any
 
-__all__ = ["canonical_json", "sha256_bytes", "sha256_file", "sha256_json", "short_hash"]
+__all__ = [
+    "canonical_json",
+    "sha256_bytes",
+    "sha256_file",
+    "sha256_json",
+    "sha256_parts",
+    "short_hash",
+]
 
 
 def sha256_bytes(data: bytes) -> str:
     """Hex sha256 of raw bytes (the identity of a stored image)."""
     return hashlib.sha256(data).hexdigest()
+
+
+def sha256_parts(*parts: bytes) -> str:
+    """Hex sha256 of the parts one after another, without joining them in memory."""
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(part)
+    return digest.hexdigest()
 
 
 def sha256_file(path: Path) -> str:

@@ -10,9 +10,9 @@ import pytest
 from annotate_helpers import copy_run, find_item, groups_of, paper_run
 
 import uniprobe
-from uniprobe.annotate.agreement import Kappa, cohen_kappa, krippendorff_alpha
-from uniprobe.annotate.store import LabelStore, labels_path
-from uniprobe.annotate.votes import majority
+from uniprobe.statistics import Kappa, cohen_kappa, krippendorff_alpha
+from uniprobe.store.labels.db import LabelStore, labels_path
+from uniprobe.store.labels.votes import majority
 
 # Krippendorff (2011), "Computing Krippendorff's Alpha-Reliability", the nominal example:
 # 4 observers, 12 units, values 1-5, None where an observer gave no value. alpha = 0.743.

@@ -15,7 +15,7 @@ from annotate_helpers import copy_run, paper_run, raw_get
 
 import uniprobe
 from conftest import serving
-from uniprobe.annotate.store import labels_path
+from uniprobe.store.labels.db import labels_path
 from uniprobe.store.rundir import RunDir
 
 STATIC = Path(uniprobe.__file__).parent / "annotate" / "static"

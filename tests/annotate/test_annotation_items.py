@@ -8,7 +8,7 @@ import pytest
 from annotate_helpers import find_item, groups_of, paper_run
 
 from uniprobe.annotate.items import leaf_verdicts
-from uniprobe.annotate.keys import item_key
+from uniprobe.store.labels.keys import item_key
 from uniprobe.store.rundir import RunDir
 
 

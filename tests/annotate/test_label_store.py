@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from uniprobe.annotate.keys import item_key
-from uniprobe.annotate.label import Label
-from uniprobe.annotate.store import LabelStore, labels_path
 from uniprobe.errors import LabelFileError
+from uniprobe.store.labels.db import LabelStore, labels_path
+from uniprobe.store.labels.keys import item_key
+from uniprobe.store.labels.label import Label
 
 IMAGE = "a" * 64
 CHECK = {"count": {"object": "dog", "equals": 2, "literal": 1}}
@@ -88,7 +88,7 @@ def test_concurrent_writers_lose_nothing(tmp_path: Path) -> None:
     script = (
         "import sys; sys.path.insert(0, sys.argv[2])\n"
         "from test_label_store import _label\n"
-        "from uniprobe.annotate.store import LabelStore\n"
+        "from uniprobe.store.labels.db import LabelStore\n"
         "s = LabelStore(sys.argv[1])\n"
         "for i in range(40): s.add(_label('proc', created=f'2026-01-01T00:00:{i:02d}Z'))\n"
     )

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from annotate_helpers import copy_run, find_item, groups_of, paper_run
 
-from uniprobe.annotate.store import LabelStore, labels_path
+from uniprobe.store.labels.db import LabelStore, labels_path
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from uniprobe.backends.planner import Planner, spec_box
+from uniprobe.backends.reference.planner import Planner, spec_box
 from uniprobe.cases.schema import Case
 from uniprobe.scenes.spec import SceneObject, SceneSpec
 

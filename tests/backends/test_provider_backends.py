@@ -18,8 +18,8 @@ from pydantic import SecretStr
 import uniprobe
 from uniprobe.cases.images import case_image_bytes
 from uniprobe.config import Config, ProviderConfig
-from uniprobe.fakes.server import FakeServer
 from uniprobe.store.rundir import RunDir
+from uniprobe.testing.server import FakeServer
 
 pytest.importorskip("openai")
 pytest.importorskip("google.genai")

@@ -10,7 +10,7 @@ from browser_helpers import HOSTILE, hostile_run
 
 import uniprobe
 from conftest import off_loop, serving
-from uniprobe.annotate.store import LabelStore, labels_path
+from uniprobe.store.labels.db import LabelStore, labels_path
 
 
 def test_labels_typed_on_the_page_reach_the_label_file(

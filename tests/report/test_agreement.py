@@ -8,7 +8,7 @@ import pytest
 from report_helpers import numbered_suite, write_run
 
 import uniprobe
-from uniprobe.annotate.agreement import Agreement, cohen_kappa
+from uniprobe.annotate.agreement import Agreement
 from uniprobe.annotate.agreement import KindAgreement as HumanKind
 from uniprobe.report import agreement as report_agreement
 from uniprobe.report.agreement import (
@@ -17,6 +17,7 @@ from uniprobe.report.agreement import (
     human_agreement,
     policy_agreement,
 )
+from uniprobe.statistics import cohen_kappa
 from uniprobe.store.records import ScoreRecord, Verdict
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from conftest import TINY_SUITE
-from uniprobe.fakes.server import FakeServer
+from uniprobe.testing.server import FakeServer
 
 pytest.importorskip("openai")
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import subprocess
 import sys
 from pathlib import Path
@@ -11,9 +10,10 @@ import pytest
 
 import uniprobe
 from conftest import TINY_SUITE
-from uniprobe.fakes import FakeServer
-from uniprobe.fakes.vlm import FakeVlm
+from uniprobe.hashing import sha256_bytes
 from uniprobe.store.rundir import RunDir
+from uniprobe.testing import FakeServer
+from uniprobe.testing.vlm import FakeVlm
 
 
 def _tree_hashes(run: Path) -> dict[str, str]:
@@ -21,7 +21,7 @@ def _tree_hashes(run: Path) -> dict[str, str]:
     out = {}
     for p in sorted(run.rglob("*")):
         if p.is_file() and "scores" not in p.relative_to(run).parts:
-            out[str(p.relative_to(run))] = hashlib.sha256(p.read_bytes()).hexdigest()
+            out[str(p.relative_to(run))] = sha256_bytes(p.read_bytes())
     return out
 
 

@@ -11,9 +11,9 @@ from pydantic import SecretStr
 
 import uniprobe
 from uniprobe.config import Config, Price, ProviderConfig
-from uniprobe.fakes.server import FakeServer
-from uniprobe.runner.limits import RetryPolicy
+from uniprobe.limits import RetryPolicy
 from uniprobe.store.rundir import RunDir
+from uniprobe.testing.server import FakeServer
 
 pytest.importorskip("openai")
 pytest.importorskip("google.genai")

@@ -14,7 +14,7 @@ from PIL import Image
 import uniprobe
 from conftest import TINY_SUITE
 from uniprobe.backends.base import Capabilities, Conversation, ImageData, Reply, Usage, UserTurn
-from uniprobe.runner.limits import RetryPolicy
+from uniprobe.limits import RetryPolicy
 from uniprobe.store.records import ErrorRecord, SampleRecord, ScoreRecord, Totals, Verdict
 
 TINY = TINY_SUITE

@@ -14,9 +14,11 @@ from pydantic import SecretStr
 
 from uniprobe.cases.checks import Count, SameAs, Text, Unchanged
 from uniprobe.config import Config, ProviderConfig
-from uniprobe.fakes import FakeServer
-from uniprobe.fakes.vlm import FakeVlm
-from uniprobe.scoring.calibrate import CalibrationItem, calibrate, calibration_set, wilson
+from uniprobe.scoring.calibrate import calibrate
+from uniprobe.scoring.truthset import CalibrationItem, calibration_set
+from uniprobe.statistics import wilson
+from uniprobe.testing import FakeServer
+from uniprobe.testing.vlm import FakeVlm
 
 
 @pytest.fixture(scope="module")

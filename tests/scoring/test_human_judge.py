@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 import subprocess
 import sys
@@ -13,11 +12,12 @@ from PIL import Image
 
 import uniprobe
 from uniprobe.annotate.items import CanvasGroup, Item, canvases
-from uniprobe.annotate.store import LabelStore, labels_path
 from uniprobe.cases.checks import Count, Present
 from uniprobe.cases.schema import Case
+from uniprobe.hashing import sha256_bytes
 from uniprobe.scoring.judge import Canvas, JudgeContext
 from uniprobe.scoring.judges.human import HumanJudge
+from uniprobe.store.labels.db import LabelStore, labels_path
 from uniprobe.store.records import ImageRef, Verdict
 from uniprobe.store.rundir import RunDir
 
@@ -38,7 +38,7 @@ def run(unscored: Path, tmp_path: Path) -> Path:
 def _tree(run: Path) -> dict[str, str]:
     """sha256 of every file but the scores and the label file."""
     return {
-        str(p.relative_to(run)): hashlib.sha256(p.read_bytes()).hexdigest()
+        str(p.relative_to(run)): sha256_bytes(p.read_bytes())
         for p in sorted(run.rglob("*"))
         if p.is_file() and "scores" not in p.parts and not p.name.startswith("labels.sqlite")
     }

@@ -8,13 +8,15 @@ import shutil
 import pytest
 from PIL import Image
 
-from uniprobe.cases.checks import Color, SameAs, Style, Text, Unchanged, in_place
+from uniprobe.cases.checks import Color, SameAs, Style, Text, Unchanged
 from uniprobe.cases.schema import Case
+from uniprobe.scenes.geometry import in_place
 from uniprobe.scenes.render import render_scene
 from uniprobe.scenes.spec import SceneObject, SceneSpec
+from uniprobe.scoring.imaging import ALIGNMENT_RULE, align
 from uniprobe.scoring.judge import Canvas, JudgeContext
 from uniprobe.scoring.judges.ocr import OcrJudge, normalize_text
-from uniprobe.scoring.judges.pixels import ALIGNMENT_RULE, PixelsJudge, align
+from uniprobe.scoring.judges.pixels import PixelsJudge
 from uniprobe.scoring.judges.reference import ReferenceJudge
 
 CASE = Case.model_validate(

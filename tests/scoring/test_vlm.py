@@ -32,8 +32,6 @@ from uniprobe.cases.checks import (
 from uniprobe.cases.schema import Case
 from uniprobe.config import Config, ProviderConfig
 from uniprobe.errors import ConfigError
-from uniprobe.fakes import FakeServer
-from uniprobe.fakes.vlm import FakeVlm
 from uniprobe.scenes.render import render_scene, to_png
 from uniprobe.scenes.spec import Band, SceneObject, SceneSpec
 from uniprobe.scoring.engine import score_sample
@@ -41,7 +39,8 @@ from uniprobe.scoring.judge import Canvas, JudgeContext, JudgeResult, Ledger, ma
 from uniprobe.scoring.judges.pixels import PixelsJudge
 from uniprobe.scoring.judges.reference import ReferenceJudge
 from uniprobe.scoring.judges.vlm import VlmJudge
-from uniprobe.scoring.judges.vlm_prompt import (
+from uniprobe.scoring.policy import Judging
+from uniprobe.scoring.questions import (
     COMPARE_PROMPT,
     IMAGE_PROMPT,
     PROMPT_VERSION,
@@ -55,7 +54,6 @@ from uniprobe.scoring.judges.vlm_prompt import (
     render_prompt,
     style_question,
 )
-from uniprobe.scoring.policy import Judging
 from uniprobe.store.records import (
     Manifest,
     ModelInfo,
@@ -65,6 +63,8 @@ from uniprobe.store.records import (
     TurnRecord,
 )
 from uniprobe.store.rundir import RunDir
+from uniprobe.testing import FakeServer
+from uniprobe.testing.vlm import FakeVlm
 
 pytest.importorskip("openai")
 pytest.importorskip("google.genai")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 from pathlib import Path
@@ -12,6 +11,7 @@ from PIL import Image
 
 import uniprobe.store.rundir as rundir_module
 from uniprobe.errors import RunDirError
+from uniprobe.hashing import sha256_bytes
 from uniprobe.store.records import (
     ImageRef,
     Manifest,
@@ -104,7 +104,7 @@ def test_put_image_stores_png_once_by_sha256(run: RunDir) -> None:
     data = _png(40, 30)
     first = run.put_image(data)
     second = run.put_image(data)
-    digest = hashlib.sha256(data).hexdigest()
+    digest = sha256_bytes(data)
     assert first == ImageRef(sha256=digest, width=40, height=30, mime="image/png")
     assert second == first
     assert sorted(p.name for p in run.images_dir.iterdir()) == [f"{digest}.png"]
@@ -139,7 +139,7 @@ def test_put_image_jpeg_keeps_its_type(run: RunDir) -> None:
     data = _jpeg(24, 16)
     ref = run.put_image(data)
     assert (ref.width, ref.height, ref.mime) == (24, 16, "image/jpeg")
-    assert ref.filename == f"{hashlib.sha256(data).hexdigest()}.jpg"
+    assert ref.filename == f"{sha256_bytes(data)}.jpg"
     assert run.image_path(ref).read_bytes() == data
     assert run.load_image(ref).size == (24, 16)
 

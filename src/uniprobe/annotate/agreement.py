@@ -15,95 +15,28 @@ of its first occurrence in suite order.
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
-from collections.abc import Hashable, Iterable, Sequence
+from collections import defaultdict
 from dataclasses import asdict, dataclass, field
-from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 from uniprobe.annotate.items import Item, canvases
-from uniprobe.annotate.label import Label
-from uniprobe.annotate.store import LabelStore, labels_path
-from uniprobe.annotate.votes import majority
 from uniprobe.cases.schema import Suite
+from uniprobe.statistics import cohen_kappa, krippendorff_alpha
+from uniprobe.store.labels.db import LabelStore, labels_path
+from uniprobe.store.labels.label import Label
+from uniprobe.store.labels.votes import majority
 from uniprobe.store.rundir import RunDir
+from uniprobe.store.suites import suite_of_run
 
 __all__ = [
     "Agreement",
-    "Alpha",
-    "Kappa",
     "KindAgreement",
     "agreement",
-    "cohen_kappa",
-    "krippendorff_alpha",
     "measure",
 ]
 
 _DECIDED = ("pass", "fail")
-
-
-@dataclass(frozen=True)
-class Kappa:
-    """Cohen's kappa of two raters over the same items."""
-
-    n: int
-    """Items both rated."""
-    observed: float | None
-    """Share of them rated the same; None when n is 0."""
-    kappa: float | None
-    """(observed - chance) / (1 - chance); None when n is 0 or chance agreement is 1."""
-
-
-@dataclass(frozen=True)
-class Alpha:
-    """Krippendorff's alpha (nominal) of any number of raters, values missing allowed."""
-
-    alpha: float | None
-    """1 - observed / expected disagreement; None when undefined."""
-    units: int
-    """Units with two or more values (the only ones that count)."""
-    values: int
-    """Values in those units."""
-
-
-def cohen_kappa(pairs: Iterable[tuple[Hashable, Hashable]]) -> Kappa:
-    """Cohen's kappa of (rater A, rater B) pairs over any categories."""
-    pairs = list(pairs)
-    n = len(pairs)
-    if n == 0:
-        return Kappa(0, None, None)
-    observed = Fraction(sum(a == b for a, b in pairs), n)
-    first, second = Counter(a for a, _ in pairs), Counter(b for _, b in pairs)
-    chance = Fraction(sum(first[c] * second[c] for c in first), n * n)
-    kappa = None if chance == 1 else float((observed - chance) / (1 - chance))
-    return Kappa(n, float(observed), kappa)
-
-
-def krippendorff_alpha(units: Iterable[Sequence[Hashable]]) -> Alpha:
-    """Krippendorff's alpha for nominal data: each unit is the values its raters gave
-    (leave missing values out). Computed from the coincidence matrix (Krippendorff 2011,
-    "Computing Krippendorff's alpha-reliability"), exactly, with fractions."""
-    coincidences: defaultdict[tuple[Hashable, Hashable], Fraction] = defaultdict(Fraction)
-    pairable = 0
-    for values in units:
-        m = len(values)
-        if m < 2:
-            continue
-        pairable += 1
-        counts = Counter(values)
-        for c in counts:
-            for k in counts:
-                coincidences[(c, k)] += Fraction(counts[c] * (counts[k] - (c == k)), m - 1)
-    totals: defaultdict[Hashable, Fraction] = defaultdict(Fraction)
-    for (c, _), o in coincidences.items():
-        totals[c] += o
-    n = sum(totals.values(), Fraction(0))
-    observed = sum((o for (c, k), o in coincidences.items() if c != k), Fraction(0))
-    expected = sum((totals[c] * totals[k] for c in totals for k in totals if c != k), Fraction(0))
-    if n < 2 or expected == 0:
-        return Alpha(None, pairable, int(n))
-    return Alpha(float(1 - (n - 1) * observed / expected), pairable, int(n))
 
 
 @dataclass(frozen=True)
@@ -162,7 +95,6 @@ def agreement(run_path: str | Path, policy: str | None = None) -> Agreement:
 
     Reads only; a run without labels gets no label file.
     """
-    from uniprobe.api import suite_of_run  # the API imports this package; import it late
 
     run = RunDir.open(Path(run_path))
     pol = policy or run.manifest().policy

@@ -42,11 +42,11 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from uniprobe.annotate.files import format_labels
 from uniprobe.annotate.items import CanvasGroup, Item
-from uniprobe.annotate.label import Label, LabelValue
-from uniprobe.annotate.store import LabelStore
 from uniprobe.errors import UniprobeError, UsageError
+from uniprobe.store.labels.db import LabelStore
+from uniprobe.store.labels.files import format_labels
+from uniprobe.store.labels.label import Label, LabelValue
 from uniprobe.store.records import ImageRef
 from uniprobe.store.rundir import RunDir
 

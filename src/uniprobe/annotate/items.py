@@ -21,8 +21,6 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from uniprobe.annotate.keys import item_key
-from uniprobe.annotate.label import Label, LabelValue, now_iso
 from uniprobe.annotate.questions import ask, part_name, reference_name
 from uniprobe.cases.checks import check_to_dict
 from uniprobe.cases.images import case_image_bytes
@@ -30,6 +28,8 @@ from uniprobe.cases.schema import Case, Suite
 from uniprobe.errors import RunDirError
 from uniprobe.hashing import sha256_bytes
 from uniprobe.scoring.engine import SampleView, canvas_source, compared_against, scene_parts
+from uniprobe.store.labels.keys import item_key
+from uniprobe.store.labels.label import Label, LabelValue, now_iso
 from uniprobe.store.records import ImageRef, SampleRecord, Status, Verdict
 from uniprobe.store.rundir import RunDir
 

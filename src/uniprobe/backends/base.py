@@ -9,7 +9,6 @@ back to them in the history.
 
 from __future__ import annotations
 
-import hashlib
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from uniprobe.config import Connection, Price
 from uniprobe.errors import ConfigError
+from uniprobe.hashing import sha256_bytes
 
 if TYPE_CHECKING:
     from uniprobe.cases.schema import Case
@@ -48,7 +48,7 @@ class ImageData:
     @cached_property
     def sha256(self) -> str:
         """Content hash of the encoded bytes."""
-        return hashlib.sha256(self.data).hexdigest()
+        return sha256_bytes(self.data)
 
 
 @dataclass(frozen=True)

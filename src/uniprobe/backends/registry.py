@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Mapping
 from typing import Any
 
@@ -51,12 +52,11 @@ def create_backend(
     return cls(model, options, connection=config.connection(key), prices=config.prices)
 
 
+BUILTIN_BACKENDS = ("diffusers", "gemini", "openai_images", "openai_responses", "reference")
+"""Modules of `uniprobe.backends` that register the built-in backends (importing one must
+stay cheap: heavy SDKs are imported inside the backend that needs them)."""
+
+
 def _load_builtin() -> None:
-    # Importing a backend module registers it; heavy SDKs are imported lazily inside.
-    from uniprobe.backends import (  # noqa: F401
-        diffusers,
-        gemini,
-        openai_images,
-        openai_responses,
-        reference,
-    )
+    for module in BUILTIN_BACKENDS:
+        importlib.import_module(f"uniprobe.backends.{module}")

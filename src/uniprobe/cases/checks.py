@@ -46,9 +46,7 @@ __all__ = [
     "Text",
     "Unchanged",
     "check_to_dict",
-    "in_place",
     "leaf_checks",
-    "relation_holds",
 ]
 
 RelationName = Literal["left_of", "right_of", "above", "below"]
@@ -64,32 +62,6 @@ Place = Literal[
     "bottom_right",
 ]
 Select = Literal["leftmost", "rightmost", "middle", "topmost", "bottommost", "largest", "smallest"]
-
-Point = tuple[float, float]
-
-
-def in_place(center: Point, place: str, size: tuple[int, int]) -> bool:
-    """What a `position` check means: the centre lies in that half of the frame (quadrant
-    for corners; the middle third on both axes for center)."""
-    x, y = center[0] / size[0], center[1] / size[1]
-    left, top = x < 0.5, y < 0.5
-    return {
-        "left": left,
-        "right": not left,
-        "top": top,
-        "bottom": not top,
-        "center": 1 / 3 <= x < 2 / 3 and 1 / 3 <= y < 2 / 3,
-        "top_left": left and top,
-        "top_right": not left and top,
-        "bottom_left": left and not top,
-        "bottom_right": not left and not top,
-    }[place]
-
-
-def relation_holds(a: Point, b: Point, relation: str) -> bool:
-    """What a `relation` check means for one pair: compare the centres, from the viewer."""
-    (ax, ay), (bx, by) = a, b
-    return {"left_of": ax < bx, "right_of": ax > bx, "above": ay < by, "below": ay > by}[relation]
 
 
 class _Check(BaseModel):

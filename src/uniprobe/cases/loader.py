@@ -15,11 +15,13 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from uniprobe.cases import checks, schema
 from uniprobe.cases.checks import CHECK_KINDS
 from uniprobe.cases.schema import Case, CaseOrigin, Suite
 from uniprobe.cases.validate import semantic_problems
 from uniprobe.errors import CaseFileError, Problem, UnknownNameError, did_you_mean
 from uniprobe.hashing import sha256_file
+from uniprobe.scenes import spec
 
 __all__ = ["builtin_suites", "load_case_file", "load_suite"]
 
@@ -93,9 +95,6 @@ _FIELD_NAMES: set[str] = set()
 
 def _field_names() -> set[str]:
     if not _FIELD_NAMES:
-        from uniprobe.cases import checks, schema
-        from uniprobe.scenes import spec
-
         for mod in (checks, schema, spec):
             for obj in vars(mod).values():
                 fields = getattr(obj, "model_fields", None)

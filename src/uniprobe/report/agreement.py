@@ -21,10 +21,11 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from uniprobe.annotate.agreement import agreement, cohen_kappa
-from uniprobe.annotate.store import labels_path
+from uniprobe.annotate.agreement import agreement
 from uniprobe.errors import UniprobeError
 from uniprobe.report.metrics import walk_verdicts
+from uniprobe.statistics import cohen_kappa
+from uniprobe.store.labels.db import labels_path
 from uniprobe.store.records import ScoreRecord, Verdict
 
 __all__ = [

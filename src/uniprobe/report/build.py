@@ -33,7 +33,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 from pydantic import BaseModel, ConfigDict
 
-from uniprobe import __version__
+from uniprobe._version import __version__
 from uniprobe.errors import RunDirError, UsageError
 from uniprobe.report import figures
 from uniprobe.report.agreement import (
@@ -49,6 +49,7 @@ from uniprobe.report.significance import Standing, leaderboard
 from uniprobe.scenes.render import ATTRIBUTION
 from uniprobe.store.records import SampleRecord, ScoreRecord
 from uniprobe.store.rundir import RunDir
+from uniprobe.store.suites import suite_of_run
 
 __all__ = ["MARKER", "ReportRecord", "ReportRun", "RunView", "load_run", "write_report"]
 
@@ -94,7 +95,6 @@ class RunView:
 
 def load_run(path: Path, policy: str | None) -> RunView:
     """Read a run, summarize it under `policy` (default: its own) and compare its judges."""
-    from uniprobe.api import suite_of_run  # the API imports this package lazily too
 
     run = RunDir.open(path)
     manifest = run.manifest()

@@ -30,7 +30,8 @@ from numpy.typing import NDArray
 from PIL import Image
 
 from uniprobe.scoring.engine import canvas_source
-from uniprobe.scoring.judges.pixels import PixelsJudge, align
+from uniprobe.scoring.imaging import align
+from uniprobe.scoring.judges.pixels import PixelsJudge
 from uniprobe.store.records import ImageRef, SampleRecord
 
 __all__ = [

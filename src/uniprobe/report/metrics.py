@@ -23,7 +23,9 @@ from dataclasses import dataclass
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from uniprobe import statistics
 from uniprobe.cases.schema import FAMILIES, Case, Suite
+from uniprobe.statistics import BOOTSTRAP
 from uniprobe.store.records import Manifest, SampleRecord, ScoreRecord, Verdict
 
 __all__ = [
@@ -38,8 +40,6 @@ __all__ = [
     "summarize",
     "walk_verdicts",
 ]
-
-BOOTSTRAP = 2000
 
 
 class _M(BaseModel):
@@ -157,28 +157,9 @@ class RunSummary(_M):
 def bootstrap_ratio(
     num: Sequence[float], den: Sequence[float], *, seed: int = 0, reps: int = BOOTSTRAP
 ) -> Estimate:
-    """sum(num)/sum(den) with a case-clustered percentile bootstrap (one entry per case).
-
-    With fewer than two cases that decided anything there is no interval (None): one
-    cluster says nothing about the spread between cases."""
-    n_arr = np.asarray(num, dtype=np.float64)
-    d_arr = np.asarray(den, dtype=np.float64)
-    total = float(d_arr.sum())
-    if total == 0:
-        return Estimate(value=None, low=None, high=None, n=0)
-    value = float(n_arr.sum()) / total
-    if int((d_arr > 0).sum()) < 2:
-        return Estimate(value=round(value, 6), low=None, high=None, n=int(total))
-    k = len(d_arr)
-    rng = np.random.default_rng(seed)
-    weights = rng.multinomial(k, np.full(k, 1.0 / k), size=reps).astype(np.float64)
-    dens = weights @ d_arr
-    ok = dens > 0
-    ratios = (weights @ n_arr)[ok] / dens[ok]
-    low, high = np.percentile(ratios, [2.5, 97.5]) if len(ratios) else (value, value)
-    return Estimate(
-        value=round(value, 6), low=round(float(low), 6), high=round(float(high), 6), n=int(total)
-    )
+    """sum(num)/sum(den) with its case-clustered bootstrap interval (see `statistics`)."""
+    est = statistics.bootstrap_ratio(num, den, seed=seed, reps=reps)
+    return Estimate(value=est.value, low=est.low, high=est.high, n=est.n)
 
 
 def walk_verdicts(verdicts: Iterable[Verdict]) -> Iterator[Verdict]:

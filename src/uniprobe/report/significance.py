@@ -12,10 +12,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-import numpy as np
 from pydantic import BaseModel, ConfigDict
 
-from uniprobe.report.metrics import BOOTSTRAP, RunSummary
+from uniprobe import statistics
+from uniprobe.report.metrics import RunSummary
+from uniprobe.statistics import BOOTSTRAP
 
 __all__ = ["Difference", "Standing", "leaderboard", "paired_difference"]
 
@@ -48,24 +49,13 @@ def paired_difference(
     shared = sorted(c for c in a.keys() & b.keys() if a[c][1] > 0 and b[c][1] > 0)
     if not shared:
         return None
-    arr = np.array([[*a[c], *b[c]] for c in shared], dtype=np.float64)
-    value = arr[:, 0].sum() / arr[:, 1].sum() - arr[:, 2].sum() / arr[:, 3].sum()
-    k = len(shared)
-    if k < 2:
-        return Difference(
-            value=round(float(value), 6), low=None, high=None, cases=k, significant=False
-        )
-    rng = np.random.default_rng(seed)
-    weights = rng.multinomial(k, np.full(k, 1.0 / k), size=reps).astype(np.float64)
-    sums = weights @ arr  # every column's total on each draw; each decided count is > 0
-    diffs = sums[:, 0] / sums[:, 1] - sums[:, 2] / sums[:, 3]
-    low, high = (round(float(x), 6) for x in np.percentile(diffs, [2.5, 97.5]))
+    est = statistics.paired_bootstrap(
+        [a[c] for c in shared], [b[c] for c in shared], seed=seed, reps=reps
+    )
+    assert est.value is not None
+    significant = est.low is not None and est.high is not None and (est.low > 0 or est.high < 0)
     return Difference(
-        value=round(float(value), 6),
-        low=low,
-        high=high,
-        cases=k,
-        significant=low > 0 or high < 0,
+        value=est.value, low=est.low, high=est.high, cases=est.n, significant=significant
     )
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from uniprobe import __version__
+from uniprobe._version import __version__
 from uniprobe.cases.export import ANSWER_SUFFIXES, answer_stem
 from uniprobe.cases.images import case_image_bytes
 from uniprobe.cases.schema import Suite

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from uniprobe import __version__
+from uniprobe._version import __version__
 from uniprobe.backends.base import (
     Backend,
     Conversation,
@@ -35,11 +35,11 @@ from uniprobe.cases.validate import vocabulary_problems
 from uniprobe.config import Config, ProviderConfig
 from uniprobe.errors import BackendError, CaseFileError, RunDirError, UniprobeError
 from uniprobe.hashing import sha256_json
+from uniprobe.limits import Limiter, RetryPolicy, RetryStats, call_with_retries
 from uniprobe.runner.cache import ReplyCache, cache_key
-from uniprobe.runner.limits import Limiter, RetryPolicy, RetryStats, call_with_retries
 from uniprobe.runner.progress import RunProgress
 from uniprobe.scoring.engine import score_sample
-from uniprobe.scoring.policy import Judging
+from uniprobe.scoring.policy import Judging, policies
 from uniprobe.store.records import (
     ErrorRecord,
     ImageRef,
@@ -106,8 +106,6 @@ def seed_for(case_id: str, epoch: int) -> int:
 def _needs_vocabulary(backend: Backend, policy: str) -> bool:
     if backend.capabilities.reads_expectations:
         return True
-    from uniprobe.scoring.policy import policies
-
     return "reference" in policies.get(policy).judge_names()
 
 

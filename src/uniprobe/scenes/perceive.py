@@ -18,7 +18,6 @@ it knows only what every glyph of the vocabulary looks like. The method:
 
 from __future__ import annotations
 
-import hashlib
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -29,11 +28,16 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image
 
+from uniprobe.hashing import sha256_bytes
 from uniprobe.scenes.colors import COLOR_NAMES, name_colors
-from uniprobe.scenes.render import BACKDROP_STYLE, Box, glyph_image, glyph_unit_size
+from uniprobe.scenes.geometry import Box, iou
+from uniprobe.scenes.render import BACKDROP_STYLE, glyph_image, glyph_unit_size
 from uniprobe.scenes.vocabulary import glyph_concepts
 
-__all__ = ["Detection", "Perception", "PerceptionConfig", "perceive"]
+__all__ = ["BACKDROP_MIN_SHARE", "Detection", "Perception", "PerceptionConfig", "perceive"]
+
+BACKDROP_MIN_SHARE = 0.04
+"""A backdrop is present when its fill colour covers at least this share of the image."""
 
 Mask = NDArray[np.bool_]
 RING = 4
@@ -421,19 +425,11 @@ def _distinct(
     kept: list[tuple[str, str, int, int, int, int]] = []
     for _, _, c in ranked:
         box = (c[4], c[5], c[4] + c[2], c[5] + c[3])
-        if all(_iou(box, (k[4], k[5], k[4] + k[2], k[5] + k[3])) < 0.3 for k in kept):
+        if all(iou(box, (k[4], k[5], k[4] + k[2], k[5] + k[3])) < 0.3 for k in kept):
             kept.append(c)
             if len(kept) == n:
                 break
     return kept
-
-
-def _iou(a: Box, b: Box) -> float:
-    ix = max(0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union else 0.0
 
 
 def _peaks(res: NDArray[np.float32], n: int, gap: int) -> list[tuple[float, tuple[int, int]]]:
@@ -555,7 +551,7 @@ def perceive(image: Image.Image, config: PerceptionConfig | None = None) -> Perc
     at the same image again do not pay twice."""
     cfg = config or PerceptionConfig()
     rgb = np.ascontiguousarray(np.asarray(image.convert("RGB")))
-    key = (hashlib.sha256(rgb.tobytes()).hexdigest() + f"{rgb.shape}", cfg)
+    key = (sha256_bytes(rgb.tobytes()) + f"{rgb.shape}", cfg)
     with _SEEN_LOCK:
         hit = _SEEN.get(key)
         if hit is not None:

@@ -15,7 +15,8 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image, ImageDraw, ImageFont
 
-from uniprobe.scenes.colors import parse_color
+from uniprobe.scenes.colors import COLOR_NAMES, name_colors, parse_color
+from uniprobe.scenes.geometry import Box, clip
 from uniprobe.scenes.spec import SceneObject, SceneSpec
 from uniprobe.scenes.vocabulary import concept
 
@@ -36,9 +37,6 @@ ATTRIBUTION = (
     "Synthetic scenes use emoji designed by OpenMoji – the open-source emoji and icon "
     "project (https://openmoji.org). License: CC BY-SA 4.0."
 )
-
-Box = tuple[int, int, int, int]
-"""(x0, y0, x1, y1) in pixels, x1/y1 exclusive."""
 
 OUTLINE_LUMA = 50
 """Glyph pixels darker than this are outline and keep their black when tinted."""
@@ -105,8 +103,6 @@ def glyph_image(name: str, em: int, *, flip: str = "none") -> Image.Image:
 @cache
 def natural_color(name: str) -> str:
     """The palette name most of an untinted glyph's fill is nearest to."""
-    from uniprobe.scenes.colors import COLOR_NAMES, name_colors
-
     a = np.asarray(_glyph_rgba(concept(name).glyph, 128))
     lum = _luma(a[..., :3].astype(np.float64))
     fill = a[..., :3][(a[..., 3] > 200) & (lum >= OUTLINE_LUMA)]
@@ -192,7 +188,7 @@ def _draw_glyph(canvas: Image.Image, obj: SceneObject) -> Box:
     layer = Image.new("RGBA", canvas.size, (0, 0, 0, 0))
     layer.paste(im, (x0, y0))
     canvas.alpha_composite(layer)
-    return _clip((x0, y0, x0 + im.width, y0 + im.height), canvas.size)
+    return clip((x0, y0, x0 + im.width, y0 + im.height), canvas.size)
 
 
 def _draw_primitive(canvas: Image.Image, obj: SceneObject) -> Box:
@@ -214,7 +210,7 @@ def _draw_primitive(canvas: Image.Image, obj: SceneObject) -> Box:
     else:
         d.ellipse((box[0], box[1], box[2] - 1, box[3] - 1), fill=rgba, outline=edge_rgba, width=2)
     canvas.alpha_composite(layer)
-    return _clip(box, canvas.size)
+    return clip(box, canvas.size)
 
 
 TEXT_COLOR = (30, 50, 140)
@@ -230,11 +226,7 @@ def _draw_text(canvas: Image.Image, obj: SceneObject) -> Box:
     oy = round(obj.y - (y1 - y0) / 2) - y0
     color = parse_color(obj.color) if obj.color else TEXT_COLOR
     d.text((ox, oy), obj.text, font=font, fill=(*color, round(255 * obj.opacity)))
-    return _clip((ox + x0, oy + y0, ox + x1, oy + y1), canvas.size)
-
-
-def _clip(box: Box, size: tuple[int, int]) -> Box:
-    return (max(0, box[0]), max(0, box[1]), min(size[0], box[2]), min(size[1], box[3]))
+    return clip((ox + x0, oy + y0, ox + x1, oy + y1), canvas.size)
 
 
 def render_scene(spec: SceneSpec) -> RenderedScene:
@@ -251,7 +243,7 @@ def render_scene(spec: SceneSpec) -> RenderedScene:
             box = _draw_text(canvas, obj)
         elif obj.shape == "region":
             assert obj.w is not None and obj.h is not None
-            box = _clip(
+            box = clip(
                 (
                     round(obj.x - obj.w / 2),
                     round(obj.y - obj.h / 2),

@@ -6,7 +6,8 @@ import random
 from dataclasses import dataclass
 
 from uniprobe.scenes.colors import COLOR_NAMES
-from uniprobe.scenes.render import Box, glyph_unit_size
+from uniprobe.scenes.geometry import Box
+from uniprobe.scenes.render import glyph_unit_size
 from uniprobe.scenes.spec import Band, SceneObject, SceneSpec
 from uniprobe.scenes.vocabulary import BACKDROPS, glyph_concepts
 

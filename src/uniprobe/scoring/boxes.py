@@ -4,7 +4,7 @@ Pure geometry and pixels, no model: a detector (or anything else that proposes b
 gives `Found` boxes; this module thresholds them, merges duplicates (per-label
 non-maximum suppression), counts them, and reads relations, positions and colours off
 them with the same rules the reference judge applies to synthetic scenes
-(`relation_holds` and `in_place` from `uniprobe.cases.checks`: box centres compared).
+(`relation_holds` and `in_place` from `uniprobe.scenes.geometry`: box centres compared).
 
 Colour of a detected object (`box_color`, rule text in `BOX_COLOR_RULE`): an
 axis-aligned box around an object also holds background, mostly along its edges.
@@ -29,9 +29,8 @@ from typing import Any, Protocol, TypeVar
 import numpy as np
 from numpy.typing import NDArray
 
-from uniprobe.cases.checks import in_place, relation_holds
 from uniprobe.scenes.colors import COLOR_NAMES, name_colors
-from uniprobe.scenes.render import Box
+from uniprobe.scenes.geometry import Box, area, in_place, iou, relation_holds
 
 __all__ = [
     "BOX_COLOR_RULE",
@@ -43,7 +42,6 @@ __all__ = [
     "count",
     "dominant",
     "inside",
-    "iou",
     "nms",
     "places",
     "prune",
@@ -101,24 +99,11 @@ class Found:
     @property
     def area(self) -> int:
         """Area of the box in pixels."""
-        return _area(self.box)
+        return area(self.box)
 
     def as_evidence(self) -> dict[str, Any]:
         """JSON-ready description."""
         return {"label": self.label, "box": list(self.box), "score": round(self.score, 3)}
-
-
-def _area(box: Box) -> int:
-    return max(0, box[2] - box[0]) * max(0, box[3] - box[1])
-
-
-def iou(a: Box, b: Box) -> float:
-    """Intersection over union of two boxes (0 when either is empty)."""
-    ix = max(0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    union = _area(a) + _area(b) - inter
-    return inter / union if union > 0 else 0.0
 
 
 def nms(found: Iterable[Found], iou_threshold: float, *, limit: int | None = None) -> list[Found]:
@@ -179,7 +164,7 @@ def places(found: Sequence[Boxed], size: tuple[int, int]) -> list[str]:
 def select(items: Sequence[B], how: str) -> B:
     """The one box a colour check's `select` names: leftmost, rightmost, topmost,
     bottommost (by centre), middle (the median by centre x), largest or smallest (area)."""
-    area = {id(d): _area(d.box) for d in items}
+    sizes = {id(d): area(d.box) for d in items}
     if how == "middle":
         return sorted(items, key=lambda d: d.center[0])[len(items) // 2]
     key = {
@@ -187,8 +172,8 @@ def select(items: Sequence[B], how: str) -> B:
         "rightmost": lambda d: -d.center[0],
         "topmost": lambda d: d.center[1],
         "bottommost": lambda d: -d.center[1],
-        "largest": lambda d: -area[id(d)],
-        "smallest": lambda d: area[id(d)],
+        "largest": lambda d: -sizes[id(d)],
+        "smallest": lambda d: sizes[id(d)],
     }[how]
     return min(items, key=key)
 

@@ -38,7 +38,7 @@ from uniprobe.cases.images import case_image_bytes, rendered_source
 from uniprobe.cases.schema import Case
 from uniprobe.cases.validate import reference_scene
 from uniprobe.hashing import sha256_bytes
-from uniprobe.scenes.render import Box
+from uniprobe.scenes.geometry import Box
 from uniprobe.scoring.judge import Canvas, Judge, JudgeContext, JudgeResult, Ledger
 from uniprobe.scoring.judges.pixels import reference_key
 from uniprobe.scoring.policy import Judging

@@ -32,12 +32,12 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from uniprobe._registry import Registry
 from uniprobe.errors import ConfigError
+from uniprobe.scenes.geometry import Box, scale
 from uniprobe.store.records import ImageRef, JudgeUsage, Status
 
 if TYPE_CHECKING:
     from uniprobe.cases.schema import Case
     from uniprobe.config import Config
-    from uniprobe.scenes.render import Box
 
 __all__ = [
     "Canvas",
@@ -135,8 +135,7 @@ class JudgeContext:
         box = self.parts.get(name)
         if box is None or self.parts_size is None:
             return box
-        sx, sy = size[0] / self.parts_size[0], size[1] / self.parts_size[1]
-        return (round(box[0] * sx), round(box[1] * sy), round(box[2] * sx), round(box[3] * sy))
+        return scale(box, self.parts_size, size)
 
 
 @runtime_checkable

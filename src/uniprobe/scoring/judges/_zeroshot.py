@@ -27,7 +27,7 @@ from numpy.typing import NDArray
 from PIL import Image
 
 from uniprobe.errors import UniprobeError
-from uniprobe.scenes.render import Box
+from uniprobe.scenes.geometry import Box
 from uniprobe.scoring.boxes import Found
 
 __all__ = ["PROMPTS", "DetectorError", "ZeroShotDetector", "one_line"]

@@ -42,7 +42,7 @@ from pydantic import Field, field_validator
 
 from uniprobe.cases.checks import Absent, Color, Count, Position, Present, Relation
 from uniprobe.hashing import sha256_bytes
-from uniprobe.scenes.render import Box
+from uniprobe.scenes.geometry import Box
 from uniprobe.scenes.vocabulary import try_resolve
 from uniprobe.scoring.boxes import (
     BOX_COLOR_RULE,

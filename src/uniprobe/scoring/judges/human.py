@@ -23,14 +23,14 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from uniprobe.annotate.keys import item_key
-from uniprobe.annotate.label import Label
-from uniprobe.annotate.store import LabelStore, labels_path
-from uniprobe.annotate.votes import majority
 from uniprobe.cases.checks import CHECK_KINDS, check_to_dict
 from uniprobe.scoring.engine import compared_against
 from uniprobe.scoring.judge import JudgeContext, JudgeOptions, JudgeResult, judges
 from uniprobe.scoring.judges.pixels import reference_key
+from uniprobe.store.labels.db import LabelStore, labels_path
+from uniprobe.store.labels.keys import item_key
+from uniprobe.store.labels.label import Label
+from uniprobe.store.labels.votes import majority
 
 if TYPE_CHECKING:
     from uniprobe.config import Config

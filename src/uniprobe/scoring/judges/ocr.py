@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import difflib
-import hashlib
 import io
 import re
 import shutil
@@ -22,6 +21,7 @@ from PIL import Image
 from pydantic import Field
 
 from uniprobe.cases.checks import Text
+from uniprobe.hashing import sha256_bytes
 from uniprobe.scoring.judge import JudgeContext, JudgeOptions, JudgeResult, judges
 
 if TYPE_CHECKING:
@@ -93,7 +93,7 @@ class OcrJudge:
 
     def read(self, image: Image.Image) -> str | JudgeResult:
         """Tesseract's text of an image (remembered by pixel content), or why it failed."""
-        key = hashlib.sha256(image.tobytes()).hexdigest() + str(image.size)
+        key = sha256_bytes(image.tobytes()) + str(image.size)
         if key in self._read:
             return self._read[key]
         exe = shutil.which(self.binary)

@@ -23,26 +23,30 @@ import asyncio
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol
 
-import cv2
 import numpy as np
-from numpy.typing import NDArray
 from PIL import Image
 from pydantic import Field
 
 from uniprobe.cases.checks import SameAs, Style, Unchanged
+from uniprobe.scenes.geometry import Box
 from uniprobe.scenes.perceive import perceive
-from uniprobe.scenes.render import Box
 from uniprobe.scenes.vocabulary import try_resolve
+from uniprobe.scoring.imaging import (
+    ALIGNMENT_RULE,
+    GRAY_MAX_COLORFUL,
+    GRAY_SATURATION,
+    align,
+    changed_mask,
+    colorful_share,
+    psnr,
+    ssim_map,
+)
 from uniprobe.scoring.judge import Canvas, Judge, JudgeContext, JudgeOptions, JudgeResult, judges
 
 if TYPE_CHECKING:
     from uniprobe.config import Config
 
-__all__ = ["ALIGNMENT_RULE", "Locator", "PixelsJudge", "align", "reference_key", "ssim_map"]
-
-ALIGNMENT_RULE = (
-    "center-crop to reference aspect (if >1% off), then Lanczos resize to reference size"
-)
+__all__ = ["Locator", "PixelsJudge", "reference_key"]
 
 
 class Locator(Protocol):
@@ -64,51 +68,6 @@ class _ReferenceLocator:
 def reference_key(against: int | str) -> str:
     """Key of a comparison image in `JudgeContext.references`."""
     return f"turn:{against}" if isinstance(against, int) else str(against)
-
-
-def align(image: Image.Image, size: tuple[int, int]) -> Image.Image:
-    """The canvas in the reference's frame (see ALIGNMENT_RULE)."""
-    w, h = image.size
-    rw, rh = size
-    if abs((w / h) / (rw / rh) - 1) > 0.01:
-        if w / h > rw / rh:
-            nw = round(h * rw / rh)
-            image = image.crop(((w - nw) // 2, 0, (w - nw) // 2 + nw, h))
-        else:
-            nh = round(w * rh / rw)
-            image = image.crop((0, (h - nh) // 2, w, (h - nh) // 2 + nh))
-    if image.size != size:
-        image = image.resize(size, Image.Resampling.LANCZOS)
-    return image
-
-
-def _changed(a: NDArray[np.uint8], b: NDArray[np.uint8], threshold: int) -> NDArray[np.bool_]:
-    diff = np.abs(a.astype(np.int16) - b.astype(np.int16)).max(axis=2)
-    return np.asarray(diff > threshold, dtype=bool)
-
-
-def ssim_map(a: NDArray[np.uint8], b: NDArray[np.uint8]) -> NDArray[np.float64]:
-    """Per-pixel SSIM of two RGB images of one size, on luma (Gaussian window, sigma 1.5)."""
-    weights = np.array([0.299, 0.587, 0.114])
-    x = a.astype(np.float64) @ weights
-    y = b.astype(np.float64) @ weights
-    c1, c2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
-
-    def blur(z: NDArray[np.float64]) -> NDArray[np.float64]:
-        return np.asarray(cv2.GaussianBlur(z, (11, 11), 1.5, borderType=cv2.BORDER_REFLECT))
-
-    mx, my = blur(x), blur(y)
-    vx, vy, cxy = blur(x * x) - mx * mx, blur(y * y) - my * my, blur(x * y) - mx * my
-    num = (2 * mx * my + c1) * (2 * cxy + c2)
-    den = (mx * mx + my * my + c1) * (vx + vy + c2)
-    return np.asarray(num / den)
-
-
-def _psnr(a: NDArray[np.uint8], b: NDArray[np.uint8], mask: NDArray[np.bool_]) -> float | None:
-    if not mask.any():
-        return None
-    mse = float(((a.astype(np.float64) - b.astype(np.float64)) ** 2)[mask].mean())
-    return float("inf") if mse == 0 else round(10 * np.log10(255.0**2 / mse), 2)
 
 
 @judges.register("pixels")
@@ -138,9 +97,9 @@ class PixelsJudge:
         """Pixels added around excluded boxes."""
         regions: Literal["reference", "detector"] = "reference"
         """Who locates `outside_objects`: the reference perception or the detector judge."""
-        gray_saturation: float = Field(0.08, ge=0, le=1)
+        gray_saturation: float = Field(GRAY_SATURATION, ge=0, le=1)
         """grayscale: a pixel is colourful above this HSV saturation..."""
-        gray_max_colorful: float = Field(0.003, ge=0, le=1)
+        gray_max_colorful: float = Field(GRAY_MAX_COLORFUL, ge=0, le=1)
         """... and at most this share of pixels may be colourful."""
 
     def __init__(self, options: Any = None, *, config: Config | None = None) -> None:
@@ -208,7 +167,7 @@ class PixelsJudge:
             for e in excluded:
                 x0, y0, x1, y1 = e["box"]
                 mask[max(0, y0 - m) : y1 + m, max(0, x0 - m) : x1 + m] = False
-        changed = _changed(a, b, cfg.pixel_threshold)
+        changed = changed_mask(a, b, cfg.pixel_threshold)
         compared = int(mask.sum())
         share = float((changed & mask).sum()) / compared if compared else 0.0
         ssim = round(float(ssim_map(a, b)[mask].mean()), 4) if compared else None
@@ -223,7 +182,7 @@ class PixelsJudge:
             "mean_abs_diff": round(float(np.abs(a.astype(np.int16) - b)[mask].mean()), 3)
             if compared
             else None,
-            "psnr": _psnr(a, b, mask),
+            "psnr": psnr(a, b, mask),
             "excluded": excluded,
             "changed_box": [int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1]
             if len(xs)
@@ -254,9 +213,7 @@ class PixelsJudge:
     def _style(self, check: Style, canvas: Canvas) -> JudgeResult:
         if canvas.image is None:
             return JudgeResult("fail", "no image")
-        hsv = np.asarray(canvas.image.convert("RGB").convert("HSV")).astype(np.float64) / 255.0
-        colorful = (hsv[..., 1] > self.options.gray_saturation) & (hsv[..., 2] > 0.12)
-        share = float(colorful.mean())
+        share = colorful_share(canvas.image, self.options.gray_saturation)
         gray = share <= self.options.gray_max_colorful
         found = "grayscale" if gray else "color"
         return JudgeResult(

@@ -21,11 +21,15 @@ from uniprobe.cases.checks import (
     Position,
     Present,
     Relation,
-    in_place,
-    relation_holds,
 )
-from uniprobe.scenes.perceive import Detection, Perception, PerceptionConfig, perceive
-from uniprobe.scenes.render import Box
+from uniprobe.scenes.geometry import Box, contains, in_place, relation_holds
+from uniprobe.scenes.perceive import (
+    BACKDROP_MIN_SHARE,
+    Detection,
+    Perception,
+    PerceptionConfig,
+    perceive,
+)
 from uniprobe.scenes.vocabulary import Term, try_resolve
 from uniprobe.scoring.boxes import dominant, select
 from uniprobe.scoring.judge import Canvas, JudgeContext, JudgeOptions, JudgeResult, judges
@@ -34,14 +38,7 @@ from uniprobe.scoring.judges.counting import decide_count
 if TYPE_CHECKING:
     from uniprobe.config import Config
 
-__all__ = ["BACKDROP_MIN_SHARE", "ReferenceJudge"]
-
-BACKDROP_MIN_SHARE = 0.04
-"""A backdrop is present when its fill colour covers at least this share of the image."""
-
-
-def _inside(point: tuple[float, float], box: Box) -> bool:
-    return box[0] <= point[0] < box[2] and box[1] <= point[1] < box[3]
+__all__ = ["ReferenceJudge"]
 
 
 @judges.register("reference")
@@ -95,7 +92,7 @@ class ReferenceJudge:
     def _found(self, term: Term, seen: Perception, within: Box | None) -> list[Detection]:
         dets = seen.of(term.concepts)
         if within is not None:
-            dets = [d for d in dets if _inside(d.center, within)]
+            dets = [d for d in dets if contains(within, d.center)]
         return dets
 
     def _count(

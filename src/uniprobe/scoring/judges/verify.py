@@ -18,7 +18,7 @@ from typing import Any, Protocol
 from PIL import Image
 
 from uniprobe.cases.checks import Count
-from uniprobe.scenes.render import Box
+from uniprobe.scenes.geometry import Box, grow
 from uniprobe.scoring.boxes import Found
 from uniprobe.scoring.judge import Canvas, Judge, JudgeContext, JudgeOptions, JudgeResult, Ledger
 
@@ -55,14 +55,7 @@ class Verifier(Protocol):
 
 def crop_box(box: Box, size: tuple[int, int]) -> Box:
     """The box grown by CROP_MARGIN on every side, clipped to the image."""
-    x0, y0, x1, y1 = box
-    mx, my = (x1 - x0) * CROP_MARGIN, (y1 - y0) * CROP_MARGIN
-    return (
-        max(0, round(x0 - mx)),
-        max(0, round(y0 - my)),
-        min(size[0], round(x1 + mx)),
-        min(size[1], round(y1 + my)),
-    )
+    return grow(box, CROP_MARGIN, size)
 
 
 def _key(canvas: Canvas) -> str | None:

@@ -31,7 +31,6 @@ share recorded; a tie is `unknown`.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import io
 from collections import Counter, OrderedDict
 from collections.abc import Sequence
@@ -45,11 +44,12 @@ from uniprobe.backends.base import Usage
 from uniprobe.backends.pricing import cost_of, price_for
 from uniprobe.config import Config, Connection
 from uniprobe.errors import BackendError, ConfigError
-from uniprobe.runner.limits import Limiter, RetryPolicy, call_with_retries
+from uniprobe.hashing import sha256_bytes
+from uniprobe.limits import Limiter, RetryPolicy, call_with_retries
 from uniprobe.scoring.judge import JudgeContext, JudgeOptions, JudgeResult, Ledger, judges
 from uniprobe.scoring.judges.vlm_api import ChatApi, GeminiApi, VlmApi, VlmReply, VlmRequest
 from uniprobe.scoring.judges.vlm_checks import Answer, Need, Plan, Planner, Purpose, Target
-from uniprobe.scoring.judges.vlm_prompt import (
+from uniprobe.scoring.questions import (
     COMPARE_PROMPT,
     IMAGE_PROMPT,
     PROMPT_VERSION,
@@ -237,7 +237,7 @@ class VlmJudge:
             return []
         images = tuple(c for c, _ in crops)
         keys = "|".join(self.planner.image_key(im) for im in images)
-        target = Target("verify:" + hashlib.sha256(keys.encode()).hexdigest(), "verify", images)
+        target = Target("verify:" + sha256_bytes(keys.encode()), "verify", images)
         needs = [Need(target, verify_question(i + 1, word)) for i, (_, word) in enumerate(crops)]
         answers = await self._answers(needs, ledger)
         return [{"yes": True, "no": False}.get(str(a.value)) for a in answers]

@@ -11,7 +11,6 @@ gives its `JudgeResult` directly.
 
 from __future__ import annotations
 
-import hashlib
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -31,9 +30,10 @@ from uniprobe.cases.checks import (
     Style,
     Unchanged,
 )
+from uniprobe.hashing import sha256_parts
 from uniprobe.scoring.judge import JudgeContext, JudgeResult
 from uniprobe.scoring.judges.pixels import reference_key
-from uniprobe.scoring.judges.vlm_prompt import (
+from uniprobe.scoring.questions import (
     PLACE_PHRASES,
     RELATION_PHRASES,
     Question,
@@ -51,7 +51,7 @@ from uniprobe.scoring.judges.vlm_prompt import (
 )
 
 if TYPE_CHECKING:
-    from uniprobe.scenes.render import Box
+    from uniprobe.scenes.geometry import Box
 
 __all__ = ["Answer", "Need", "Plan", "Planner", "Purpose", "Target"]
 
@@ -112,9 +112,7 @@ class Planner:
         hit = self._hashes.get(id(image))
         if hit is not None and hit[0] is image:
             return hit[1]
-        digest = hashlib.sha256(f"{image.mode}{image.size}".encode())
-        digest.update(image.tobytes())
-        value = digest.hexdigest()
+        value = sha256_parts(f"{image.mode}{image.size}".encode(), image.tobytes())
         self._hashes[id(image)] = (image, value)
         if len(self._hashes) > 256:
             self._hashes.popitem(last=False)

@@ -6,18 +6,18 @@ import re
 import threading
 import traceback
 
-from uniprobe.fakes._handlers import FaultRaised, Handler
-from uniprobe.fakes._wire import Endpoint, Outgoing, RecordedRequest, WireError
-from uniprobe.fakes.faults import Fault, FaultSchedule
-from uniprobe.fakes.gemini_wire import GeminiAPI, gemini_error, gemini_fault_reply
-from uniprobe.fakes.openai_wire import (
+from uniprobe.testing._handlers import FaultRaised, Handler
+from uniprobe.testing._wire import Endpoint, Outgoing, RecordedRequest, WireError
+from uniprobe.testing.faults import Fault, FaultSchedule
+from uniprobe.testing.gemini_wire import GeminiAPI, gemini_error, gemini_fault_reply
+from uniprobe.testing.openai_wire import (
     chat_completion,
     images_edit,
     images_generate,
     openai_error,
     openai_fault_reply,
 )
-from uniprobe.fakes.responses_wire import ResponsesAPI
+from uniprobe.testing.responses_wire import ResponsesAPI
 
 __all__ = ["Dispatcher", "gemini_shaped", "route"]
 

@@ -11,11 +11,9 @@ import pytest
 from fake_http import Http
 from PIL import Image
 
-from uniprobe.fakes import FakeServer, Refusal
-from uniprobe.fakes.vlm import FakeVlm
 from uniprobe.scenes.render import render_scene, to_png
 from uniprobe.scenes.spec import Band, SceneObject, SceneSpec
-from uniprobe.scoring.judges.vlm_prompt import (
+from uniprobe.scoring.questions import (
     IMAGE_PROMPT,
     Question,
     Region,
@@ -31,6 +29,8 @@ from uniprobe.scoring.judges.vlm_prompt import (
     style_question,
     verify_question,
 )
+from uniprobe.testing import FakeServer, Refusal
+from uniprobe.testing.vlm import FakeVlm
 
 SCENE = SceneSpec(
     bands=(Band(kind="sky", bottom=0.45), Band(kind="water", top=0.45)),

@@ -27,14 +27,13 @@ from uniprobe.cases.checks import (
     Style,
     Text,
     Unchanged,
-    in_place,
-    relation_holds,
 )
 from uniprobe.cases.schema import Case
 from uniprobe.cases.validate import reference_scene
 from uniprobe.errors import UsageError
 from uniprobe.scenes.colors import name_color, parse_color
-from uniprobe.scenes.render import Box, glyph_unit_size, natural_color
+from uniprobe.scenes.geometry import Box, center, contains, in_place, overlaps, relation_holds
+from uniprobe.scenes.render import glyph_unit_size, natural_color
 from uniprobe.scenes.spec import Band, SceneObject, SceneSpec
 from uniprobe.scenes.vocabulary import Term, resolve
 
@@ -53,23 +52,6 @@ def spec_box(obj: SceneObject) -> Box:
     else:
         w, h = obj.w or 0, obj.h or 0
     return (round(obj.x - w / 2), round(obj.y - h / 2), round(obj.x + w / 2), round(obj.y + h / 2))
-
-
-def _center(box: Box) -> tuple[float, float]:
-    return ((box[0] + box[2]) / 2, (box[1] + box[3]) / 2)
-
-
-def _inside(point: tuple[float, float], box: Box) -> bool:
-    return box[0] <= point[0] < box[2] and box[1] <= point[1] < box[3]
-
-
-def _overlaps(a: Box, b: Box, margin: int) -> bool:
-    return not (
-        a[2] + margin <= b[0]
-        or b[2] + margin <= a[0]
-        or a[3] + margin <= b[1]
-        or b[3] + margin <= a[1]
-    )
 
 
 # --- scene state ------------------------------------------------------------------------
@@ -114,7 +96,7 @@ class _State:
             i
             for i, o in enumerate(self.objects)
             if o.concept in term.concepts
-            and (within is None or _inside(_center(spec_box(o)), within))
+            and (within is None or contains(within, center(spec_box(o))))
         ]
 
 
@@ -268,7 +250,7 @@ class Planner:
             idx = state.instances(resolve(check.object), None)
             return bool(idx) and all(
                 in_place(
-                    _center(spec_box(state.objects[i])), check.place, (state.width, state.height)
+                    center(spec_box(state.objects[i])), check.place, (state.width, state.height)
                 )
                 for i in idx
             )
@@ -276,8 +258,8 @@ class Planner:
         obj = state.instances(resolve(check.object), None)
         return bool(subj and obj) and all(
             relation_holds(
-                _center(spec_box(state.objects[s])),
-                _center(spec_box(state.objects[o])),
+                center(spec_box(state.objects[s])),
+                center(spec_box(state.objects[o])),
                 check.relation,
             )
             for s in subj
@@ -433,7 +415,7 @@ def _representative(term_name: str, concepts: frozenset[str]) -> str:
 def _new_object(state: _State, t: _Target, within: Box | None, rng: random.Random) -> SceneObject:
     kind = _representative(t.term.name, t.term.concepts)
     for k, old in enumerate(state.freed):  # take a freed place (and its look) if it fits
-        if within is None or _inside(_center(spec_box(old)), within):
+        if within is None or contains(within, center(spec_box(old))):
             state.freed.pop(k)
             return SceneObject(
                 kind=kind,
@@ -445,7 +427,7 @@ def _new_object(state: _State, t: _Target, within: Box | None, rng: random.Rando
                 color=old.color,
             )
     if within is not None:
-        cx, cy = _center(within)
+        cx, cy = center(within)
         same = [o for o in state.freed if o.concept == kind]
         if same:  # the same thing moved to another place: it keeps its look
             old = same[0]
@@ -486,15 +468,15 @@ def _color_name(obj: SceneObject) -> str | None:
 def _select(state: _State, idx: list[int], how: str) -> int:
     boxes = {i: spec_box(state.objects[i]) for i in idx}
     key = {
-        "leftmost": lambda i: _center(boxes[i])[0],
-        "rightmost": lambda i: -_center(boxes[i])[0],
-        "topmost": lambda i: _center(boxes[i])[1],
-        "bottommost": lambda i: -_center(boxes[i])[1],
+        "leftmost": lambda i: center(boxes[i])[0],
+        "rightmost": lambda i: -center(boxes[i])[0],
+        "topmost": lambda i: center(boxes[i])[1],
+        "bottommost": lambda i: -center(boxes[i])[1],
         "largest": lambda i: -(boxes[i][2] - boxes[i][0]) * (boxes[i][3] - boxes[i][1]),
         "smallest": lambda i: (boxes[i][2] - boxes[i][0]) * (boxes[i][3] - boxes[i][1]),
     }
     if how == "middle":
-        ordered = sorted(idx, key=lambda i: _center(boxes[i])[0])
+        ordered = sorted(idx, key=lambda i: center(boxes[i])[0])
         return ordered[len(ordered) // 2]
     return min(idx, key=key[how])
 
@@ -571,7 +553,7 @@ def _zone(
             continue
         partners = state.instances(resolve(partner_word), None)
         if partners and not any(p in movable for p in partners):
-            centers = [_center(spec_box(state.objects[p])) for p in partners]
+            centers = [center(spec_box(state.objects[p])) for p in partners]
             zone = _beyond(zone, relation, centers)
         elif i in movable:
             zone = _narrow(zone, _HALVES[_SIDE[relation]], state)
@@ -580,7 +562,7 @@ def _zone(
 
 def _needs_move(state: _State, i: int, checks: Sequence[Leaf], movable: set[int]) -> bool:
     x0, x1, y0, y1 = _zone(state, i, checks, movable, as_reference=False)
-    cx, cy = _center(spec_box(state.objects[i]))
+    cx, cy = center(spec_box(state.objects[i]))
     return not (x0 <= cx <= x1 and y0 <= cy <= y1)
 
 
@@ -624,7 +606,7 @@ def _find_place(
         rng.shuffle(spots)
         for x, y in spots:
             box = (round(x - w / 2), round(y - h / 2), round(x + w / 2), round(y + h / 2))
-            if not any(_overlaps(box, o, 10) for o in occupied):
+            if not any(overlaps(box, o, 10) for o in occupied):
                 return obj.model_copy(update={"x": float(x), "y": float(y), "size": size})
         if size <= MIN_SIZE:
             x, y = spots[0] if spots else (state.width // 2, state.height // 2)

@@ -22,7 +22,7 @@ from fake_http import Http, running_fake
 from PIL import Image
 
 from uniprobe.errors import UsageError
-from uniprobe.fakes import FakeServer, FilePart, paint, serve_forever
+from uniprobe.testing import FakeServer, FilePart, paint, serve_forever
 
 DOLPHINS = "Generate an image of 5 dolphins in the ocean"
 TOOL = {"type": "image_generation", "quality": "low", "size": "1024x1024", "output_format": "png"}
@@ -695,7 +695,7 @@ def test_start_returns_a_127_url_on_a_free_port() -> None:
 
 
 def test_serve_forever_prints_the_url_and_stops_on_ctrl_c() -> None:
-    code = "from uniprobe.fakes import serve_forever; serve_forever(port=0)"
+    code = "from uniprobe.testing import serve_forever; serve_forever(port=0)"
     proc = subprocess.Popen(
         [sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, env=dict(os.environ)
     )

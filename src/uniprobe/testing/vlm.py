@@ -2,7 +2,7 @@
 
 It reads a request the way a model reads the judge's prompt: the numbered question
 lines ("q1: How many instances of "dog" are there?"), parsed with the judge's own
-question templates (`uniprobe.scoring.judges.vlm_prompt`), and the image(s) of the
+question templates (`uniprobe.scoring.questions`), and the image(s) of the
 request (Chat Completions `image_url` data URLs or Gemini `inlineData`). It answers
 from what the synthetic scene shows, as `uniprobe.scenes.perceive` reads it: counts,
 presence, colours and boxes of glyphs, backdrops, relations and positions from box
@@ -26,7 +26,6 @@ Use one instance as both handlers of a `FakeServer`:
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import random
@@ -41,17 +40,14 @@ from typing import Any, Literal
 import numpy as np
 from PIL import Image
 
-from uniprobe.fakes._handlers import Refusal
-from uniprobe.fakes._wire import decode_b64, decode_data_url
-from uniprobe.fakes.faults import Fault
+from uniprobe.hashing import sha256_parts
 from uniprobe.scenes.colors import COLOR_NAMES
-from uniprobe.scenes.perceive import Detection, perceive
-from uniprobe.scenes.render import Box
+from uniprobe.scenes.geometry import Box
+from uniprobe.scenes.perceive import BACKDROP_MIN_SHARE, Detection, perceive
 from uniprobe.scenes.vocabulary import Term, try_resolve
 from uniprobe.scoring.boxes import all_at, dominant, inside, relation_between, select
-from uniprobe.scoring.judges.pixels import PixelsJudge, align
-from uniprobe.scoring.judges.reference import BACKDROP_MIN_SHARE
-from uniprobe.scoring.judges.vlm_prompt import (
+from uniprobe.scoring.imaging import GRAY_MAX_COLORFUL, align, changed_mask, colorful_share
+from uniprobe.scoring.questions import (
     COLOR_SELECT_TEMPLATE,
     COLOR_TEMPLATE,
     COUNT_TEMPLATE,
@@ -69,11 +65,20 @@ from uniprobe.scoring.judges.vlm_prompt import (
     VERIFY_TEMPLATE,
     Value,
 )
+from uniprobe.testing._handlers import Refusal
+from uniprobe.testing._wire import decode_b64, decode_data_url
+from uniprobe.testing.faults import Fault
 
 __all__ = ["Asked", "FakeVlm", "FakeVlmMode"]
 
 FakeVlmMode = Literal["answer", "malformed", "refusal", "missing"]
 
+# A perfect fake VLM sees what the reference world's own measurements see: the default
+# thresholds of the pixels judge (tests check they are equal) and of the perception.
+_MARGIN = 6
+_PIXEL_THRESHOLD = 24
+_MAX_CHANGED = 0.01
+_MAX_CHANGED_SAME = 0.005
 _QUESTION_LINE = re.compile(r"^(q\d+): (.+)$", re.MULTILINE)
 _WORD = r'[^"]+'
 
@@ -219,16 +224,12 @@ class _Eye:
         return dominant(rgb, _box(found, self.images[0].size))[0]
 
     def grayscale(self) -> bool:
-        opts = PixelsJudge.Options()
-        hsv = np.asarray(self.images[0].convert("HSV")).astype(np.float64) / 255.0
-        colorful = (hsv[..., 1] > opts.gray_saturation) & (hsv[..., 2] > 0.12)
-        return float(colorful.mean()) <= opts.gray_max_colorful
+        return colorful_share(self.images[0]) <= GRAY_MAX_COLORFUL
 
     def differs(self, excluded: str | None) -> bool | None:
         """Whether image 2 differs from image 1 outside the excluded regions and objects."""
         if len(self.images) < 2:
             return None
-        opts = PixelsJudge.Options()
         before = self.images[0]
         after = align(self.images[1], before.size)
         a, b = np.asarray(before), np.asarray(after)
@@ -242,15 +243,15 @@ class _Eye:
                 return None
             for image in (before, after):
                 boxes.extend(d.box for d in perceive(image).of(term.concepts))
-        m = opts.margin
+        m = _MARGIN
         for x0, y0, x1, y1 in boxes:
             mask[max(0, y0 - m) : y1 + m, max(0, x0 - m) : x1 + m] = False
-        changed = np.abs(a.astype(np.int16) - b.astype(np.int16)).max(axis=2) > opts.pixel_threshold
+        changed = changed_mask(a, b, _PIXEL_THRESHOLD)
         compared = int(mask.sum())
         if compared == 0:
             return None
         share = float((changed & mask).sum()) / compared
-        return share > (opts.max_changed if excluded else opts.max_changed_same)
+        return share > (_MAX_CHANGED if excluded else _MAX_CHANGED_SAME)
 
     def shows(self, index: int, word: str) -> bool | None:
         term = try_resolve(word)
@@ -345,9 +346,9 @@ class FakeVlm:
     def _rng(self, body: dict[str, Any]) -> random.Random:
         """A generator fixed by the seed, the request's content and how often that same
         content was asked before (so repeated samples differ)."""
-        digest = hashlib.sha256(f"{self.seed}:".encode())
-        digest.update(json.dumps(body, sort_keys=True, default=str).encode())
-        key = digest.hexdigest()
+        key = sha256_parts(
+            f"{self.seed}:".encode(), json.dumps(body, sort_keys=True, default=str).encode()
+        )
         with self._lock:
             n = self._repeats[key]
             self._repeats[key] += 1

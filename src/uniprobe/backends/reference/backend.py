@@ -24,7 +24,7 @@ from uniprobe.backends.base import (
     Usage,
     UserTurn,
 )
-from uniprobe.backends.planner import Planner
+from uniprobe.backends.reference.planner import Planner
 from uniprobe.backends.registry import backends
 from uniprobe.errors import UsageError
 from uniprobe.scenes.render import render_scene, to_png

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from uniprobe.annotate.keys import item_key
+from uniprobe.store.labels.keys import item_key
 
 __all__ = ["COLUMNS", "Label", "LabelValue", "now_iso"]
 

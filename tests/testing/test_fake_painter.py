@@ -8,9 +8,9 @@ from collections import Counter
 import pytest
 from PIL import Image
 
-from uniprobe.fakes import Mention, Reading, paint, read
-from uniprobe.fakes.painter import MAX_OBJECTS, blank
 from uniprobe.scenes.perceive import perceive
+from uniprobe.testing import Mention, Reading, paint, read
+from uniprobe.testing.painter import MAX_OBJECTS, blank
 
 
 def _seen(png: bytes) -> tuple[Counter[tuple[str, str]], dict[str, float], tuple[int, int]]:

@@ -15,7 +15,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from uniprobe.fakes._wire import (
+from uniprobe.testing._wire import (
     INVALID_BASE64,
     Outgoing,
     RecordedRequest,
@@ -27,7 +27,7 @@ from uniprobe.fakes._wire import (
     reencode,
     text_tokens,
 )
-from uniprobe.fakes.openai_wire import (
+from uniprobe.testing.openai_wire import (
     INPUT_IMAGE_TOKENS,
     bad_request,
     image_output_tokens,
@@ -38,7 +38,7 @@ from uniprobe.fakes.openai_wire import (
     openai_error,
     required,
 )
-from uniprobe.fakes.painter import paint
+from uniprobe.testing.painter import paint
 
 __all__ = ["MAX_STORED", "ResponsesAPI", "Turn"]
 

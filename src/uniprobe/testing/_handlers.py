@@ -11,8 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from uniprobe.fakes._wire import Outgoing, WireError
-from uniprobe.fakes.faults import Fault
+from uniprobe.testing._wire import Outgoing, WireError
+from uniprobe.testing.faults import Fault
 
 __all__ = ["FaultRaised", "Handler", "Refusal", "ask_handler"]
 

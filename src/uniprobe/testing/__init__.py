@@ -3,15 +3,15 @@
 `FakeServer` listens on 127.0.0.1, draws the literal reading of each prompt with
 `paint`, records every request, and injects the faults listed in `FAULT_KINDS`.
 Text answers (chat completions, Gemini JSON requests) come from pluggable handlers;
-`uniprobe.fakes.vlm.FakeVlm` (not imported here: it loads the scene perception) is
+`uniprobe.testing.vlm.FakeVlm` (not imported here: it loads the scene perception) is
 one that answers the VLM judge's questions from the pixels.
 """
 
-from uniprobe.fakes._handlers import Handler, Refusal
-from uniprobe.fakes._wire import FilePart, RecordedRequest
-from uniprobe.fakes.faults import DEFAULT_MIX, FAULT_KINDS, Fault, FaultKind
-from uniprobe.fakes.painter import Mention, Reading, paint, read
-from uniprobe.fakes.server import FakeServer, check_loopback, serve_forever
+from uniprobe.testing._handlers import Handler, Refusal
+from uniprobe.testing._wire import FilePart, RecordedRequest
+from uniprobe.testing.faults import DEFAULT_MIX, FAULT_KINDS, Fault, FaultKind
+from uniprobe.testing.painter import Mention, Reading, paint, read
+from uniprobe.testing.server import FakeServer, check_loopback, serve_forever
 
 __all__ = [
     "DEFAULT_MIX",

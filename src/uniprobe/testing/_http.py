@@ -13,10 +13,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl
 
-from uniprobe.fakes._dispatch import Dispatcher, gemini_shaped, route
-from uniprobe.fakes._multipart import parse_multipart
-from uniprobe.fakes._wire import FilePart, Outgoing, RecordedRequest
-from uniprobe.fakes.faults import Fault
+from uniprobe.testing._dispatch import Dispatcher, gemini_shaped, route
+from uniprobe.testing._multipart import parse_multipart
+from uniprobe.testing._wire import FilePart, Outgoing, RecordedRequest
+from uniprobe.testing.faults import Fault
 
 __all__ = ["Recorder", "ServerState", "bind", "check_loopback"]
 

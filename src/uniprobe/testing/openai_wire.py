@@ -11,8 +11,8 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from uniprobe.fakes._handlers import FaultRaised, Handler, Refusal, ask_handler
-from uniprobe.fakes._wire import (
+from uniprobe.testing._handlers import FaultRaised, Handler, Refusal, ask_handler
+from uniprobe.testing._wire import (
     INVALID_BASE64,
     Outgoing,
     RecordedRequest,
@@ -23,8 +23,8 @@ from uniprobe.fakes._wire import (
     reencode,
     text_tokens,
 )
-from uniprobe.fakes.faults import Fault
-from uniprobe.fakes.painter import blank, paint
+from uniprobe.testing.faults import Fault
+from uniprobe.testing.painter import blank, paint
 
 __all__ = [
     "INPUT_IMAGE_TOKENS",

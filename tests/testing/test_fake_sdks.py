@@ -12,7 +12,7 @@ import pytest
 from fake_http import running_fake
 from PIL import Image
 
-from uniprobe.fakes import FakeServer, paint
+from uniprobe.testing import FakeServer, paint
 
 DOLPHINS = "Generate an image of 5 dolphins in the ocean"
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from uniprobe.fakes import FakeServer
+from uniprobe.testing import FakeServer
 
 
 @dataclass(frozen=True)

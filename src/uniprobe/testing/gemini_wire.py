@@ -18,8 +18,8 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from uniprobe.fakes._handlers import Handler, Refusal, ask_handler
-from uniprobe.fakes._wire import (
+from uniprobe.testing._handlers import Handler, Refusal, ask_handler
+from uniprobe.testing._wire import (
     INVALID_BASE64,
     Outgoing,
     RecordedRequest,
@@ -30,8 +30,8 @@ from uniprobe.fakes._wire import (
     reencode,
     text_tokens,
 )
-from uniprobe.fakes.faults import Fault
-from uniprobe.fakes.painter import paint
+from uniprobe.testing.faults import Fault
+from uniprobe.testing.painter import paint
 
 __all__ = [
     "INPUT_IMAGE_TOKENS",

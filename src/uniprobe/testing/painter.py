@@ -11,14 +11,15 @@ reading a benchmark case warns about.
 
 from __future__ import annotations
 
-import hashlib
 import random
 import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+from uniprobe.hashing import sha256_bytes
 from uniprobe.scenes.colors import PALETTE, canonical_color_name
-from uniprobe.scenes.render import Box, glyph_unit_size, render_scene, to_png
+from uniprobe.scenes.geometry import Box
+from uniprobe.scenes.render import glyph_unit_size, render_scene, to_png
 from uniprobe.scenes.spec import Band, SceneObject, SceneSpec
 from uniprobe.scenes.vocabulary import Term, concept, try_resolve
 
@@ -261,8 +262,7 @@ def _drawn(text: str, size: int, seed: int) -> tuple[bytes, str]:
     """The drawing of a message (remembered: a fake serving many requests draws each
     distinct message once, so it costs its clients little CPU on a shared machine)."""
     reading = read(text)
-    digest = hashlib.sha256(f"{seed}\x00{text}".encode()).digest()
-    rng = random.Random(int.from_bytes(digest[:8], "big"))
+    rng = random.Random(int(sha256_bytes(f"{seed}\x00{text}".encode())[:16], 16))
     objects = _layout(reading, size, rng)
     spec = SceneSpec(
         width=size, height=size, bands=_bands(reading.backdrops), objects=tuple(objects)

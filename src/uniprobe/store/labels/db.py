@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from uniprobe.annotate.files import ExportFormat, format_labels, read_label_file
-from uniprobe.annotate.label import COLUMNS, Label, LabelValue, now_iso
 from uniprobe.errors import RunDirError
+from uniprobe.store.labels.files import ExportFormat, format_labels, read_label_file
+from uniprobe.store.labels.label import COLUMNS, Label, LabelValue, now_iso
 from uniprobe.store.rundir import atomic_write
 
 __all__ = [

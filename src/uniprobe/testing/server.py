@@ -21,11 +21,11 @@ from types import TracebackType
 from typing import Any, Self
 
 from uniprobe.errors import UsageError
-from uniprobe.fakes._dispatch import Dispatcher
-from uniprobe.fakes._handlers import Handler
-from uniprobe.fakes._http import LoopbackHTTPServer, Recorder, ServerState, bind, check_loopback
-from uniprobe.fakes._wire import RecordedRequest
-from uniprobe.fakes.faults import DEFAULT_MIX, Fault, FaultKind, FaultSchedule
+from uniprobe.testing._dispatch import Dispatcher
+from uniprobe.testing._handlers import Handler
+from uniprobe.testing._http import LoopbackHTTPServer, Recorder, ServerState, bind, check_loopback
+from uniprobe.testing._wire import RecordedRequest
+from uniprobe.testing.faults import DEFAULT_MIX, Fault, FaultKind, FaultSchedule
 
 __all__ = ["FakeServer", "check_loopback", "serve_forever"]
 
@@ -44,7 +44,7 @@ class FakeServer:
         image_size: Side in pixels of every image drawn (the requested `size` is only echoed).
         chat_handler: Answers /v1/chat/completions: gets the request body, returns the
             assistant content, a `Refusal` or a `Fault`; an exception becomes a 500.
-            Default: "{}". A `uniprobe.fakes.vlm.FakeVlm` answers VLM-judge questions.
+            Default: "{}". A `uniprobe.testing.vlm.FakeVlm` answers VLM-judge questions.
         json_handler: Answers Gemini generateContent requests that ask for JSON
             (`generationConfig.responseMimeType == "application/json"`), in the same
             way; a `Refusal` becomes a SAFETY stop. Default: "{}".

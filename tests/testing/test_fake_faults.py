@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 from fake_http import Http, running_fake
 
-from uniprobe.fakes import FAULT_KINDS, FakeServer, Fault, FaultKind
-from uniprobe.fakes._wire import INVALID_BASE64
+from uniprobe.testing import FAULT_KINDS, FakeServer, Fault, FaultKind
+from uniprobe.testing._wire import INVALID_BASE64
 
 RESPONSES = "/v1/responses"
 GENERATIONS = "/v1/images/generations"

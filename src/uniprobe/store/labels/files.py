@@ -18,8 +18,8 @@ from typing import Any, Literal
 
 from pydantic import ValidationError
 
-from uniprobe.annotate.label import COLUMNS, Label
 from uniprobe.errors import LabelFileError, Problem, UsageError
+from uniprobe.store.labels.label import COLUMNS, Label
 
 __all__ = ["ExportFormat", "format_labels", "read_label_file"]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from uniprobe.fakes._wire import FilePart
+from uniprobe.testing._wire import FilePart
 
 __all__ = ["parse_multipart"]
 

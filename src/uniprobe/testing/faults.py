@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal, get_args
 
-from uniprobe.fakes._wire import Endpoint
+from uniprobe.testing._wire import Endpoint
 
 __all__ = [
     "DEFAULT_MIX",
