@@ -23,9 +23,9 @@ from dataclasses import dataclass
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from uniprobe import statistics
 from uniprobe.cases.schema import FAMILIES, Case, Suite
 from uniprobe.statistics import BOOTSTRAP
+from uniprobe.statistics import bootstrap_ratio as _bootstrap_ratio
 from uniprobe.store.records import Manifest, SampleRecord, ScoreRecord, Verdict
 
 __all__ = [
@@ -158,7 +158,7 @@ def bootstrap_ratio(
     num: Sequence[float], den: Sequence[float], *, seed: int = 0, reps: int = BOOTSTRAP
 ) -> Estimate:
     """sum(num)/sum(den) with its case-clustered bootstrap interval (see `statistics`)."""
-    est = statistics.bootstrap_ratio(num, den, seed=seed, reps=reps)
+    est = _bootstrap_ratio(num, den, seed=seed, reps=reps)
     return Estimate(value=est.value, low=est.low, high=est.high, n=est.n)
 
 

@@ -14,9 +14,8 @@ from collections.abc import Mapping, Sequence
 
 from pydantic import BaseModel, ConfigDict
 
-from uniprobe import statistics
 from uniprobe.report.metrics import RunSummary
-from uniprobe.statistics import BOOTSTRAP
+from uniprobe.statistics import BOOTSTRAP, paired_bootstrap
 
 __all__ = ["Difference", "Standing", "leaderboard", "paired_difference"]
 
@@ -49,9 +48,7 @@ def paired_difference(
     shared = sorted(c for c in a.keys() & b.keys() if a[c][1] > 0 and b[c][1] > 0)
     if not shared:
         return None
-    est = statistics.paired_bootstrap(
-        [a[c] for c in shared], [b[c] for c in shared], seed=seed, reps=reps
-    )
+    est = paired_bootstrap([a[c] for c in shared], [b[c] for c in shared], seed=seed, reps=reps)
     assert est.value is not None
     significant = est.low is not None and est.high is not None and (est.low > 0 or est.high < 0)
     return Difference(
