@@ -2,33 +2,72 @@
 
 from __future__ import annotations
 
-import importlib.util
+import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
 import uniprobe
+from uniprobe.cases import generate
 from uniprobe.cases.checks import Conditional
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _generator():  # type: ignore[no-untyped-def]
-    spec = importlib.util.spec_from_file_location(
-        "build_core_suite", ROOT / "tools/build_core_suite.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["build_core_suite"] = module
-    spec.loader.exec_module(module)
-    return module
+from uniprobe.cases.generate.__main__ import main
+from uniprobe.cases.generate.common import Builder, seeded
+from uniprobe.cases.schema import Case
 
 
 def test_committed_suite_is_what_the_generator_writes() -> None:
-    gen = _generator()
-    for name, text in gen.render().items():
-        assert (gen.OUT / name).read_text(encoding="utf-8") == text, f"{name} is stale"
+    for name, text in generate.render().items():
+        assert (generate.SUITE_DIR / name).read_text(encoding="utf-8") == text, f"{name} is stale"
+
+
+def test_generated_cases_equal_the_committed_ones() -> None:
+    built = generate.build_core()
+    committed = uniprobe.load_suite("core").cases
+    assert len(built) == len(committed) == 401
+    assert {c.id: c.to_dict() for c in built} == {c.id: c.to_dict() for c in committed}
+
+
+@pytest.mark.parametrize(
+    ("file", "builder"),
+    [
+        pytest.param(file, builder, id=builder.__name__)
+        for file, builders in generate.FILES.items()
+        for builder in builders
+    ],
+)
+def test_every_builder_yields_cases_of_its_file_family(file: str, builder: Builder) -> None:
+    cases = list(builder(seeded(builder)))
+    assert len(cases) >= 12
+    assert all(isinstance(c, Case) for c in cases)
+    assert {c.family for c in cases} == {file.removesuffix(".yaml")}
+    assert [c.to_dict() for c in builder(seeded(builder))] == [c.to_dict() for c in cases]
+
+
+def test_write_then_check_a_copy(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--out", str(tmp_path)]) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(generate.FILES)
+    assert main(["--check", "--out", str(tmp_path)]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == "core suite is up to date"
+    (tmp_path / "post_generation.yaml").unlink()
+    assert generate.write(check=True, out=tmp_path) == 1
+    assert "out of date: post_generation.yaml" in capsys.readouterr().out
+
+
+def test_check_exits_1_on_a_modified_copy(tmp_path: Path) -> None:
+    assert generate.write(out=tmp_path) == 0
+    edited = tmp_path / "editing.yaml"
+    text = edited.read_text(encoding="utf-8")
+    assert "equals: 3}" in text
+    edited.write_text(text.replace("equals: 3}", "equals: 4}", 1), encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "-m", "uniprobe.cases.generate", "--check", "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 1, done.stderr
+    assert done.stdout == "out of date: editing.yaml (run python -m uniprobe.cases.generate)\n"
 
 
 def test_core_has_300_cases_and_12_in_every_subtype() -> None:

@@ -1,0 +1,104 @@
+"""The `core` suite, written by code: 400 checkable cases in the paper's three dimensions.
+
+The suite is data (YAML under `uniprobe/cases/suites/core/`); this package is how it is
+authored, so that hundreds of cases stay consistent. Every case comes from a template
+with varied objects, numbers, colours and wording, drawn from a random generator seeded
+by its builder's name: the output is identical on every run (a test checks that the
+committed files equal what this package writes).
+
+    python -m uniprobe.cases.generate            # rewrite the suite
+    python -m uniprobe.cases.generate --check    # exit 1 if the committed files differ
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from uniprobe.cases.generate import editing, global_instruction, post_generation
+from uniprobe.cases.generate.common import Builder, case_yaml, seeded
+from uniprobe.cases.schema import Case
+
+__all__ = ["FILES", "SUITE_DIR", "build", "build_core", "render", "write"]
+
+SUITE_DIR = Path(__file__).resolve().parents[1] / "suites" / "core"
+"""Where the committed `core` suite lives."""
+
+G, E, P = global_instruction, editing, post_generation
+FILES: dict[str, tuple[Builder, ...]] = {
+    "global_instruction.yaml": (
+        G.numeric_transform,
+        G.spatial_reversal,
+        G.word_substitution,
+        G.color_remapping,
+        G.topic_restriction,
+        G.exclusion,
+        G.style_persistence,
+        G.knowledge_quantity,
+        G.two_rules,
+        G.rule_revoked,
+        G.context_distance,
+    ),
+    "editing.yaml": (
+        E.referring_recolor,
+        E.predicate_removal,
+        E.similar_replacement,
+        E.count_edit,
+        E.move,
+        E.add_at_place,
+        E.text_edit,
+        E.part_edit,
+        E.laterality,
+        E.change_nothing_else,
+    ),
+    "post_generation.yaml": (
+        P.condition_presence,
+        P.condition_count,
+        P.condition_color,
+        P.condition_relation,
+        P.condition_after_edit,
+        P.retraction,
+        P.false_premise,
+        P.back_reference,
+        P.arithmetic,
+    ),
+}
+"""Suite file name -> the builders of its cases, in file order."""
+
+
+def build(builders: tuple[Builder, ...]) -> list[Case]:
+    """The cases of these builders, each drawing from its own seeded generator."""
+    return [c for builder in builders for c in builder(seeded(builder))]
+
+
+def build_core() -> list[Case]:
+    """Every case of the `core` suite, in suite order."""
+    return [c for builders in FILES.values() for c in build(builders)]
+
+
+def render() -> dict[str, str]:
+    """File name -> YAML text of the whole suite."""
+    return {name: case_yaml(build(builders)) for name, builders in FILES.items()}
+
+
+def write(*, check: bool = False, out: Path = SUITE_DIR) -> int:
+    """Write the suite files to `out` (or, with `check`, compare them); the exit status.
+
+    Returns 0 when written or up to date, 1 when `check` finds a missing or stale file.
+    """
+    files = render()
+    if check:
+        stale = [
+            name
+            for name, text in files.items()
+            if not (out / name).is_file() or (out / name).read_text(encoding="utf-8") != text
+        ]
+        if stale:
+            print(f"out of date: {', '.join(stale)} (run python -m uniprobe.cases.generate)")
+            return 1
+        print("core suite is up to date")
+        return 0
+    out.mkdir(parents=True, exist_ok=True)
+    for name, text in files.items():
+        (out / name).write_text(text, encoding="utf-8")
+    print(f"wrote {', '.join(files)} to {out}")
+    return 0
