@@ -71,7 +71,7 @@ def test_check_exits_1_on_a_modified_copy(tmp_path: Path) -> None:
 
 
 def test_core_has_300_cases_and_12_in_every_subtype() -> None:
-    stats = uniprobe.statistics("core")
+    stats = uniprobe.stats("core")
     assert stats.cases >= 300
     assert stats.families == {"global_instruction": 173, "editing": 120, "post_generation": 108}
     assert len(stats.subtypes) == 32
