@@ -7,6 +7,7 @@ from uniprobe.scenes.vocabulary import (
     UnknownWordError,
     glyph_concepts,
     known_words,
+    plural,
     resolve,
     try_resolve,
 )
@@ -62,3 +63,17 @@ def test_every_glyph_concept_has_a_glyph_and_is_reachable() -> None:
     for concept in glyph_concepts():
         assert concept.glyph
         assert concept.name in words
+
+
+@pytest.mark.parametrize(
+    "word,expected",
+    [
+        pytest.param("bird", "birds", id="regular"),
+        pytest.param("mouse", "mice", id="irregular"),
+        pytest.param("dolphins", "dolphins", id="already-plural"),
+        pytest.param("grapes", "grapes", id="name-is-plural"),
+        pytest.param("grape", "grapes", id="synonym-of-plural-name"),
+    ],
+)
+def test_plural_for_people(word: str, expected: str) -> None:
+    assert plural(word) == expected

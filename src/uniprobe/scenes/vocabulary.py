@@ -93,7 +93,7 @@ CONCEPTS: tuple[Concept, ...] = (
     _g("strawberry", "\U0001f353", is_a="fruit,food"),
     _g("pear", "\U0001f350", is_a="fruit,food"),
     _g("cherry", "\U0001f352", is_a="fruit,food"),
-    _g("grapes", "\U0001f347", "grape", "bunch of grapes", is_a="fruit,food"),
+    _g("grapes", "\U0001f347", "grape", "bunch of grapes", plurals=("grapes",), is_a="fruit,food"),
     _g("pineapple", "\U0001f34d", is_a="fruit,food"),
     _g("peach", "\U0001f351", is_a="fruit,food"),
     _g("tomato", "\U0001f345", plurals=("tomatoes",), is_a="food"),
