@@ -10,11 +10,11 @@ outlined on the image by the page.
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from uniprobe.cases.checks import (
     Absent,
     Ask,
+    Check,
     Color,
     Count,
     Position,
@@ -175,7 +175,7 @@ def _ask(check: Ask) -> Question:
     return f"Is the answer no to: “{check.question}”", "Yes if the answer to the question is no."
 
 
-def ask(check: Any) -> Question:
+def ask(check: Check) -> Question:
     """The question (yes = the check passes) and a one-line hint for a leaf check."""
     if isinstance(check, Count):
         return _count(check)
@@ -197,4 +197,4 @@ def ask(check: Any) -> Question:
         return _same_as(check)
     if isinstance(check, Ask):
         return _ask(check)
-    raise ValueError(f"no question for a '{getattr(check, 'kind', type(check).__name__)}' check")
+    raise ValueError(f"no question for a '{check.kind}' check")
