@@ -48,7 +48,6 @@ from uniprobe.scoring.boxes import (
     Found,
     all_at,
     box_color,
-    dominant,
     inside,
     nms,
     places,
@@ -67,6 +66,7 @@ from uniprobe.scoring.judge import (
 )
 from uniprobe.scoring.judges._zeroshot import PROMPTS, DetectorError, ZeroShotDetector
 from uniprobe.scoring.judges.counting import decide_count
+from uniprobe.scoring.judges.partcolor import decide_part_color
 
 if TYPE_CHECKING:
     from uniprobe.config import Config
@@ -419,21 +419,7 @@ class DetectorJudge(Judge):
             return JudgeResult("fail", "no image")
         rgb = np.asarray(image.convert("RGB"))
         if check.part is not None:
-            box = ctx.part_box(check.part, image.size)
-            if box is None:
-                return JudgeResult("unknown", f"no part '{check.part}' in the reference scene")
-            name, share = dominant(rgb, box)
-            evidence = {
-                "part": check.part,
-                "box": list(box),
-                "color": name,
-                "share": round(share, 3),
-            }
-            return JudgeResult(
-                "pass" if name == check.equals else "fail",
-                f"{check.part} is {name} ({share:.0%} of its pixels)",
-                evidence,
-            )
+            return decide_part_color(check, check.part, ctx, rgb, image.size)
         assert check.object is not None
         dets = _lookup(found, check.object)
         if dets is None:

@@ -32,9 +32,10 @@ from uniprobe.scenes.perceive import (
     perceive,
 )
 from uniprobe.scenes.vocabulary import Term, try_resolve
-from uniprobe.scoring.boxes import dominant, select
+from uniprobe.scoring.boxes import select
 from uniprobe.scoring.judge import Canvas, Judge, JudgeContext, JudgeOptions, JudgeResult, judges
 from uniprobe.scoring.judges.counting import decide_count
+from uniprobe.scoring.judges.partcolor import decide_part_color
 
 if TYPE_CHECKING:
     from uniprobe.config import Config
@@ -189,21 +190,8 @@ class ReferenceJudge(Judge):
         if seen is None or ctx.canvas.image is None:
             return JudgeResult("fail", "no image")
         if check.part is not None:
-            box = ctx.part_box(check.part, (seen.width, seen.height))
-            if box is None:
-                return JudgeResult("unknown", f"no part '{check.part}' in the reference scene")
-            name, share = dominant(np.asarray(ctx.canvas.image), box)
-            evidence = {
-                "part": check.part,
-                "box": list(box),
-                "color": name,
-                "share": round(share, 3),
-            }
-            return JudgeResult(
-                "pass" if name == check.equals else "fail",
-                f"{check.part} is {name} ({share:.0%} of its pixels)",
-                evidence,
-            )
+            rgb = np.asarray(ctx.canvas.image)
+            return decide_part_color(check, check.part, ctx, rgb, (seen.width, seen.height))
         assert check.object is not None
         term = self._term(check.object)
         if isinstance(term, JudgeResult):
