@@ -24,6 +24,7 @@ from uniprobe.cases.checks import (
     Style,
     Text,
     Unchanged,
+    check_to_dict,
 )
 from uniprobe.scenes.colors import PALETTE
 from uniprobe.scenes.vocabulary import plural, try_resolve
@@ -197,4 +198,11 @@ def ask(check: Check) -> Question:
         return _same_as(check)
     if isinstance(check, Ask):
         return _ask(check)
-    raise ValueError(f"no question for a '{check.kind}' check")
+    return _generic(check)
+
+
+def _generic(check: Check) -> Question:
+    """A kind without its own wording: the check as written."""
+    body = check_to_dict(check)[check.kind]
+    said = ", ".join(f"{k}: {v}" for k, v in body.items())
+    return f"Does the image satisfy “{check.kind}” ({said})?", "Yes if the check holds."
