@@ -55,12 +55,11 @@ from uniprobe.report.metrics import RunSummary
 from uniprobe.runner.run import RunResult
 from uniprobe.scoring.judge import Judge, JudgeContext, JudgeResult
 from uniprobe.scoring.judge import judges as judge_registry
-from uniprobe.scoring.policy import Policy, _load_builtin_judges
+from uniprobe.scoring.policy import Policy
 from uniprobe.scoring.policy import policies as policy_registry
 from uniprobe.store.rundir import RunDir
 
 _load_backends()
-_load_builtin_judges()
 
 __all__ = [
     "Agreement",

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from uniprobe.cases.loader import load_suite
 from uniprobe.cases.schema import Suite
@@ -284,21 +284,20 @@ def import_run(
 def judgeable_problems(suite: Suite, policy: str | None = None) -> list[Problem]:
     """Checks that no registered judge (or no judge of `policy`) can answer."""
     from uniprobe.scoring.judge import judges
-    from uniprobe.scoring.policy import _load_builtin_judges, policies
+    from uniprobe.scoring.policy import policies
 
-    _load_builtin_judges()
     if policy is not None:
         kinds = set(policies.get(policy).routes)
         where = f"policy '{policy}'"
     else:
         # judges declare their kinds on the class, so no instance (and no config) is needed
-        kinds = {k for name in judges.names() for k in cast(frozenset[str], judges.get(name).kinds)}
+        kinds = {k for name in judges.names() for k in judges.get(name).kinds}
         where = "any registered judge"
     problems = []
     for case in suite.cases:
         origin = case.origin
         for _, path, check in case.leaves():
-            kind = check.kind  # type: ignore[attr-defined]
+            kind = check.kind
             if kind not in kinds:
                 problems.append(
                     Problem(

@@ -11,6 +11,7 @@ from PIL import Image
 
 from uniprobe.cases.checks import Count, Present, Relation
 from uniprobe.cases.schema import Case
+from uniprobe.errors import UsageError
 from uniprobe.scoring.boxes import Found
 from uniprobe.scoring.judge import Canvas, JudgeContext, JudgeOptions, JudgeResult, Ledger
 from uniprobe.scoring.judges.combine import AgreeJudge, combined
@@ -133,9 +134,9 @@ def test_crops_grow_by_the_margin_and_stay_inside() -> None:
 
 def test_combinations_check_what_they_combine() -> None:
     det = StubDetector({"model": "/nonexistent"})
-    with pytest.raises(TypeError, match="cannot verify crops"):
+    with pytest.raises(UsageError, match="cannot verify crops"):
         VerifyJudge(det, det)
-    with pytest.raises(TypeError, match="cannot propose boxes"):
+    with pytest.raises(UsageError, match="cannot propose boxes"):
         VerifyJudge(StubVlm(set()), StubVlm(set()))  # type: ignore[arg-type]
     agree = combined("agree", det, StubVlm(set()))  # type: ignore[arg-type]
     assert isinstance(agree, AgreeJudge) and agree.name == "agree(detector,vlm)"

@@ -22,12 +22,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from uniprobe.annotate.questions import ask, part_name, reference_name
-from uniprobe.cases.checks import check_to_dict
+from uniprobe.cases.checks import Check, check_to_dict
 from uniprobe.cases.images import case_image_bytes
 from uniprobe.cases.schema import Case, Suite
 from uniprobe.errors import RunDirError
 from uniprobe.hashing import sha256_bytes
-from uniprobe.scoring.engine import SampleView, canvas_source, compared_against, scene_parts
+from uniprobe.scoring.engine import SampleView, canvas_source, scene_parts
 from uniprobe.store.labels.keys import item_key
 from uniprobe.store.labels.label import Label, LabelValue, now_iso
 from uniprobe.store.records import ImageRef, SampleRecord, Status, Verdict
@@ -202,10 +202,10 @@ def _sample_canvases(
     for turn, path_t, check in case.leaves():
         if not view.answered(turn):
             continue  # the engine marks these unknown (error); there is nothing to see
-        on = getattr(check, "turn", None) or turn
+        on = check.turn or turn
         image = canvas_source(sample, on).ref
-        reference = _reference(case, sample, sources, compared_against(check))
-        written = check_to_dict(check)  # type: ignore[arg-type]
+        reference = _reference(case, sample, sources, check.compared_against())
+        written = check_to_dict(check)
         path = ".".join(map(str, path_t[:-1]))  # a leaf's YAML path ends with its kind
         question, hint = ask(check)
         compared = reference.sha256 if reference else None
@@ -216,7 +216,7 @@ def _sample_canvases(
             epoch=sample.epoch,
             turn=turn,
             path=path,
-            kind=str(getattr(check, "kind", "check")),
+            kind=check.kind,
             check=written,
             question=question,
             hint=hint,
@@ -249,7 +249,7 @@ def _group(case: Case, sample: SampleRecord, turn: int, items: tuple[Item, ...])
     )
 
 
-def _regions(case: Case, turn: int, check: Any) -> tuple[Region, ...]:
+def _regions(case: Case, turn: int, check: Check) -> tuple[Region, ...]:
     parts, size = scene_parts(case, turn, check)
     if size is None:
         return ()

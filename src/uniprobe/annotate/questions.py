@@ -10,11 +10,11 @@ outlined on the image by the page.
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from uniprobe.cases.checks import (
     Absent,
     Ask,
+    Check,
     Color,
     Count,
     Position,
@@ -24,6 +24,7 @@ from uniprobe.cases.checks import (
     Style,
     Text,
     Unchanged,
+    check_to_dict,
 )
 from uniprobe.scenes.colors import PALETTE
 from uniprobe.scenes.vocabulary import plural, try_resolve
@@ -175,7 +176,7 @@ def _ask(check: Ask) -> Question:
     return f"Is the answer no to: “{check.question}”", "Yes if the answer to the question is no."
 
 
-def ask(check: Any) -> Question:
+def ask(check: Check) -> Question:
     """The question (yes = the check passes) and a one-line hint for a leaf check."""
     if isinstance(check, Count):
         return _count(check)
@@ -197,4 +198,11 @@ def ask(check: Any) -> Question:
         return _same_as(check)
     if isinstance(check, Ask):
         return _ask(check)
-    raise ValueError(f"no question for a '{getattr(check, 'kind', type(check).__name__)}' check")
+    return _generic(check)
+
+
+def _generic(check: Check) -> Question:
+    """A kind without its own wording: the check as written."""
+    body = check_to_dict(check)[check.kind]
+    said = ", ".join(f"{k}: {v}" for k, v in body.items())
+    return f"Does the image satisfy “{check.kind}” ({said})?", "Yes if the check holds."

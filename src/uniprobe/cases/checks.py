@@ -11,7 +11,7 @@ Turn numbers inside checks (`turn:`, `against:`) count from 1, as a person would
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal, get_args
 
 from pydantic import (
     BaseModel,
@@ -27,10 +27,12 @@ from uniprobe.scenes.colors import canonical_color_name
 
 __all__ = [
     "CHECK_KINDS",
+    "LEAF_TYPES",
     "Absent",
     "Ask",
     "Check",
     "Color",
+    "Comparison",
     "Conditional",
     "Count",
     "CountOf",
@@ -64,6 +66,11 @@ Place = Literal[
 Select = Literal["leftmost", "rightmost", "middle", "topmost", "bottommost", "largest", "smallest"]
 
 
+def _named(*names: str | None) -> list[str]:
+    """The names given (words or part ids), skipping the ones left out."""
+    return [n for n in names if n]
+
+
 class _Check(BaseModel):
     """Fields and behaviour shared by every check."""
 
@@ -81,7 +88,7 @@ class _Check(BaseModel):
             return inner if inner is not None else {}
         return value
 
-    def literal_variant(self) -> _Check | None:
+    def literal_variant(self) -> Check | None:
         """The check the literal reading satisfies, or None if no literal reading is given."""
         return None
 
@@ -97,6 +104,11 @@ class _Check(BaseModel):
     def parts(self) -> list[str]:
         """Scene part ids this check refers to."""
         return []
+
+    def compared_against(self) -> int | str | None:
+        """The earlier turn (its canvas) or case image this check compares its canvas with
+        (`against` of a comparison, the turn a count `matches`); None for other checks."""
+        return None
 
 
 class CountOf(BaseModel):
@@ -164,56 +176,52 @@ class Count(_Check):
         return Count(object=self.object, equals=self.literal, within=self.within, turn=self.turn)
 
     def words(self) -> list[str]:
-        return [self.object] + ([self.matches.object] if self.matches else [])
+        return _named(self.object, self.matches.object if self.matches else None)
 
     def parts(self) -> list[str]:
-        return [self.within] if self.within else []
+        return _named(self.within)
+
+    def compared_against(self) -> int | str | None:
+        return self.matches.turn if self.matches else None
 
 
-class Present(_Check):
-    """At least one object of a kind (or a backdrop such as water) is on the canvas."""
+class _Presence(_Check):
+    """Fields and behaviour shared by `present` and `absent`."""
 
-    kind: ClassVar[str] = "present"
     object: str
     """Object or backdrop word."""
     within: str | None = None
     """Only look inside this scene part."""
     literal: bool = False
-    """True if the literal reading leaves it out."""
+    """True if the literal reading says the opposite (leaves it out, or draws it)."""
+
+    def words(self) -> list[str]:
+        return [self.object]
+
+    def parts(self) -> list[str]:
+        return _named(self.within)
+
+
+class Present(_Presence):
+    """At least one object of a kind (or a backdrop such as water) is on the canvas."""
+
+    kind: ClassVar[str] = "present"
 
     def literal_variant(self) -> Absent | None:
         if not self.literal:
             return None
         return Absent(object=self.object, within=self.within, turn=self.turn)
 
-    def words(self) -> list[str]:
-        return [self.object]
 
-    def parts(self) -> list[str]:
-        return [self.within] if self.within else []
-
-
-class Absent(_Check):
+class Absent(_Presence):
     """No object of a kind is on the canvas (a text-only reply draws nothing, so passes)."""
 
     kind: ClassVar[str] = "absent"
-    object: str
-    """Object or backdrop word."""
-    within: str | None = None
-    """Only look inside this scene part."""
-    literal: bool = False
-    """True if the literal reading draws it."""
 
     def literal_variant(self) -> Present | None:
         if not self.literal:
             return None
         return Present(object=self.object, within=self.within, turn=self.turn)
-
-    def words(self) -> list[str]:
-        return [self.object]
-
-    def parts(self) -> list[str]:
-        return [self.within] if self.within else []
 
 
 class Relation(_Check):
@@ -292,10 +300,10 @@ class Color(_Check):
         return self.model_copy(update={"equals": self.literal, "literal": None})
 
     def words(self) -> list[str]:
-        return [self.object] if self.object else []
+        return _named(self.object)
 
     def parts(self) -> list[str]:
-        return [self.part] if self.part else []
+        return _named(self.part)
 
 
 class Text(_Check):
@@ -339,12 +347,20 @@ class Style(_Check):
         return self.model_copy(update={"equals": self.literal, "literal": None})
 
 
-class Unchanged(_Check):
+class Comparison(_Check):
+    """A check that compares its canvas with a reference image."""
+
+    against: int | str
+    """A turn number (its canvas) or the name of a case image."""
+
+    def compared_against(self) -> int | str | None:
+        return self.against
+
+
+class Unchanged(Comparison):
     """Edit locality: outside the named parts/objects, the canvas equals a reference image."""
 
     kind: ClassVar[str] = "unchanged"
-    against: int | str
-    """A turn number (its canvas) or the name of a case image."""
     outside: tuple[str, ...] = ()
     """Scene parts (of the reference image's scene) excluded from the comparison."""
     outside_objects: tuple[str, ...] = ()
@@ -363,12 +379,10 @@ class Unchanged(_Check):
         return list(self.outside)
 
 
-class SameAs(_Check):
+class SameAs(Comparison):
     """No change at all against a reference image."""
 
     kind: ClassVar[str] = "same_as"
-    against: int | str
-    """A turn number (its canvas) or the name of a case image."""
     literal: bool = False
     """True if the literal reading changes the image."""
 
@@ -403,22 +417,6 @@ class Ask(_Check):
         )
 
 
-_KINDS: tuple[type[_Check], ...] = (
-    Count,
-    Present,
-    Absent,
-    Relation,
-    Position,
-    Color,
-    Text,
-    Style,
-    Unchanged,
-    SameAs,
-    Ask,
-)
-CHECK_KINDS: tuple[str, ...] = tuple(k.kind for k in _KINDS)
-
-
 def _tag(value: Any) -> str | None:
     if isinstance(value, dict):
         if "when" in value:
@@ -428,24 +426,31 @@ def _tag(value: Any) -> str | None:
         return None
     if isinstance(value, Conditional):
         return "conditional"
-    return getattr(value, "kind", None)
+    return value.kind if isinstance(value, _Check) else None
 
 
-Check = Annotated[
-    Annotated[Count, Tag("count")]
-    | Annotated[Present, Tag("present")]
-    | Annotated[Absent, Tag("absent")]
-    | Annotated[Relation, Tag("relation")]
-    | Annotated[Position, Tag("position")]
-    | Annotated[Color, Tag("color")]
-    | Annotated[Text, Tag("text")]
-    | Annotated[Style, Tag("style")]
-    | Annotated[Unchanged, Tag("unchanged")]
-    | Annotated[SameAs, Tag("same_as")]
-    | Annotated[Ask, Tag("ask")],
-    Discriminator(_tag),
-]
+_Leaf = (
+    Annotated[Count, Tag(Count.kind)]
+    | Annotated[Present, Tag(Present.kind)]
+    | Annotated[Absent, Tag(Absent.kind)]
+    | Annotated[Relation, Tag(Relation.kind)]
+    | Annotated[Position, Tag(Position.kind)]
+    | Annotated[Color, Tag(Color.kind)]
+    | Annotated[Text, Tag(Text.kind)]
+    | Annotated[Style, Tag(Style.kind)]
+    | Annotated[Unchanged, Tag(Unchanged.kind)]
+    | Annotated[SameAs, Tag(SameAs.kind)]
+    | Annotated[Ask, Tag(Ask.kind)]
+)
+# The one list of leaf check kinds: a new kind is a model above and one line here.
+
+Check = Annotated[_Leaf, Discriminator(_tag)]
 """Any leaf check, parsed from its one-key YAML mapping."""
+
+LEAF_TYPES: tuple[type[_Check], ...] = tuple(get_args(a)[0] for a in get_args(_Leaf))
+"""The leaf check models, in the order of `Check`."""
+CHECK_KINDS: tuple[str, ...] = tuple(t.kind for t in LEAF_TYPES)
+"""The leaf check kinds (YAML keys), in the order of `Check`."""
 
 
 class Conditional(BaseModel):
@@ -476,25 +481,11 @@ class Conditional(BaseModel):
         return self.then if holds else self.else_
 
 
-Expectation = Annotated[
-    Annotated[Conditional, Tag("conditional")]
-    | Annotated[Count, Tag("count")]
-    | Annotated[Present, Tag("present")]
-    | Annotated[Absent, Tag("absent")]
-    | Annotated[Relation, Tag("relation")]
-    | Annotated[Position, Tag("position")]
-    | Annotated[Color, Tag("color")]
-    | Annotated[Text, Tag("text")]
-    | Annotated[Style, Tag("style")]
-    | Annotated[Unchanged, Tag("unchanged")]
-    | Annotated[SameAs, Tag("same_as")]
-    | Annotated[Ask, Tag("ask")],
-    Discriminator(_tag),
-]
+Expectation = Annotated[Annotated[Conditional, Tag(Conditional.kind)] | _Leaf, Discriminator(_tag)]
 """What a turn's `expect:` list holds: leaf checks and conditionals."""
 
 
-def check_to_dict(check: BaseModel) -> dict[str, Any]:
+def check_to_dict(check: Expectation) -> dict[str, Any]:
     """The YAML form of a check (one-key mapping), without unset fields."""
     if isinstance(check, Conditional):
         out: dict[str, Any] = {"when": check_to_dict(check.when)}
@@ -508,10 +499,10 @@ def check_to_dict(check: BaseModel) -> dict[str, Any]:
             out["assumed"] = check.assumed
         return out
     body = check.model_dump(mode="json", exclude_defaults=True)
-    return {check.kind: body}  # type: ignore[attr-defined]
+    return {check.kind: body}
 
 
-def leaf_checks(expectation: BaseModel) -> Iterator[tuple[tuple[str | int, ...], _Check]]:
+def leaf_checks(expectation: Expectation) -> Iterator[tuple[tuple[str | int, ...], Check]]:
     """Every leaf check inside an expectation, with its path relative to it."""
     if isinstance(expectation, Conditional):
         yield ("when", expectation.when.kind), expectation.when
@@ -519,5 +510,4 @@ def leaf_checks(expectation: BaseModel) -> Iterator[tuple[tuple[str | int, ...],
             for i, c in enumerate(branch):
                 yield (name, i, c.kind), c
     else:
-        assert isinstance(expectation, _Check)
         yield (expectation.kind,), expectation

@@ -10,7 +10,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
-from uniprobe.cases.checks import Conditional, Expectation, check_to_dict, leaf_checks
+from uniprobe.cases.checks import Check, Conditional, Expectation, check_to_dict, leaf_checks
 from uniprobe.hashing import sha256_json
 from uniprobe.scenes.spec import SceneSpec
 
@@ -121,16 +121,15 @@ class Case(_Model):
         self._origin = origin
         return self
 
-    def expectations(self) -> Iterator[tuple[int, tuple[str | int, ...], object]]:
+    def expectations(self) -> Iterator[tuple[int, tuple[str | int, ...], Expectation]]:
         """(turn number 1-based, path, expectation) for every expectation of every turn."""
         for t, turn in enumerate(self.turns):
             for i, exp in enumerate(turn.expect):
                 yield t + 1, ("turns", t, "expect", i), exp
 
-    def leaves(self) -> Iterator[tuple[int, tuple[str | int, ...], object]]:
+    def leaves(self) -> Iterator[tuple[int, tuple[str | int, ...], Check]]:
         """(turn, path, leaf check) for every leaf check, conditions and branches included."""
         for t, path, exp in self.expectations():
-            assert isinstance(exp, BaseModel)
             for sub, leaf in leaf_checks(exp):
                 yield t, (*path, *sub), leaf
 

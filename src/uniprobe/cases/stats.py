@@ -56,9 +56,8 @@ def suite_stats(suite: Suite) -> SuiteStats:
         subtypes[f"{case.family}/{case.subtype}"] += 1
         sources[case.source] += 1
         for _, _, leaf in case.leaves():
-            kinds[leaf.kind] += 1  # type: ignore[attr-defined]
-            value = getattr(leaf, "literal", None)
-            if value not in (None, False):
+            kinds[leaf.kind] += 1
+            if leaf.literal not in (None, False):
                 literal += 1
         for _, _, exp in case.expectations():
             if isinstance(exp, Conditional):

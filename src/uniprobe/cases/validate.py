@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from uniprobe.cases.checks import SameAs, Unchanged
+from uniprobe.cases.checks import Comparison, Count
 from uniprobe.cases.schema import Case
 from uniprobe.errors import Problem, did_you_mean
 from uniprobe.scenes.spec import SceneSpec
@@ -58,8 +58,8 @@ def semantic_problems(case: Case, base_dir: Path) -> list[Problem]:
                     f"no image '{name}' in this case{did_you_mean(name, case.images)}",
                 )
     for turn_no, path, check in case.leaves():
-        eff = getattr(check, "turn", None) or turn_no
-        ref = getattr(check, "turn", None)
+        eff = check.turn or turn_no
+        ref = check.turn
         if ref is not None:
             if ref > n:
                 plural = "s" if n != 1 else ""
@@ -71,15 +71,15 @@ def semantic_problems(case: Case, base_dir: Path) -> list[Problem]:
                     f"turn {ref} comes after this one (turn {turn_no}); checks look back only",
                 )
                 continue
-        matches = getattr(check, "matches", None)
+        matches = check.matches if isinstance(check, Count) else None
         if matches is not None and not 1 <= matches.turn < eff:
             add(
                 (*path, "matches", "turn"),
                 f"matches turn {matches.turn}: must be an earlier turn ({_earlier(eff)})",
             )
             continue
-        against = getattr(check, "against", None)
-        if isinstance(check, Unchanged | SameAs):
+        against = check.against if isinstance(check, Comparison) else None
+        if against is not None:
             if isinstance(against, int) and not 1 <= against < eff:
                 add(
                     (*path, "against"),
@@ -92,7 +92,7 @@ def semantic_problems(case: Case, base_dir: Path) -> list[Problem]:
                     f"no image '{against}' in this case{did_you_mean(against, case.images)}",
                 )
                 continue
-        parts = check.parts()  # type: ignore[attr-defined]
+        parts = check.parts()
         if not parts:
             continue
         image, scene = reference_scene(case, eff, against if isinstance(against, str) else None)
@@ -122,7 +122,7 @@ def vocabulary_problems(cases: list[Case] | tuple[Case, ...]) -> list[Problem]:
     for case in cases:
         origin = case.origin
         for _, path, check in case.leaves():
-            for word in check.words():  # type: ignore[attr-defined]
+            for word in check.words():
                 if try_resolve(word) is None:
                     problems.append(
                         Problem(

@@ -559,7 +559,7 @@ async def score_run(
             if problems:
                 raise CaseFileError(problems)
         # a volatile judge (people's labels) answers from data that changes after scoring
-        if force or any(getattr(j, "volatile", False) for j in judging.instances.values()):
+        if force or any(j.volatile for j in judging.instances.values()):
             run.clear_scores(label)
         have = run.scores(label)
         _check_same_judges(have, judging, run.scores_path(label))

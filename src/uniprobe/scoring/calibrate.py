@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from uniprobe.cases.checks import Check
 from uniprobe.cases.schema import Case
 from uniprobe.scoring.judge import Canvas, Judge, JudgeContext, Ledger
 from uniprobe.scoring.policy import Judging
@@ -151,15 +152,15 @@ async def _judge_image(
     group: list[CalibrationItem], judging: Judging, ledger: Ledger
 ) -> list[_Judged]:
     canvas = Canvas(2, group[0].image, None, drawn=True)
-    queries: dict[int, tuple[Judge, list[tuple[Any, JudgeContext]]]] = {}
+    queries: dict[int, tuple[Judge, list[tuple[Check, JudgeContext]]]] = {}
     contexts = []
     for item in group:
         ctx = _context(item, canvas, ledger)
         contexts.append(ctx)
         judge = judging.judge_for(item.kind)
-        if judge is not None and getattr(judge, "prepare", None) is not None:
+        if judge is not None:
             queries.setdefault(id(judge), (judge, []))[1].append((item.check, ctx))
-    await asyncio.gather(*(j.prepare(q) for j, q in queries.values()))  # type: ignore[attr-defined]
+    await asyncio.gather(*(j.prepare(q) for j, q in queries.values()))
     out: list[_Judged] = []
     for item, ctx in zip(group, contexts, strict=True):
         judge = judging.judge_for(item.kind)

@@ -28,12 +28,11 @@ import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any
 
 from PIL import Image
-from pydantic import BaseModel
 
-from uniprobe.cases.checks import Conditional, Count, SameAs, Unchanged, check_to_dict
+from uniprobe.cases.checks import Check, Comparison, Conditional, check_to_dict
 from uniprobe.cases.images import case_image_bytes, rendered_source
 from uniprobe.cases.schema import Case
 from uniprobe.cases.validate import reference_scene
@@ -91,21 +90,19 @@ def canvas_source(sample: SampleRecord, turn: int) -> CanvasSource:
     return CanvasSource(turn, None, False, 0)
 
 
-def compared_against(check: Any) -> int | str | None:
+def compared_against(check: Check) -> int | str | None:
     """The earlier turn (its canvas) or case image a check compares its canvas with:
     `against` of unchanged/same_as, the turn a count `matches`; None for other checks."""
-    if isinstance(check, Count) and check.matches is not None:
-        return check.matches.turn
-    if isinstance(check, Unchanged | SameAs):
-        return check.against
-    return None
+    return check.compared_against()
 
 
-def scene_parts(case: Case, turn: int, check: Any) -> tuple[dict[str, Box], tuple[int, int] | None]:
+def scene_parts(
+    case: Case, turn: int, check: Check
+) -> tuple[dict[str, Box], tuple[int, int] | None]:
     """The boxes of the named parts a check at `turn` can refer to (`within`, `outside`,
     a colour's `part`), in the pixels of their reference scene, and that scene's size:
     the case image the check compares against, else the one attached most recently."""
-    against = getattr(check, "against", None)
+    against = check.against if isinstance(check, Comparison) else None
     name, scene = reference_scene(case, turn, against if isinstance(against, str) else None)
     if scene is None or name is None:
         return {}, None
@@ -143,11 +140,11 @@ class SampleView:
             return Canvas(turn - 1, self._load(ref), ref, drawn=False)
         return self.canvas(turn - 1) if turn > 1 else Canvas(0, None, None, drawn=False)
 
-    def references(self, checks: Sequence[Any]) -> dict[str, Canvas]:
+    def references(self, checks: Sequence[Check]) -> dict[str, Canvas]:
         """Comparison images the checks name ('turn:N' canvases and case images)."""
         out: dict[str, Canvas] = {}
         for c in checks:
-            against = compared_against(c)
+            against = c.compared_against()
             if isinstance(against, int):
                 out[reference_key(against)] = self.canvas(against)
             elif against is not None and against in self.case.images:
@@ -168,11 +165,11 @@ class _Scorer:
         self.case, self.view, self.judging = case, view, judging
         self.ledger = Ledger()
 
-    def _queries(self) -> list[tuple[Any, int, Canvas]]:
+    def _queries(self) -> list[tuple[Check, int, Canvas]]:
         """Every (check, turn, canvas) scoring may judge, in the order it may."""
-        out: list[tuple[Any, int, Canvas]] = []
+        out: list[tuple[Check, int, Canvas]] = []
 
-        def leaf(check: Any, turn: int, tags: bool = True) -> None:
+        def leaf(check: Check, turn: int, tags: bool = True) -> None:
             on = check.turn or turn
             canvas = self.view.canvas(on)
             out.append((check, turn, canvas))
@@ -182,7 +179,7 @@ class _Scorer:
             if variant is not None:
                 out.append((variant, turn, canvas))
             edit = on == turn and self.case.turns[turn - 1].is_edit
-            if edit and not isinstance(check, Unchanged | SameAs):
+            if edit and not isinstance(check, Comparison):
                 out.append((check, turn, self.view.pre_edit(turn)))
 
         for turn, _path, exp in self.case.expectations():
@@ -198,16 +195,16 @@ class _Scorer:
 
     async def prepare(self) -> None:
         """Hand each judge the queries it will be asked, all at once."""
-        groups: dict[int, tuple[Judge, list[tuple[Any, JudgeContext]]]] = {}
+        groups: dict[int, tuple[Judge, list[tuple[Check, JudgeContext]]]] = {}
         for check, turn, canvas in self._queries():
             judge = self.judging.judge_for(check.kind)
-            if judge is None or getattr(judge, "prepare", None) is None:
+            if judge is None:
                 continue
             entry = groups.setdefault(id(judge), (judge, []))
             entry[1].append((check, self._context(check, turn, canvas)))
-        await asyncio.gather(*(j.prepare(q) for j, q in groups.values()))  # type: ignore[attr-defined]
+        await asyncio.gather(*(j.prepare(q) for j, q in groups.values()))
 
-    def _context(self, check: Any, turn: int, canvas: Canvas) -> JudgeContext:
+    def _context(self, check: Check, turn: int, canvas: Canvas) -> JudgeContext:
         parts, size = scene_parts(self.case, turn, check)
         return JudgeContext(
             self.case,
@@ -220,7 +217,9 @@ class _Scorer:
             run=self.view.run.path,
         )
 
-    async def _judge(self, check: Any, turn: int, canvas: Canvas) -> tuple[JudgeResult, str | None]:
+    async def _judge(
+        self, check: Check, turn: int, canvas: Canvas
+    ) -> tuple[JudgeResult, str | None]:
         judge = self.judging.judge_for(check.kind)
         if judge is None:
             return JudgeResult(
@@ -230,7 +229,7 @@ class _Scorer:
         result = await judge.judge(check, self._context(check, turn, canvas))
         return result, f"{judge.name}@{judge.version}"
 
-    async def leaf(self, check: Any, turn: int, path: str, *, tags: bool = True) -> Verdict:
+    async def leaf(self, check: Check, turn: int, path: str, *, tags: bool = True) -> Verdict:
         on = check.turn or turn
         canvas = self.view.canvas(on)
         result, judge = await self._judge(check, turn, canvas)
@@ -249,7 +248,7 @@ class _Scorer:
             evidence=result.evidence,
         )
 
-    async def _tags(self, check: Any, turn: int, on: int, canvas: Canvas) -> list[str]:
+    async def _tags(self, check: Check, turn: int, on: int, canvas: Canvas) -> list[str]:
         tags: list[str] = []
         if check.literal_negates:
             tags.append("literal")
@@ -260,7 +259,7 @@ class _Scorer:
                 if res.status == "pass":
                     tags.append("literal")
         if on == turn and self.case.turns[turn - 1].is_edit:
-            if isinstance(check, Unchanged | SameAs):
+            if isinstance(check, Comparison):
                 tags.append("over_edit")
             else:
                 before, _ = await self._judge(check, turn, self.view.pre_edit(turn))
@@ -341,8 +340,8 @@ async def score_sample(
                 Verdict(
                     path=path,
                     turn=turn,
-                    kind=getattr(exp, "kind", "check"),
-                    check=check_to_dict(cast(BaseModel, exp)),
+                    kind=exp.kind,
+                    check=check_to_dict(exp),
                     status="unknown",
                     reason=f"no reply: {why}",
                     tags=["error"],

@@ -1,20 +1,31 @@
-"""The judge protocol: a check and what the judge may look at, in; a verdict, out.
+"""The judge contract: a check and what the judge may look at, in; a verdict, out.
 
 A judge answers only the check kinds it declares. It sees canvases (pixels), the
 case (its text and the scenes it ships), never anything a generator wrote about
 its own output. When it cannot decide, it says `unknown` with the reason.
 
-A judge class has an `Options` model (validated; thresholds, model ids) and is made
-with `make_judge(name, options, config)`. Two methods are optional:
+A judge subclasses `Judge` and writes one method, `judge(check, ctx)`. It declares
+`name` (its registry name), `version` (bumped whenever verdicts may change), `kinds`
+(the check kinds it answers) and an `Options` model (validated; thresholds, model
+ids), and is registered with `@judges.register(name)`; `make_judge(name, options,
+config)` makes one. Every other hook has a default, and the engine and policies call
+them all, unconditionally:
 
-* `prepare(queries)`: every (check, context) the engine may ask about one sample,
-  before it asks; a judge that calls a model answers them in one call per canvas and
-  remembers the answers (`judge` then reads them).
-* `aclose()`: release clients and models.
+* `prepare(queries)` (default: nothing): every (check, context) the engine may ask
+  about one sample, before it asks; a judge that calls a model answers them in one
+  call per canvas and remembers the answers (`judge` then reads them).
+* `needs()` (default: none) names other judges this one uses; the policy makes them
+  and hands every judge all of its peers through `bind(peers)` (default: nothing).
+* `aclose()` (default: nothing): release clients and models.
+* `volatile` (default False): True for a judge whose answers depend on data that
+  changes after a run is scored (people's labels); scoring under a policy that uses
+  it always re-scores every sample rather than keeping earlier scores.
 
-A judge whose answers depend on data that changes after a run is scored (people's
-labels) sets `volatile = True`; scoring under a policy that uses it always re-scores
-every sample rather than keeping earlier scores.
+Judges that play a part for another judge offer a role, checked with `isinstance`
+when they are put together (a misfit raises `UsageError`): a `Locator` finds an
+object word's boxes (pixels locates `outside_objects` with one), a `Proposer`
+proposes boxes and decides from given ones, a `Verifier` confirms crops
+(`verify(proposer, verifier)`).
 
 A judge that spends (API calls) books it on `ctx.ledger`; the engine stores the
 total per sample in its score record.
@@ -22,7 +33,8 @@ total per sample in its score record.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
@@ -31,8 +43,11 @@ from PIL import Image
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from uniprobe._registry import Registry
+from uniprobe.cases.checks import Check
 from uniprobe.errors import ConfigError
+from uniprobe.hashing import sha256_bytes
 from uniprobe.scenes.geometry import Box, scale
+from uniprobe.scoring.boxes import Found
 from uniprobe.store.records import ImageRef, JudgeUsage, Status
 
 if TYPE_CHECKING:
@@ -46,6 +61,11 @@ __all__ = [
     "JudgeOptions",
     "JudgeResult",
     "Ledger",
+    "Locator",
+    "Proposer",
+    "Verifier",
+    "canvas_key",
+    "image_key",
     "judges",
     "make_judge",
 ]
@@ -100,6 +120,19 @@ class Canvas:
     """True if the model produced this image in `turn` itself."""
 
 
+def canvas_key(canvas: Canvas) -> str | None:
+    """What identifies a canvas's pixels: its stored image's sha256, else a hash of its
+    pixels; None without an image."""
+    if canvas.image is None:
+        return None
+    return canvas.ref.sha256 if canvas.ref is not None else image_key(canvas.image)
+
+
+def image_key(image: Image.Image) -> str:
+    """A hash of an image's pixels (for images not stored by the run)."""
+    return "pixels:" + sha256_bytes(f"{image.mode}:{image.size}:".encode() + image.tobytes())
+
+
 @dataclass(frozen=True)
 class JudgeResult:
     """A judge's answer about one check."""
@@ -138,44 +171,91 @@ class JudgeContext:
         return scale(box, self.parts_size, size)
 
 
-@runtime_checkable
-class Judge(Protocol):
-    """Anything that can judge some check kinds."""
+class Judge(ABC):
+    """Base of every judge: implement `judge`; every optional hook has a default."""
 
-    @property
-    def name(self) -> str:
-        """Registry name."""
-        ...
+    name: str
+    """Registry name."""
+    version: str
+    """Bumped whenever verdicts may change."""
+    kinds: frozenset[str]
+    """Check kinds this judge answers."""
+    volatile: bool = False
+    """True when verdicts depend on data that changes after scoring (people's labels)."""
+    options: JudgeOptions
+    """The judge's validated options."""
+    Options: ClassVar[type[JudgeOptions]] = JudgeOptions
+    """The options model `make_judge` validates a judge's options with."""
 
-    @property
-    def version(self) -> str:
-        """Bumped whenever verdicts may change."""
-        ...
+    def __init__(self, options: Any = None, *, config: Config | None = None) -> None:
+        self.options = self.Options.model_validate(options or {})
 
-    @property
-    def kinds(self) -> frozenset[str]:
-        """Check kinds this judge answers."""
-        ...
-
-    @property
-    def options(self) -> JudgeOptions:
-        """The judge's validated options."""
-        ...
-
-    async def judge(self, check: Any, ctx: JudgeContext) -> JudgeResult:
+    @abstractmethod
+    async def judge(self, check: Check, ctx: JudgeContext) -> JudgeResult:
         """Decide one check on `ctx.canvas`."""
+
+    async def prepare(self, queries: Sequence[tuple[Check, JudgeContext]]) -> None:
+        """Everything the engine may ask about one sample, before it asks (default: no-op)."""
+        return None
+
+    def needs(self) -> list[str]:
+        """Names of other judges this one uses (default: none)."""
+        return []
+
+    def bind(self, peers: Mapping[str, Judge]) -> None:
+        """Take the judges named by `needs` from the policy's judges (default: no-op)."""
+        return None
+
+    async def aclose(self) -> None:
+        """Release clients and models (default: no-op)."""
+        return None
+
+
+@runtime_checkable
+class Locator(Protocol):
+    """Finds the boxes of an object word on an image (the detector judge is one)."""
+
+    def locate(self, image: Image.Image, word: str) -> list[Box]:
+        """Boxes in the image's pixels; ValueError with a reason if it cannot."""
         ...
 
 
-class JudgeClass(Protocol):
-    """What the registry holds: a judge class with its options model."""
+@runtime_checkable
+class Proposer(Protocol):
+    """A judge that proposes boxes and decides from given ones (the detector)."""
 
-    Options: ClassVar[type[JudgeOptions]]
+    def words_for(self, check: Check, ctx: JudgeContext) -> list[tuple[Canvas, str]]:
+        """The (canvas, object word) pairs whose boxes deciding `check` takes."""
+        ...
 
-    def __call__(self, options: Any = None, *, config: Config | None = None) -> Judge: ...
+    def found_on(self, canvas: Canvas, words: Sequence[str]) -> dict[str, list[Found]]:
+        """Proposed boxes of each word on a canvas; ValueError with a reason if it cannot."""
+        ...
+
+    def decide_from(
+        self,
+        check: Check,
+        ctx: JudgeContext,
+        found: Mapping[str, Sequence[Found]],
+        *,
+        reference: Mapping[str, Sequence[Found]] | None = None,
+    ) -> JudgeResult:
+        """Decide `check` on the given boxes (`reference`: those of a compared canvas)."""
+        ...
 
 
-judges: Registry[Any] = Registry("judge")
+@runtime_checkable
+class Verifier(Protocol):
+    """A judge that says whether crops show named objects (the VLM)."""
+
+    async def verify(
+        self, crops: Sequence[tuple[Image.Image, str]], ledger: Ledger
+    ) -> list[bool | None]:
+        """Per crop: True (shows it), False (does not), None (cannot tell)."""
+        ...
+
+
+judges: Registry[type[Judge]] = Registry("judge")
 """Judge classes by name; register with `@judges.register("name")`."""
 
 
@@ -183,12 +263,11 @@ def make_judge(
     name: str, options: Mapping[str, Any] | None = None, config: Config | None = None
 ) -> Judge:
     """A judge by registry name with its options validated (ConfigError names the field)."""
-    cls: JudgeClass = judges.get(name)
+    cls = judges.get(name)
     try:
         opts = cls.Options.model_validate(dict(options or {}))
     except ValidationError as exc:
         err = exc.errors()[0]
         where = ".".join(str(p) for p in err["loc"])
         raise ConfigError(f"judge '{name}': option {where}: {err['msg']}") from None
-    judge: Judge = cls(opts, config=config)
-    return judge
+    return cls(opts, config=config)

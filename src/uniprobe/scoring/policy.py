@@ -7,13 +7,16 @@ A route names one judge (`"detector"`) or a combination of two:
 * `verify(a,b)`: `a` proposes boxes, `b` verifies each crop (a VLM checking a
   detector's candidates); the check is decided on the verified boxes.
 
+A built-in policy is a preference list of routes: each check kind goes to the first
+route whose judges declare it (`kinds`; `agree` needs both, `verify` the proposer), so
+a new check kind reaches a policy as soon as a judge declares it.
+
 Policies are chosen by name (`--judge`); each judge's options come from the config
 file's `[judges.<name>]` table, overridden by `-J name.key=value`.
 """
 
 from __future__ import annotations
 
-import importlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -24,10 +27,15 @@ from uniprobe.cases.checks import CHECK_KINDS
 from uniprobe.errors import ConfigError
 from uniprobe.scoring.judge import Judge, judges, make_judge
 
+# The built-in judges register themselves on import (importing one stays cheap: heavy
+# libraries load on first use).
+from uniprobe.scoring.judges import detector, human, ocr, pixels, reference, vlm  # noqa: F401
+from uniprobe.scoring.judges.combine import combined
+
 if TYPE_CHECKING:
     from uniprobe.config import Config
 
-__all__ = ["Judging", "Policy", "parse_route", "policies"]
+__all__ = ["Judging", "Policy", "parse_route", "policies", "preferring", "route_kinds"]
 
 _COMBINED = re.compile(r"^(agree|verify)\(\s*([\w-]+)\s*,\s*([\w-]+)\s*\)$")
 
@@ -62,25 +70,30 @@ def parse_route(route: str) -> tuple[str | None, tuple[str, ...]]:
 policies: Registry[Policy] = Registry("judge policy")
 """Policies by name; add with `policies.add(name, Policy(...))`."""
 
-_SYNTHETIC = {
-    "count": "reference",
-    "present": "reference",
-    "absent": "reference",
-    "relation": "reference",
-    "position": "reference",
-    "color": "reference",
-    "unchanged": "pixels",
-    "same_as": "pixels",
-    "style": "pixels",
-    "text": "ocr",
-}
-_OBJECT_KINDS = ("count", "present", "absent", "relation", "position", "color")
+
+def route_kinds(route: str) -> frozenset[str]:
+    """The check kinds a route's judges answer (by their declared `kinds`): a plain
+    judge's; both judges' for `agree(a,b)`; the proposer's for `verify(a,b)`."""
+    how, parts = parse_route(route)
+    kinds = [judges.get(p).kinds for p in parts]
+    return kinds[0] & kinds[1] if how == "agree" else kinds[0]
+
+
+def preferring(*prefer: str) -> dict[str, str]:
+    """Routes: each check kind to the first route of `prefer` that answers it."""
+    routes: dict[str, str] = {}
+    for kind in CHECK_KINDS:
+        route = next((r for r in prefer if kind in route_kinds(r)), None)
+        if route is not None:
+            routes[kind] = route
+    return routes
+
 
 policies.add(
     "reference",
     Policy(
         "reference",
-        _SYNTHETIC,
+        preferring("reference", "pixels", "ocr"),
         "Synthetic scenes: glyph and backdrop reading from pixels, pixel diffs, Tesseract OCR.",
     ),
 )
@@ -88,14 +101,7 @@ policies.add(
     "vlm",
     Policy(
         "vlm",
-        {
-            **{k: "vlm" for k in _OBJECT_KINDS},
-            "style": "vlm",
-            "ask": "vlm",
-            "unchanged": "vlm",
-            "same_as": "vlm",
-            "text": "ocr",
-        },
+        preferring("ocr", "vlm"),
         "A vision-language model answers every visual question (both images for edits); "
         "Tesseract reads text.",
     ),
@@ -104,13 +110,7 @@ policies.add(
     "detector",
     Policy(
         "detector",
-        {
-            **{k: "detector" for k in _OBJECT_KINDS},
-            "unchanged": "pixels",
-            "same_as": "pixels",
-            "style": "pixels",
-            "text": "ocr",
-        },
+        preferring("detector", "pixels", "ocr"),
         "Offline for photographs: open-vocabulary detector boxes, pixel metrics outside the "
         "detected edit region (set pixels.regions=detector, metric=ssim), Tesseract OCR.",
     ),
@@ -119,14 +119,7 @@ policies.add(
     "detector+vlm",
     Policy(
         "detector+vlm",
-        {
-            **{k: "agree(detector,vlm)" for k in _OBJECT_KINDS},
-            "style": "vlm",
-            "ask": "vlm",
-            "unchanged": "vlm",
-            "same_as": "vlm",
-            "text": "ocr",
-        },
+        preferring("agree(detector,vlm)", "ocr", "vlm"),
         "Detector and VLM must agree on every object check, else unknown.",
     ),
 )
@@ -134,23 +127,15 @@ policies.add(
     "vlm-verify",
     Policy(
         "vlm-verify",
-        {
-            **{k: "verify(detector,vlm)" for k in _OBJECT_KINDS},
-            "style": "vlm",
-            "ask": "vlm",
-            "unchanged": "vlm",
-            "same_as": "vlm",
-            "text": "ocr",
-        },
+        preferring("verify(detector,vlm)", "ocr", "vlm"),
         "The detector proposes boxes, the VLM confirms each crop; checks use confirmed boxes.",
     ),
 )
-
 policies.add(
     "human",
     Policy(
         "human",
-        {k: "human" for k in CHECK_KINDS},
+        preferring("human"),
         "People's labels from `uniprobe annotate`: the majority of each annotator's latest "
         "label; a check nobody labelled, a tie or can't-tell is unknown.",
     ),
@@ -161,16 +146,6 @@ _DEFAULT_OPTIONS: dict[str, dict[str, dict[str, Any]]] = {
     "vlm-verify": {"detector": {"threshold": 0.15}},
 }
 """Options a policy sets for its judges unless the user says otherwise."""
-
-
-BUILTIN_JUDGES = ("combine", "detector", "human", "ocr", "pixels", "reference", "vlm")
-"""Modules of `uniprobe.scoring.judges` that register the built-in judges (importing
-one must stay cheap: heavy libraries load on first use)."""
-
-
-def _load_builtin_judges() -> None:
-    for module in BUILTIN_JUDGES:
-        importlib.import_module(f"uniprobe.scoring.judges.{module}")
 
 
 @dataclass
@@ -201,7 +176,6 @@ class Judging:
         Options of a judge: the policy's defaults, then the config file's
         `[judges.<name>]`, then `options[name]`.
         """
-        _load_builtin_judges()
         pol = policies.get(policy) if isinstance(policy, str) else policy
         for name in options or {}:
             if name not in judges:
@@ -222,20 +196,15 @@ class Judging:
                 continue
             judge = make_judge(name, opts(name), config)
             made[name] = judge
-            needs = getattr(judge, "needs", None)
-            todo.extend(n for n in (needs() if needs else []) if n not in made)
+            todo.extend(n for n in judge.needs() if n not in made)
         for judge in made.values():
-            bind = getattr(judge, "bind", None)
-            if bind is not None:
-                bind(made)
+            judge.bind(made)
         routes: dict[str, Judge] = {}
         for kind, route in pol.routes.items():
             how, parts = parse_route(route)
             if how is None:
                 routes[kind] = made[parts[0]]
             else:
-                from uniprobe.scoring.judges.combine import combined
-
                 routes[kind] = combined(how, made[parts[0]], made[parts[1]])
         return cls(pol, made, routes)
 
@@ -254,6 +223,4 @@ class Judging:
     async def aclose(self) -> None:
         """Release every judge's clients and models."""
         for judge in self.instances.values():
-            close = getattr(judge, "aclose", None)
-            if close is not None:
-                await close()
+            await judge.aclose()

@@ -36,6 +36,7 @@ from PIL import Image, ImageFont
 from uniprobe.cases.checks import (
     Absent,
     Ask,
+    Check,
     Color,
     Count,
     Position,
@@ -77,7 +78,8 @@ class CalibrationItem:
     """'scene-index/render/check-number'."""
     render: str
     """scene, added, removed, recolored, moved, grayscale, sign."""
-    check: Any
+    check: Check
+    """The check, as a case would hold it."""
     truth: bool
     image: Image.Image
     reference: Image.Image | None = None
@@ -86,7 +88,7 @@ class CalibrationItem:
     @property
     def kind(self) -> str:
         """The check kind."""
-        return str(self.check.kind)
+        return self.check.kind
 
     @property
     def decisive(self) -> bool:

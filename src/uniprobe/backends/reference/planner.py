@@ -17,6 +17,7 @@ from functools import cache
 
 from uniprobe.cases.checks import (
     Absent,
+    Check,
     Color,
     Conditional,
     Count,
@@ -39,7 +40,7 @@ from uniprobe.scenes.vocabulary import Term, resolve
 
 __all__ = ["Planner", "spec_box"]
 
-Leaf = Count | Present | Absent | Relation | Position | Color | Text | Style | Unchanged | SameAs
+Leaf = Check
 
 
 def spec_box(obj: SceneObject) -> Box:
@@ -184,19 +185,19 @@ class Planner:
                 return previous
         return SceneSpec(width=self.size, height=self.size)
 
-    def _reading(self, checks: Sequence[object], turn: int) -> list[Leaf]:
+    def _reading(self, checks: Sequence[Check], turn: int) -> list[Leaf]:
         """The checks as this planner reads them (literal variants for the literal one;
         counts that match an earlier canvas resolved against its own earlier scene)."""
         out: list[Leaf] = []
         for c in checks:
             if self.literal:
-                if getattr(c, "literal_negates", False):
+                if c.literal_negates:
                     continue
-                variant = c.literal_variant()  # type: ignore[attr-defined]
+                variant = c.literal_variant()
                 c = variant if variant is not None else c
             if isinstance(c, Count) and c.matches is not None:
                 c = Count(object=c.object, equals=max(0, self._matched(c, turn)), within=c.within)
-            out.append(c)  # type: ignore[arg-type]
+            out.append(c)
         return out
 
     def _matched(self, check: Count, turn: int) -> int:
@@ -206,7 +207,7 @@ class Planner:
         scene = self.canvas(ref.turn) or SceneSpec(width=self.size, height=self.size)
         return ref.expected(len(_State.of(scene).instances(resolve(ref.object), None)))
 
-    def _branch(self, turn: int, cond: Conditional, current: SceneSpec) -> Sequence[object]:
+    def _branch(self, turn: int, cond: Conditional, current: SceneSpec) -> Sequence[Check]:
         if self.literal and cond.literal is not None:
             return cond.then if cond.literal == "then" else cond.else_
         when = cond.when
@@ -214,7 +215,7 @@ class Planner:
         scene = self.canvas(target) if target is not None else current
         return cond.branch(self._holds(when, scene, self._parts(turn)))
 
-    def _holds(self, check: object, scene: SceneSpec | None, parts: dict[str, Box]) -> bool:
+    def _holds(self, check: Check, scene: SceneSpec | None, parts: dict[str, Box]) -> bool:
         """Evaluate a condition on one of its own scenes (symbolically: it drew them)."""
         state = _State.of(scene or SceneSpec(width=self.size, height=self.size))
         if isinstance(check, Present | Absent | Count):
@@ -240,10 +241,7 @@ class Planner:
         if isinstance(check, Relation | Position):
             probe = self._apply_layout_probe(state, check)
             return probe
-        raise UsageError(
-            f"the reference planner cannot use a '{check.kind}' check as a "  # type: ignore[attr-defined]
-            "condition"
-        )
+        raise UsageError(f"the reference planner cannot use a '{check.kind}' check as a condition")
 
     def _apply_layout_probe(self, state: _State, check: Relation | Position) -> bool:
         if isinstance(check, Position):

@@ -4,20 +4,15 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from typing import Any
 
+from uniprobe.cases.checks import Check
 from uniprobe.scoring.judge import Judge, JudgeContext, JudgeOptions, JudgeResult
+from uniprobe.scoring.judges.verify import VerifyJudge
 
 __all__ = ["AgreeJudge", "combined"]
 
 
-async def _prepare(judge: Judge, queries: Sequence[tuple[Any, JudgeContext]]) -> None:
-    prepare = getattr(judge, "prepare", None)
-    if prepare is not None:
-        await prepare(queries)
-
-
-class AgreeJudge:
+class AgreeJudge(Judge):
     """Both judges decide; the verdict stands only when they agree, else `unknown`."""
 
     def __init__(self, a: Judge, b: Judge) -> None:
@@ -27,11 +22,11 @@ class AgreeJudge:
         self.kinds = a.kinds & b.kinds
         self.options = JudgeOptions()
 
-    async def prepare(self, queries: Sequence[tuple[Any, JudgeContext]]) -> None:
+    async def prepare(self, queries: Sequence[tuple[Check, JudgeContext]]) -> None:
         """Let both judges prepare."""
-        await asyncio.gather(_prepare(self.a, queries), _prepare(self.b, queries))
+        await asyncio.gather(self.a.prepare(queries), self.b.prepare(queries))
 
-    async def judge(self, check: Any, ctx: JudgeContext) -> JudgeResult:
+    async def judge(self, check: Check, ctx: JudgeContext) -> JudgeResult:
         """Ask both; agree -> that verdict, disagree or either unknown -> unknown."""
         ra, rb = await asyncio.gather(self.a.judge(check, ctx), self.b.judge(check, ctx))
         evidence = {
@@ -54,8 +49,5 @@ def combined(how: str, a: Judge, b: Judge) -> Judge:
     if how == "agree":
         return AgreeJudge(a, b)
     if how == "verify":
-        from uniprobe.scoring.judges.verify import VerifyJudge
-
-        judge: Judge = VerifyJudge(a, b)
-        return judge
+        return VerifyJudge(a, b)
     raise ValueError(f"unknown combination '{how}'")

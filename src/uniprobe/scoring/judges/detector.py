@@ -34,14 +34,13 @@ import asyncio
 import re
 import threading
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 from PIL import Image
 from pydantic import Field, field_validator
 
-from uniprobe.cases.checks import Absent, Color, Count, Position, Present, Relation
-from uniprobe.hashing import sha256_bytes
+from uniprobe.cases.checks import Absent, Check, Color, Count, Position, Present, Relation
 from uniprobe.scenes.geometry import Box
 from uniprobe.scenes.vocabulary import try_resolve
 from uniprobe.scoring.boxes import (
@@ -49,16 +48,25 @@ from uniprobe.scoring.boxes import (
     Found,
     all_at,
     box_color,
-    dominant,
     inside,
     nms,
     places,
     relation_between,
     select,
 )
-from uniprobe.scoring.judge import Canvas, JudgeContext, JudgeOptions, JudgeResult, judges
+from uniprobe.scoring.judge import (
+    Canvas,
+    Judge,
+    JudgeContext,
+    JudgeOptions,
+    JudgeResult,
+    canvas_key,
+    image_key,
+    judges,
+)
 from uniprobe.scoring.judges._zeroshot import PROMPTS, DetectorError, ZeroShotDetector
 from uniprobe.scoring.judges.counting import decide_count
+from uniprobe.scoring.judges.partcolor import decide_part_color
 
 if TYPE_CHECKING:
     from uniprobe.config import Config
@@ -94,18 +102,6 @@ def label_of(word: str) -> str:
     return _ARTICLES.sub("", re.sub(r"\s+", " ", word.strip().lower()))
 
 
-def canvas_key(canvas: Canvas) -> str | None:
-    """What identifies a canvas's pixels: its stored image's sha256, else a hash of its
-    pixels; None without an image."""
-    if canvas.image is None:
-        return None
-    return canvas.ref.sha256 if canvas.ref is not None else _image_key(canvas.image)
-
-
-def _image_key(image: Image.Image) -> str:
-    return "pixels:" + sha256_bytes(f"{image.mode}:{image.size}:".encode() + image.tobytes())
-
-
 def _lookup(found: Mapping[str, Sequence[Found]], word: str) -> list[Found] | None:
     """The detections of a word, keyed by the word itself or by its label."""
     hit = found.get(word)
@@ -115,14 +111,12 @@ def _lookup(found: Mapping[str, Sequence[Found]], word: str) -> list[Found] | No
 
 
 @judges.register("detector")
-class DetectorJudge:
+class DetectorJudge(Judge):
     """Object checks on photographs, from an open-vocabulary detector's boxes."""
 
-    name: ClassVar[str] = "detector"
-    version: ClassVar[str] = "1"
-    kinds: ClassVar[frozenset[str]] = frozenset(
-        {"count", "present", "absent", "relation", "position", "color"}
-    )
+    name = "detector"
+    version = "1"
+    kinds = frozenset({"count", "present", "absent", "relation", "position", "color"})
 
     class Options(JudgeOptions):
         """Detector settings; recorded with every score."""
@@ -158,6 +152,8 @@ class DetectorJudge:
             if v is not None and (v.count("{}") != 1 or v.replace("{}", "").count("{")):
                 raise ValueError("the prompt needs exactly one '{}' (for the label)")
             return v
+
+    options: Options
 
     def __init__(self, options: Any = None, *, config: Config | None = None) -> None:
         self.options = self.Options.model_validate(options or {})
@@ -199,9 +195,9 @@ class DetectorJudge:
         """Boxes of a word in the image's pixels (for the pixels judge; remembered by pixel
         content). DetectorError (a ValueError) with the reason when it cannot run."""
         label = label_of(word)
-        return [f.box for f in self._cached(_image_key(image), image, [label])[label]]
+        return [f.box for f in self._cached(image_key(image), image, [label])[label]]
 
-    async def prepare(self, queries: Sequence[tuple[Any, JudgeContext]]) -> None:
+    async def prepare(self, queries: Sequence[tuple[Check, JudgeContext]]) -> None:
         """Detect, in one forward pass per canvas, every word these checks need on it.
         A failure is remembered; `judge` reports it as `unknown` with its reason."""
         plan: dict[str, tuple[Image.Image, set[str]]] = {}
@@ -217,11 +213,11 @@ class DetectorJudge:
             except DetectorError:
                 continue  # remembered (by the loader, or in _failed); judge reports it
 
-    async def judge(self, check: Any, ctx: JudgeContext) -> JudgeResult:
+    async def judge(self, check: Check, ctx: JudgeContext) -> JudgeResult:
         """Decide one check from the canvas's detections (in a worker thread)."""
         return await asyncio.to_thread(self.decide, check, ctx)
 
-    def decide(self, check: Any, ctx: JudgeContext) -> JudgeResult:
+    def decide(self, check: Check, ctx: JudgeContext) -> JudgeResult:
         """Synchronous form of `judge`."""
         if not isinstance(check, _OBJECT_CHECKS):
             return JudgeResult("unknown", f"the detector judge does not answer '{check.kind}'")
@@ -238,7 +234,7 @@ class DetectorJudge:
             return JudgeResult("unknown", str(exc), {"detector": self.settings()})
         return self.decide_from(check, ctx, found, reference=reference)
 
-    def words_for(self, check: Any, ctx: JudgeContext) -> list[tuple[Canvas, str]]:
+    def words_for(self, check: Check, ctx: JudgeContext) -> list[tuple[Canvas, str]]:
         """(canvas, word) pairs a check needs detections of."""
         if isinstance(check, Count | Present | Absent):
             out = [(ctx.canvas, check.object)]
@@ -303,7 +299,7 @@ class DetectorJudge:
     # decisions ----------------------------------------------------------------------
     def decide_from(
         self,
-        check: Any,
+        check: Check,
         ctx: JudgeContext,
         found: Mapping[str, Sequence[Found]],
         *,
@@ -423,21 +419,7 @@ class DetectorJudge:
             return JudgeResult("fail", "no image")
         rgb = np.asarray(image.convert("RGB"))
         if check.part is not None:
-            box = ctx.part_box(check.part, image.size)
-            if box is None:
-                return JudgeResult("unknown", f"no part '{check.part}' in the reference scene")
-            name, share = dominant(rgb, box)
-            evidence = {
-                "part": check.part,
-                "box": list(box),
-                "color": name,
-                "share": round(share, 3),
-            }
-            return JudgeResult(
-                "pass" if name == check.equals else "fail",
-                f"{check.part} is {name} ({share:.0%} of its pixels)",
-                evidence,
-            )
+            return decide_part_color(check, check.part, ctx, rgb, image.size)
         assert check.object is not None
         dets = _lookup(found, check.object)
         if dets is None:

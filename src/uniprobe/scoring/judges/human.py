@@ -21,11 +21,10 @@ from __future__ import annotations
 import asyncio
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
-from uniprobe.cases.checks import CHECK_KINDS, check_to_dict
-from uniprobe.scoring.engine import compared_against
-from uniprobe.scoring.judge import JudgeContext, JudgeOptions, JudgeResult, judges
+from uniprobe.cases.checks import CHECK_KINDS, Check, check_to_dict
+from uniprobe.scoring.judge import Judge, JudgeContext, JudgeOptions, JudgeResult, judges
 from uniprobe.scoring.judges.pixels import reference_key
 from uniprobe.store.labels.db import LabelStore, labels_path
 from uniprobe.store.labels.keys import item_key
@@ -39,13 +38,13 @@ __all__ = ["HumanJudge"]
 
 
 @judges.register("human")
-class HumanJudge:
+class HumanJudge(Judge):
     """People's majority answer, from the run's label file."""
 
-    name: ClassVar[str] = "human"
-    version: ClassVar[str] = "1"
-    kinds: ClassVar[frozenset[str]] = frozenset(CHECK_KINDS)
-    volatile: ClassVar[bool] = True
+    name = "human"
+    version = "1"
+    kinds = frozenset(CHECK_KINDS)
+    volatile = True
     """Answers depend on labels added after a run was scored: always re-score."""
 
     class Options(JudgeOptions):
@@ -54,16 +53,18 @@ class HumanJudge:
         labels: Path | None = None
         """The label file; default: labels.sqlite in the folder of the run being scored."""
 
+    options: Options
+
     def __init__(self, options: Any = None, *, config: Config | None = None) -> None:
         self.options = self.Options.model_validate(options or {})
         self._by_item: dict[Path, dict[str, list[Label]]] = {}
         self._lock = threading.Lock()
 
-    async def judge(self, check: Any, ctx: JudgeContext) -> JudgeResult:
+    async def judge(self, check: Check, ctx: JudgeContext) -> JudgeResult:
         """Decide one check from the labels (the label file is read in a worker thread)."""
         return await asyncio.to_thread(self.decide, check, ctx)
 
-    def decide(self, check: Any, ctx: JudgeContext) -> JudgeResult:
+    def decide(self, check: Check, ctx: JudgeContext) -> JudgeResult:
         """Synchronous form of `judge`."""
         path = self.options.labels or (labels_path(ctx.run) if ctx.run is not None else None)
         if path is None:
@@ -71,7 +72,7 @@ class HumanJudge:
         if ctx.canvas.image is not None and ctx.canvas.ref is None:
             return JudgeResult("unknown", "the canvas is not a stored image, so nobody labelled it")
         image = ctx.canvas.ref.sha256 if ctx.canvas.ref is not None else None
-        against = compared_against(check)
+        against = check.compared_against()
         reference = None
         if against is not None:
             seen = ctx.references.get(reference_key(against))

@@ -15,14 +15,14 @@ import io
 import re
 import shutil
 import subprocess
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
 from PIL import Image
 from pydantic import Field
 
-from uniprobe.cases.checks import Text
+from uniprobe.cases.checks import Check, Text
 from uniprobe.hashing import sha256_bytes
-from uniprobe.scoring.judge import JudgeContext, JudgeOptions, JudgeResult, judges
+from uniprobe.scoring.judge import Judge, JudgeContext, JudgeOptions, JudgeResult, judges
 
 if TYPE_CHECKING:
     from uniprobe.config import Config
@@ -46,12 +46,12 @@ def _best_ratio(needle: str, hay: str) -> float:
 
 
 @judges.register("ocr")
-class OcrJudge:
+class OcrJudge(Judge):
     """Reads text with the `tesseract` command-line program."""
 
-    name: ClassVar[str] = "ocr"
-    version: ClassVar[str] = "2"
-    kinds: ClassVar[frozenset[str]] = frozenset({"text"})
+    name = "ocr"
+    version = "2"
+    kinds = frozenset({"text"})
 
     class Options(JudgeOptions):
         """OCR settings; recorded with every score."""
@@ -64,6 +64,8 @@ class OcrJudge:
         """Tesseract page segmentation mode (11: sparse text, any layout)."""
         tiles: int = Field(2, ge=1, le=6)
         """contains: also read a tiles x tiles grid of overlapping crops (1: whole image)."""
+
+    options: Options
 
     def __init__(self, options: Any = None, *, config: Config | None = None) -> None:
         self.options = self.Options.model_validate(options or {})
@@ -123,11 +125,11 @@ class OcrJudge:
             self._read.pop(next(iter(self._read)))
         return text
 
-    async def judge(self, check: Any, ctx: JudgeContext) -> JudgeResult:
+    async def judge(self, check: Check, ctx: JudgeContext) -> JudgeResult:
         """Decide one text check."""
         return await asyncio.to_thread(self.decide, check, ctx)
 
-    def decide(self, check: Any, ctx: JudgeContext) -> JudgeResult:
+    def decide(self, check: Check, ctx: JudgeContext) -> JudgeResult:
         """Synchronous form of `judge`."""
         if not isinstance(check, Text):
             return JudgeResult("unknown", f"the OCR judge does not answer '{check.kind}'")

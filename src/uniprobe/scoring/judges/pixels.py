@@ -21,13 +21,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 from PIL import Image
 from pydantic import Field
 
-from uniprobe.cases.checks import SameAs, Style, Unchanged
+from uniprobe.cases.checks import Check, SameAs, Style, Unchanged
+from uniprobe.errors import UsageError
 from uniprobe.scenes.geometry import Box
 from uniprobe.scenes.perceive import perceive
 from uniprobe.scenes.vocabulary import try_resolve
@@ -41,20 +42,20 @@ from uniprobe.scoring.imaging import (
     psnr,
     ssim_map,
 )
-from uniprobe.scoring.judge import Canvas, Judge, JudgeContext, JudgeOptions, JudgeResult, judges
+from uniprobe.scoring.judge import (
+    Canvas,
+    Judge,
+    JudgeContext,
+    JudgeOptions,
+    JudgeResult,
+    Locator,
+    judges,
+)
 
 if TYPE_CHECKING:
     from uniprobe.config import Config
 
 __all__ = ["Locator", "PixelsJudge", "reference_key"]
-
-
-class Locator(Protocol):
-    """Finds the boxes of an object word on an image (the detector judge is one)."""
-
-    def locate(self, image: Image.Image, word: str) -> list[Box]:
-        """Boxes in the image's pixels; ValueError with a reason if it cannot."""
-        ...
 
 
 class _ReferenceLocator:
@@ -71,12 +72,12 @@ def reference_key(against: int | str) -> str:
 
 
 @judges.register("pixels")
-class PixelsJudge:
+class PixelsJudge(Judge):
     """Pixel comparisons between a canvas and a reference image, and global style."""
 
-    name: ClassVar[str] = "pixels"
-    version: ClassVar[str] = "2"
-    kinds: ClassVar[frozenset[str]] = frozenset({"unchanged", "same_as", "style"})
+    name = "pixels"
+    version = "2"
+    kinds = frozenset({"unchanged", "same_as", "style"})
 
     class Options(JudgeOptions):
         """Thresholds of the pixel comparisons; recorded with every score."""
@@ -102,6 +103,8 @@ class PixelsJudge:
         gray_max_colorful: float = Field(GRAY_MAX_COLORFUL, ge=0, le=1)
         """... and at most this share of pixels may be colourful."""
 
+    options: Options
+
     def __init__(self, options: Any = None, *, config: Config | None = None) -> None:
         self.options = self.Options.model_validate(options or {})
         self.locator: Locator | None = (
@@ -116,15 +119,15 @@ class PixelsJudge:
         """Take the detector from the policy's judges when `regions = "detector"`."""
         if self.options.regions == "detector":
             detector = peers["detector"]
-            if not hasattr(detector, "locate"):
-                raise TypeError("the detector judge cannot locate objects")
-            self.locator = detector  # type: ignore[assignment]
+            if not isinstance(detector, Locator):
+                raise UsageError(f"judge '{detector.name}' cannot locate objects")
+            self.locator = detector
 
-    async def judge(self, check: Any, ctx: JudgeContext) -> JudgeResult:
+    async def judge(self, check: Check, ctx: JudgeContext) -> JudgeResult:
         """Decide one check (in a worker thread)."""
         return await asyncio.to_thread(self.decide, check, ctx)
 
-    def decide(self, check: Any, ctx: JudgeContext) -> JudgeResult:
+    def decide(self, check: Check, ctx: JudgeContext) -> JudgeResult:
         """Synchronous form of `judge`."""
         if isinstance(check, Style):
             return self._style(check, ctx.canvas)

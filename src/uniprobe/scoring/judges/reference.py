@@ -9,13 +9,14 @@ detector judges.
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from pydantic import Field
 
 from uniprobe.cases.checks import (
     Absent,
+    Check,
     Color,
     Count,
     Position,
@@ -31,9 +32,10 @@ from uniprobe.scenes.perceive import (
     perceive,
 )
 from uniprobe.scenes.vocabulary import Term, try_resolve
-from uniprobe.scoring.boxes import dominant, select
-from uniprobe.scoring.judge import Canvas, JudgeContext, JudgeOptions, JudgeResult, judges
+from uniprobe.scoring.boxes import select
+from uniprobe.scoring.judge import Canvas, Judge, JudgeContext, JudgeOptions, JudgeResult, judges
 from uniprobe.scoring.judges.counting import decide_count
+from uniprobe.scoring.judges.partcolor import decide_part_color
 
 if TYPE_CHECKING:
     from uniprobe.config import Config
@@ -42,20 +44,20 @@ __all__ = ["ReferenceJudge"]
 
 
 @judges.register("reference")
-class ReferenceJudge:
+class ReferenceJudge(Judge):
     """Pixel-only judge of the synthetic world."""
 
-    name: ClassVar[str] = "reference"
-    version: ClassVar[str] = "1"
-    kinds: ClassVar[frozenset[str]] = frozenset(
-        {"count", "present", "absent", "relation", "position", "color"}
-    )
+    name = "reference"
+    version = "1"
+    kinds = frozenset({"count", "present", "absent", "relation", "position", "color"})
 
     class Options(JudgeOptions):
         """Reference judge settings."""
 
         backdrop_min_share: float = Field(BACKDROP_MIN_SHARE, gt=0, lt=1)
         """A backdrop is present when its colour covers at least this share of the image."""
+
+    options: Options
 
     def __init__(self, options: Any = None, *, config: Config | None = None) -> None:
         self.options = self.Options.model_validate(options or {})
@@ -65,11 +67,11 @@ class ReferenceJudge:
         """The perception of a canvas (remembered by pixel content); None without an image."""
         return None if canvas.image is None else perceive(canvas.image, self.config)
 
-    async def judge(self, check: Any, ctx: JudgeContext) -> JudgeResult:
+    async def judge(self, check: Check, ctx: JudgeContext) -> JudgeResult:
         """Decide one check (CPU work runs in a worker thread)."""
         return await asyncio.to_thread(self.decide, check, ctx)
 
-    def decide(self, check: Any, ctx: JudgeContext) -> JudgeResult:
+    def decide(self, check: Check, ctx: JudgeContext) -> JudgeResult:
         """Synchronous form of `judge`."""
         seen = self.see(ctx.canvas)
         if isinstance(check, Count | Present | Absent):
@@ -188,21 +190,8 @@ class ReferenceJudge:
         if seen is None or ctx.canvas.image is None:
             return JudgeResult("fail", "no image")
         if check.part is not None:
-            box = ctx.part_box(check.part, (seen.width, seen.height))
-            if box is None:
-                return JudgeResult("unknown", f"no part '{check.part}' in the reference scene")
-            name, share = dominant(np.asarray(ctx.canvas.image), box)
-            evidence = {
-                "part": check.part,
-                "box": list(box),
-                "color": name,
-                "share": round(share, 3),
-            }
-            return JudgeResult(
-                "pass" if name == check.equals else "fail",
-                f"{check.part} is {name} ({share:.0%} of its pixels)",
-                evidence,
-            )
+            rgb = np.asarray(ctx.canvas.image)
+            return decide_part_color(check, check.part, ctx, rgb, (seen.width, seen.height))
         assert check.object is not None
         term = self._term(check.object)
         if isinstance(term, JudgeResult):

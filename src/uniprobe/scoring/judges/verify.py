@@ -1,8 +1,8 @@
 """`verify(a,b)`: a detector proposes boxes, a VLM confirms each crop, the check is decided
 on the confirmed boxes.
 
-The proposer must offer `words_for`, `found_on` and `decide_from` (the detector judge
-does); the verifier `verify(crops, ledger)` (the VLM judge does). Each crop is the box
+The proposer must be a `Proposer` (the detector judge is); the verifier a `Verifier`
+(the VLM judge is); anything else raises `UsageError`. Each crop is the box
 grown by `CROP_MARGIN` of its size on every side. A crop the VLM cannot verify
 (unsure, refused, unparseable, API error) makes the check `unknown`: a box is neither
 kept nor dropped on a guess. The `vlm-verify` policy runs the detector at a lower
@@ -13,14 +13,23 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping, Sequence
-from typing import Any, Protocol
+from typing import Any
 
-from PIL import Image
-
-from uniprobe.cases.checks import Count
+from uniprobe.cases.checks import Check, Count
+from uniprobe.errors import UsageError
 from uniprobe.scenes.geometry import Box, grow
 from uniprobe.scoring.boxes import Found
-from uniprobe.scoring.judge import Canvas, Judge, JudgeContext, JudgeOptions, JudgeResult, Ledger
+from uniprobe.scoring.judge import (
+    Canvas,
+    Judge,
+    JudgeContext,
+    JudgeOptions,
+    JudgeResult,
+    Ledger,
+    Proposer,
+    Verifier,
+    canvas_key,
+)
 
 __all__ = ["CROP_MARGIN", "Proposer", "Verifier", "VerifyJudge", "crop_box"]
 
@@ -28,54 +37,22 @@ CROP_MARGIN = 0.15
 """A crop is its box grown by this share of the box's width/height on every side."""
 
 
-class Proposer(Protocol):
-    """A judge that proposes boxes and decides from given ones (the detector)."""
-
-    def words_for(self, check: Any, ctx: JudgeContext) -> list[tuple[Canvas, str]]: ...
-
-    def found_on(self, canvas: Canvas, words: Sequence[str]) -> dict[str, list[Found]]: ...
-
-    def decide_from(
-        self,
-        check: Any,
-        ctx: JudgeContext,
-        found: Mapping[str, Sequence[Found]],
-        *,
-        reference: Mapping[str, Sequence[Found]] | None = None,
-    ) -> JudgeResult: ...
-
-
-class Verifier(Protocol):
-    """A judge that says whether crops show named objects (the VLM)."""
-
-    async def verify(
-        self, crops: Sequence[tuple[Image.Image, str]], ledger: Ledger
-    ) -> list[bool | None]: ...
-
-
 def crop_box(box: Box, size: tuple[int, int]) -> Box:
     """The box grown by CROP_MARGIN on every side, clipped to the image."""
     return grow(box, CROP_MARGIN, size)
 
 
-def _key(canvas: Canvas) -> str | None:
-    from uniprobe.scoring.judges.detector import canvas_key
-
-    return canvas_key(canvas)
-
-
-class VerifyJudge:
+class VerifyJudge(Judge):
     """Detector boxes, each confirmed or rejected by a VLM, then the detector's decision."""
 
     def __init__(self, proposer: Judge, verifier: Judge) -> None:
-        for need in ("words_for", "found_on", "decide_from"):
-            if not hasattr(proposer, need):
-                raise TypeError(f"verify(): judge '{proposer.name}' cannot propose boxes")
-        if not hasattr(verifier, "verify"):
-            raise TypeError(f"verify(): judge '{verifier.name}' cannot verify crops")
+        if not isinstance(proposer, Proposer):
+            raise UsageError(f"verify(): judge '{proposer.name}' cannot propose boxes")
+        if not isinstance(verifier, Verifier):
+            raise UsageError(f"verify(): judge '{verifier.name}' cannot verify crops")
         self.proposer, self.verifier = proposer, verifier
-        self._propose: Proposer = proposer  # type: ignore[assignment]
-        self._verify: Verifier = verifier  # type: ignore[assignment]
+        self._propose: Proposer = proposer
+        self._verify: Verifier = verifier
         self.name = f"verify({proposer.name},{verifier.name})"
         self.version = f"{proposer.version}+{verifier.version}"
         self.kinds = proposer.kinds
@@ -87,7 +64,7 @@ class VerifyJudge:
         self, canvas: Canvas, found: Mapping[str, Sequence[Found]], ledger: Ledger
     ) -> None:
         """Ask the verifier about every box of this canvas not yet asked about (one call)."""
-        key = _key(canvas)
+        key = canvas_key(canvas)
         if key is None or canvas.image is None:
             return
         async with self._lock:
@@ -108,7 +85,7 @@ class VerifyJudge:
     def _verified(
         self, canvas: Canvas, found: Mapping[str, Sequence[Found]]
     ) -> tuple[dict[str, list[Found]], list[dict[str, Any]]]:
-        key = _key(canvas) or ""
+        key = canvas_key(canvas) or ""
         kept: dict[str, list[Found]] = {}
         log: list[dict[str, Any]] = []
         for label, fs in found.items():
@@ -120,15 +97,13 @@ class VerifyJudge:
                     kept[label].append(f)
         return kept, log
 
-    async def prepare(self, queries: Sequence[tuple[Any, JudgeContext]]) -> None:
+    async def prepare(self, queries: Sequence[tuple[Check, JudgeContext]]) -> None:
         """Detect, then verify every proposed box of each canvas in one verifier call."""
-        prepare = getattr(self.proposer, "prepare", None)
-        if prepare is not None:
-            await prepare(queries)
+        await self.proposer.prepare(queries)
         plan: dict[str, tuple[Canvas, set[str], Ledger]] = {}
         for check, ctx in queries:
             for canvas, word in self._propose.words_for(check, ctx):
-                key = _key(canvas)
+                key = canvas_key(canvas)
                 if key is not None:
                     plan.setdefault(key, (canvas, set(), ctx.ledger))[1].add(word)
         for canvas, words, ledger in plan.values():
@@ -138,7 +113,7 @@ class VerifyJudge:
                 continue  # the detector's failure is reported by judge()
             await self._confirm(canvas, found, ledger)
 
-    async def judge(self, check: Any, ctx: JudgeContext) -> JudgeResult:
+    async def judge(self, check: Check, ctx: JudgeContext) -> JudgeResult:
         """Decide a check on the boxes the verifier confirmed."""
         needs = self._propose.words_for(check, ctx)
         if not needs:  # e.g. the colour of a named part: no boxes to verify

@@ -35,18 +35,19 @@ import io
 from collections import Counter, OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar, Literal
+from typing import Any, Literal
 
 from PIL import Image
 from pydantic import Field, SecretStr, model_validator
 
 from uniprobe.backends.base import Usage
 from uniprobe.backends.pricing import cost_of, price_for
+from uniprobe.cases.checks import Check
 from uniprobe.config import Config, Connection
 from uniprobe.errors import BackendError, ConfigError
 from uniprobe.hashing import sha256_bytes
 from uniprobe.limits import Limiter, RetryPolicy, call_with_retries
-from uniprobe.scoring.judge import JudgeContext, JudgeOptions, JudgeResult, Ledger, judges
+from uniprobe.scoring.judge import Judge, JudgeContext, JudgeOptions, JudgeResult, Ledger, judges
 from uniprobe.scoring.judges.vlm_api import ChatApi, GeminiApi, VlmApi, VlmReply, VlmRequest
 from uniprobe.scoring.judges.vlm_checks import Answer, Need, Plan, Planner, Purpose, Target
 from uniprobe.scoring.questions import (
@@ -93,12 +94,12 @@ class _Run:
 
 
 @judges.register("vlm")
-class VlmJudge:
+class VlmJudge(Judge):
     """A vision-language model over an OpenAI-compatible or the Gemini API."""
 
-    name: ClassVar[str] = "vlm"
-    version: ClassVar[str] = "1"
-    kinds: ClassVar[frozenset[str]] = frozenset(
+    name = "vlm"
+    version = "1"
+    kinds = frozenset(
         {
             "count",
             "present",
@@ -170,6 +171,8 @@ class VlmJudge:
                 raise ValueError("give both price_input_per_mtok and price_output_per_mtok")
             return self
 
+    options: Options
+
     def __init__(self, options: Any = None, *, config: Config | None = None) -> None:
         self.options = self.Options.model_validate(options or {})
         self.config = config or Config()
@@ -208,7 +211,7 @@ class VlmJudge:
 
     # --- the Judge protocol -------------------------------------------------------------
 
-    async def prepare(self, queries: Sequence[tuple[Any, JudgeContext]]) -> None:
+    async def prepare(self, queries: Sequence[tuple[Check, JudgeContext]]) -> None:
         """Ask every question these queries need: one call per canvas (and per
         reference-canvas pair), all calls concurrently within the limits."""
         needs: list[tuple[Need, Ledger]] = []
@@ -219,7 +222,7 @@ class VlmJudge:
         _, tasks = self._launch(needs)
         await asyncio.gather(*tasks)
 
-    async def judge(self, check: Any, ctx: JudgeContext) -> JudgeResult:
+    async def judge(self, check: Check, ctx: JudgeContext) -> JudgeResult:
         """Decide one check from the (prepared or now asked) answers."""
         plan = self.planner.plan(check, ctx)
         if isinstance(plan, JudgeResult):

@@ -21,6 +21,7 @@ from PIL import Image
 from uniprobe.cases.checks import (
     Absent,
     Ask,
+    Check,
     Color,
     Count,
     Position,
@@ -141,7 +142,7 @@ class Planner:
     ) -> Region | JudgeResult | None:
         return None if part is None else cls._region(ctx, part, size)
 
-    def plan(self, check: Any, ctx: JudgeContext) -> Plan | JudgeResult:
+    def plan(self, check: Check, ctx: JudgeContext) -> Plan | JudgeResult:
         """The questions a check needs and how they decide it; or its verdict, when no
         question is needed (no image, no such part or reference, a kind not answered)."""
         if isinstance(check, Unchanged | SameAs):
@@ -158,18 +159,12 @@ class Planner:
                 return region
             q = presence_question(check.object, region)
             return Plan({"canvas": Need(target, q)}, lambda a: _decide_presence(check, q, a))
-        simple: dict[type, Callable[[Any], Question]] = {
-            Relation: lambda c: relation_question(c.subject, c.relation, c.object),
-            Position: lambda c: position_question(c.object, c.place),
-            Style: lambda c: style_question(),
-            Ask: lambda c: ask_question(c.question),
-        }
-        if type(check) in simple:
-            q = simple[type(check)](check)
+        if isinstance(check, Relation | Position | Style | Ask):
+            q = _yesno_question(check)
             return Plan({"canvas": Need(target, q)}, lambda a: _decide_yesno(check, q, a))
         if isinstance(check, Color):
             return self._plan_color(check, ctx, target)
-        return _unknown(f"the VLM judge does not answer '{getattr(check, 'kind', check)}'")
+        return _unknown(f"the VLM judge does not answer '{check.kind}'")
 
     def _plan_count(self, check: Count, ctx: JudgeContext) -> Plan | JudgeResult:
         needs: dict[str, Need] = {}
@@ -237,7 +232,17 @@ def _not_answered(q: Question, a: Answer) -> JudgeResult | None:
     return None
 
 
-def _no_image(check: Any) -> JudgeResult:
+def _yesno_question(check: Relation | Position | Style | Ask) -> Question:
+    if isinstance(check, Relation):
+        return relation_question(check.subject, check.relation, check.object)
+    if isinstance(check, Position):
+        return position_question(check.object, check.place)
+    if isinstance(check, Style):
+        return style_question()
+    return ask_question(check.question)
+
+
+def _no_image(check: Check) -> JudgeResult:
     """What a check means on a turn without any image (as the reference judge has it)."""
     if isinstance(check, Absent):
         return JudgeResult("pass", f"no image, so no {check.object}")
@@ -284,7 +289,9 @@ def _decide_presence(check: Present | Absent, q: Question, a: dict[str, Answer])
     return _verdict(seen == isinstance(check, Present), said, _evidence(q, answer))
 
 
-def _decide_yesno(check: Any, q: Question, a: dict[str, Answer]) -> JudgeResult:
+def _decide_yesno(
+    check: Relation | Position | Style | Ask, q: Question, a: dict[str, Answer]
+) -> JudgeResult:
     answer = a["canvas"]
     bad = _not_answered(q, answer)
     if bad is not None:
