@@ -481,7 +481,9 @@ def test_case_with_every_kind_round_trips_through_to_dict() -> None:
     again = Case.model_validate(case.to_dict())
     assert again == case
     assert again.to_dict() == case.to_dict()
-    assert case.to_dict()["turns"][1]["expect"][5] == {
+    turns = case.to_dict()["turns"]
+    assert isinstance(turns, list)
+    assert turns[1]["expect"][5] == {
         "color": {"object": "apple", "select": "largest", "equals": "gray"}
     }
 

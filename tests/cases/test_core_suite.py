@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import sys
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -14,7 +15,7 @@ from uniprobe.cases.checks import Conditional
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _generator():  # type: ignore[no-untyped-def]
+def _generator() -> ModuleType:
     spec = importlib.util.spec_from_file_location(
         "build_core_suite", ROOT / "tools/build_core_suite.py"
     )
@@ -32,7 +33,7 @@ def test_committed_suite_is_what_the_generator_writes() -> None:
 
 
 def test_core_has_300_cases_and_12_in_every_subtype() -> None:
-    stats = uniprobe.statistics("core")
+    stats = uniprobe.stats("core")
     assert stats.cases >= 300
     assert stats.families == {"global_instruction": 173, "editing": 120, "post_generation": 108}
     assert len(stats.subtypes) == 32
@@ -96,7 +97,8 @@ def test_every_global_case_but_a_few_records_a_literal_reading() -> None:
 def sample_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """Both references on two cases of every subtype (the full suite is a benchmark)."""
     suite = uniprobe.load_suite("core")
-    picked, count = [], {}
+    picked: list[uniprobe.Case] = []
+    count: dict[str, int] = {}
     for case in suite.cases:
         if count.get(case.subtype, 0) < 2:
             picked.append(case)

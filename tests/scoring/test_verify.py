@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 from typing import Any, ClassVar
 
 import pytest
@@ -42,7 +43,7 @@ class StubVlm:
     version: ClassVar[str] = "1"
     kinds: ClassVar[frozenset[str]] = frozenset({"count", "present", "relation"})
 
-    def __init__(self, yes: set[int], unsure: set[int] = frozenset()) -> None:  # type: ignore[assignment]
+    def __init__(self, yes: AbstractSet[int], unsure: AbstractSet[int] = frozenset()) -> None:
         self.yes, self.unsure = yes, unsure
         self.options = JudgeOptions()
         self.calls: list[list[tuple[tuple[int, int], str]]] = []
@@ -83,7 +84,7 @@ def _ctx() -> JudgeContext:
 
 
 def _judge(vlm: StubVlm) -> VerifyJudge:
-    return VerifyJudge(StubDetector({"model": "/nonexistent"}), vlm)  # type: ignore[arg-type]
+    return VerifyJudge(StubDetector({"model": "/nonexistent"}), vlm)
 
 
 def test_only_confirmed_boxes_count() -> None:
@@ -136,8 +137,8 @@ def test_combinations_check_what_they_combine() -> None:
     with pytest.raises(TypeError, match="cannot verify crops"):
         VerifyJudge(det, det)
     with pytest.raises(TypeError, match="cannot propose boxes"):
-        VerifyJudge(StubVlm(set()), StubVlm(set()))  # type: ignore[arg-type]
-    agree = combined("agree", det, StubVlm(set()))  # type: ignore[arg-type]
+        VerifyJudge(StubVlm(set()), StubVlm(set()))
+    agree = combined("agree", det, StubVlm(set()))
     assert isinstance(agree, AgreeJudge) and agree.name == "agree(detector,vlm)"
     with pytest.raises(ValueError, match="unknown combination"):
         combined("vote", det, det)
@@ -145,7 +146,7 @@ def test_combinations_check_what_they_combine() -> None:
 
 def test_agree_needs_both_judges_to_say_the_same() -> None:
     det = StubDetector({"model": "/nonexistent"})
-    agree = AgreeJudge(det, StubVlm(set()))  # type: ignore[arg-type]
+    agree = AgreeJudge(det, StubVlm(set()))
     ctx = _ctx()
     same = asyncio.run(agree.judge(Present(object="cat"), ctx))  # detector: pass, stub: pass
     assert same.status == "pass" and same.reason.startswith("both agree")
