@@ -95,7 +95,7 @@ def _verdict(path: str, turn: int, check: Any, rng: random.Random, p: float, edi
             _verdict(f"{path}.{name}.{i}", turn, c, rng, p, edit) for i, c in enumerate(branch)
         ]
         status = "fail" if any(k.status == "fail" for k in kids[1:]) else "pass"
-        tags = ["wrong_branch", "literal"] if status == "fail" and rng.random() < 0.6 else []
+        took_literal_branch = status == "fail" and rng.random() < 0.6
         return Verdict(
             path=path,
             turn=turn,
@@ -103,7 +103,7 @@ def _verdict(path: str, turn: int, check: Any, rng: random.Random, p: float, edi
             check=as_dict,
             status=status,
             reason=f"condition {'holds' if holds else 'does not hold'}",
-            tags=tags,
+            tags=["wrong_branch", "literal"] if took_literal_branch else [],
             evidence={"condition": holds, "branch": name},
             children=kids,
         )

@@ -31,7 +31,7 @@ import tempfile
 import time
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, TypedDict, Unpack
 
 from pydantic import SecretStr
 
@@ -58,11 +58,20 @@ MODEL = "openai-images/gpt-image-1.5"
 OBJECTS = ["bird", "apple", "car", "star", "cat", "dog", "fish", "balloon"]
 
 
+class _FakeOptions(TypedDict, total=False):
+    """The `FakeServer` options the benchmark sets."""
+
+    latency: float
+    image_size: int
+    fault_rate: float
+    seed: int
+
+
 class RemoteFake:
     """The fake server in its own process (as a real provider is: it must not share our
     interpreter lock), with its counters read over a pipe."""
 
-    def __init__(self, **options: object) -> None:
+    def __init__(self, **options: Unpack[_FakeOptions]) -> None:
         self._conn, child = mp.Pipe()
         self._proc = mp.get_context("fork").Process(
             target=_serve, args=(child, options), daemon=True
@@ -72,7 +81,8 @@ class RemoteFake:
 
     def stats(self) -> dict[str, float]:
         self._conn.send("stats")
-        return self._conn.recv()  # type: ignore[no-any-return]
+        stats: dict[str, float] = self._conn.recv()
+        return stats
 
     def __enter__(self) -> RemoteFake:
         return self
@@ -82,8 +92,8 @@ class RemoteFake:
         self._proc.join(timeout=10)
 
 
-def _serve(conn: Connection, options: dict[str, object]) -> None:
-    with FakeServer(**options) as fake:  # type: ignore[arg-type]
+def _serve(conn: Connection, options: _FakeOptions) -> None:
+    with FakeServer(**options) as fake:
         conn.send(fake.url)
         while (msg := conn.recv()) != "stop":
             if msg == "stats":

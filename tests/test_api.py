@@ -8,6 +8,7 @@ import sys
 import yaml
 
 import uniprobe
+from uniprobe.backends.reference import ReferenceBackend
 
 PUBLIC = [
     "Agreement",
@@ -93,7 +94,8 @@ def test_built_in_plugins_are_registered_on_import() -> None:
 
 def test_create_backend_validates_options() -> None:
     backend = uniprobe.create_backend("reference/oracle", {"latency": 0.5})
-    assert backend.options.latency == 0.5  # type: ignore[attr-defined]
+    assert isinstance(backend.options, ReferenceBackend.Options)
+    assert backend.options.latency == 0.5
     try:
         uniprobe.create_backend("reference/oracle", {"latncy": 1})
     except uniprobe.ConfigError as exc:

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 import uniprobe
+from uniprobe.store.records import ScoreRecord
 from uniprobe.store.rundir import RunDir
 
 
@@ -17,7 +18,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return {r.model.split("/")[1]: r.path for r in results}
 
 
-def _scores(path: Path) -> dict[str, uniprobe.store.records.ScoreRecord]:  # type: ignore[name-defined]
+def _scores(path: Path) -> dict[str, ScoreRecord]:
     return {s.case_id: s for s in RunDir.open(path).scores("reference").values()}
 
 

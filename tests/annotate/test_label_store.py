@@ -13,15 +13,16 @@ import pytest
 
 from uniprobe.errors import LabelFileError
 from uniprobe.store.labels.db import LabelStore, labels_path
+from uniprobe.store.labels.files import ExportFormat
 from uniprobe.store.labels.keys import item_key
-from uniprobe.store.labels.label import Label
+from uniprobe.store.labels.label import Label, LabelValue
 
 IMAGE = "a" * 64
 CHECK = {"count": {"object": "dog", "equals": 2, "literal": 1}}
 
 
 def _label(
-    annotator: str = "ada", value: str = "pass", *, created: str, image: str = IMAGE
+    annotator: str = "ada", value: LabelValue = "pass", *, created: str, image: str = IMAGE
 ) -> Label:
     return Label(
         item=item_key(image, CHECK),
@@ -33,7 +34,7 @@ def _label(
         check=CHECK,
         image_sha256=image,
         annotator=annotator,
-        label=value,  # type: ignore[arg-type]
+        label=value,
         created=created,
     )
 
@@ -107,7 +108,7 @@ def test_concurrent_writers_lose_nothing(tmp_path: Path) -> None:
     assert proc.wait(timeout=120) == 0
     labels = LabelStore(path).labels()
     assert len(labels) == 200
-    assert sorted(lb.id for lb in labels) == list(range(1, 201))
+    assert sorted(lb.id for lb in labels if lb.id is not None) == list(range(1, 201))
     assert {lb.annotator for lb in labels} == {"proc", "t0", "t1", "t2", "t3"}
     db = sqlite3.connect(path)
     assert db.execute("pragma integrity_check").fetchone() == ("ok",)
@@ -115,13 +116,13 @@ def test_concurrent_writers_lose_nothing(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("fmt", ["csv", "jsonl"])
-def test_export_then_import_gives_the_same_labels_once(tmp_path: Path, fmt: str) -> None:
+def test_export_then_import_gives_the_same_labels_once(tmp_path: Path, fmt: ExportFormat) -> None:
     source = LabelStore(tmp_path / "a.sqlite")
     source.add(_label("ada", "pass", created="2026-01-01T00:00:00Z"))
     source.add(_label('bob "the, builder"', "fail", created="2026-01-01T00:00:01Z", image="b" * 64))
     source.add(_label("ada", "cant_tell", created="2026-01-01T00:00:02Z"))
     out = tmp_path / f"labels.{fmt}"
-    assert source.export(fmt, out) == 3  # type: ignore[arg-type]
+    assert source.export(fmt, out) == 3
     if fmt == "jsonl":
         first = json.loads(out.read_text(encoding="utf-8").splitlines()[0])
         assert first["check"] == CHECK and first["label"] == "pass" and first["id"] == 1

@@ -11,6 +11,7 @@ import pytest
 from annotate_helpers import copy_run, find_item, groups_of, paper_run
 
 from uniprobe.store.labels.db import LabelStore, labels_path
+from uniprobe.store.labels.label import LabelValue
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
@@ -30,9 +31,10 @@ def runs(tmp_path_factory: pytest.TempPathFactory, tmp_path: Path) -> tuple[Path
     second = copy_run(base, tmp_path / "b")
     groups = groups_of(first)
     store = LabelStore(labels_path(first))
-    for n, (who, value) in enumerate([("ada", "fail"), ("bob", "fail"), ("cy", "pass")]):
+    votes: list[tuple[str, LabelValue]] = [("ada", "fail"), ("bob", "fail"), ("cy", "pass")]
+    for n, (who, value) in enumerate(votes):
         _, item = find_item(groups, "paper.global.numeric.add3.dolphins", "turns.1.expect.0")
-        store.add(item.label(who, value, created=f"2026-01-01T00:00:0{n}Z"))  # type: ignore[arg-type]
+        store.add(item.label(who, value, created=f"2026-01-01T00:00:0{n}Z"))
     return first, second
 
 

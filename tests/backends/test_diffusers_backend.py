@@ -290,10 +290,10 @@ def test_loads_saved_pipelines_once_from_local_folders(
         "tiny", tiny.text_to_image, edit=tiny.edit, options=OPTIONS
     )
     turns = [UserTurn(1, GENERATE), UserTurn(2, EDIT), UserTurn(3, EDIT)]
+    assert isinstance(loaded, DiffusersBackend)
 
     replies = _run(loaded, turns)
 
-    assert isinstance(loaded, DiffusersBackend)
     assert [(name, kw["local_files_only"], kw["dtype"]) for name, kw in loads] == [
         (path, True, torch.float32),
         (edit_path, True, torch.float32),

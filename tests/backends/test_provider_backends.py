@@ -138,8 +138,10 @@ def test_openai_responses_continues_the_previous_response(
     ]
     run = RunDir.open(result.path)
     turns = run.samples()["wire.three_turns#0"].turns
-    assert second["previous_response_id"] == turns[0].reply.state["response_id"]  # type: ignore[union-attr]
-    assert third["previous_response_id"] == turns[1].reply.state["response_id"]  # type: ignore[union-attr]
+    first_reply, second_reply = turns[0].reply, turns[1].reply
+    assert first_reply is not None and second_reply is not None
+    assert second["previous_response_id"] == first_reply.state["response_id"]
+    assert third["previous_response_id"] == second_reply.state["response_id"]
     [message] = third["input"]
     text, image = message["content"]
     assert text == {"type": "input_text", "text": suite.cases[0].turns[2].user}

@@ -30,11 +30,12 @@ def _ready(page: Any, url: str) -> None:
 
 
 def _shown(page: Any) -> list[dict[str, str]]:
-    return page.eval_on_selector_all(
+    shown: list[dict[str, str]] = page.eval_on_selector_all(
         "article.sample",
         "els => els.map(e => ({key: e.dataset.key, run: e.dataset.run,"
         " outcome: e.dataset.outcome}))",
     )
+    return shown
 
 
 def test_the_summary_renders_with_numbers_and_charts(

@@ -135,7 +135,8 @@ def test_every_global_case_but_a_few_records_a_literal_reading() -> None:
 def sample_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """Both references on two cases of every subtype (the full suite is a benchmark)."""
     suite = uniprobe.load_suite("core")
-    picked, count = [], {}
+    picked: list[uniprobe.Case] = []
+    count: dict[str, int] = {}
     for case in suite.cases:
         if count.get(case.subtype, 0) < 2:
             picked.append(case)

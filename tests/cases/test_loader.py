@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from uniprobe.cases.checks import Ask
+from uniprobe.cases.checks import Ask, Count
 from uniprobe.cases.loader import builtin_suites, load_case_file, load_suite
 from uniprobe.errors import CaseFileError, Problem, UnknownNameError
 
@@ -109,7 +109,8 @@ def test_content_hash_changes_when_one_case_changes(tmp_path: Path) -> None:
     assert text.count(old) == 1
     changed = _write(tmp_path / "paper.yaml", text.replace(old, old.replace("3", "4")))
     suite = load_suite(changed)
-    assert suite.case("paper.global.numeric.subtract2.birds").turns[1].expect[0].equals == 4
+    check = suite.case("paper.global.numeric.subtract2.birds").turns[1].expect[0]
+    assert isinstance(check, Count) and check.equals == 4
     assert suite.content_hash != load_suite("paper").content_hash
 
 

@@ -18,16 +18,16 @@ from uniprobe.report.agreement import (
     policy_agreement,
 )
 from uniprobe.statistics import cohen_kappa
-from uniprobe.store.records import ScoreRecord, Verdict
+from uniprobe.store.records import ScoreRecord, Status, Verdict
 
 
-def _v(path: str, kind: str, status: str, children: list[Verdict] | None = None) -> Verdict:
+def _v(path: str, kind: str, status: Status, children: list[Verdict] | None = None) -> Verdict:
     return Verdict(
         path=path,
         turn=1,
         kind=kind,
         check={},
-        status=status,  # type: ignore[arg-type]
+        status=status,
         reason="r",
         children=children or [],
     )

@@ -31,7 +31,8 @@ def test_a_bar_chart_is_well_formed_and_escapes_every_name() -> None:
     root = _parse(svg)
     assert "<script>" not in svg and "<b>" not in svg
     assert NASTY in _texts(root)  # the title, a category, a legend entry, a tooltip
-    assert root.find(f"{NS}title") is not None and root.find(f"{NS}title").text == NASTY  # type: ignore[union-attr]
+    title = root.find(f"{NS}title")
+    assert title is not None and title.text == NASTY
     assert len(root.findall(f".//{NS}rect[@class='bar']")) == 2
     assert len(root.findall(f".//{NS}path[@class='whisker']")) == 1
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -19,9 +20,11 @@ from uniprobe.report.metrics import (
 from uniprobe.store.records import (
     Manifest,
     ModelInfo,
+    Outcome,
     ReplyRecord,
     SampleRecord,
     ScoreRecord,
+    Status,
     SuiteInfo,
     TurnRecord,
     Verdict,
@@ -190,37 +193,39 @@ def test_summary_of_the_literal_reference(runs: dict[str, Path]) -> None:
 # --- summarize on hand-made scores -------------------------------------------------------------
 
 
-def _v(path: str, turn: int, kind: str, status: str, tags: tuple[str, ...] = ()) -> Verdict:
+def _v(path: str, turn: int, kind: str, status: Status, tags: tuple[str, ...] = ()) -> Verdict:
     return Verdict(
         path=path,
         turn=turn,
         kind=kind,
         check={},
-        status=status,  # type: ignore[arg-type]
+        status=status,
         reason="made by hand",
         tags=list(tags),
     )
 
 
-def _score(case_id: str, epoch: int, outcome: str, verdicts: list[Verdict]) -> ScoreRecord:
+def _score(case_id: str, epoch: int, outcome: Outcome, verdicts: list[Verdict]) -> ScoreRecord:
     return ScoreRecord(
         case_id=case_id,
         epoch=epoch,
         policy="reference",
         judges={"reference": "1"},
-        outcome=outcome,  # type: ignore[arg-type]
+        outcome=outcome,
         verdicts=verdicts,
         scored="2025-01-01T00:00:00+00:00",
     )
 
 
-def _birds(epoch: int, outcome: str, status: str, tags: tuple[str, ...] = ()) -> ScoreRecord:
+def _birds(epoch: int, outcome: Outcome, status: Status, tags: tuple[str, ...] = ()) -> ScoreRecord:
     return _score(
         "tiny.numeric.birds", epoch, outcome, [_v("turns.1.expect.0", 2, "count", status, tags)]
     )
 
 
-def _dog(epoch: int, outcome: str, conditional: str, tags: tuple[str, ...] = ()) -> ScoreRecord:
+def _dog(
+    epoch: int, outcome: Outcome, conditional: Status, tags: tuple[str, ...] = ()
+) -> ScoreRecord:
     return _score(
         "tiny.post.dog_cat",
         epoch,
@@ -335,7 +340,7 @@ def test_summarize_group_with_only_errors_has_no_estimate(tiny: Path) -> None:
 # --- latency, locality, distances, per-case counts ---------------------------------------------
 
 
-def _unchanged(status: str, evidence: dict[str, object]) -> Verdict:
+def _unchanged(status: Status, evidence: Mapping[str, object]) -> Verdict:
     v = _v("turns.1.expect.1.then.0", 2, "unchanged", status)
     return v.model_copy(update={"evidence": evidence})
 

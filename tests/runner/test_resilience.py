@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TypedDict, Unpack
 
 import pytest
 from pydantic import SecretStr
@@ -12,7 +13,9 @@ from pydantic import SecretStr
 import uniprobe
 from uniprobe.config import Config, Price, ProviderConfig
 from uniprobe.limits import RetryPolicy
+from uniprobe.store.records import ImageRef, SampleRecord, TurnRecord
 from uniprobe.store.rundir import RunDir
+from uniprobe.testing.faults import FaultKind
 from uniprobe.testing.server import FakeServer
 
 pytest.importorskip("openai")
@@ -47,8 +50,8 @@ def _config(url: str, **provider: object) -> Config:
         providers={
             "openai-images": ProviderConfig(
                 api_key=SecretStr("k"), base_url=url + "/v1", **provider
-            ),  # type: ignore[arg-type]
-            "google": ProviderConfig(api_key=SecretStr("k"), base_url=url, **provider),  # type: ignore[arg-type]
+            ),
+            "google": ProviderConfig(api_key=SecretStr("k"), base_url=url, **provider),
         },
         prices={
             "gpt-image-1.5": Price(
@@ -58,19 +61,33 @@ def _config(url: str, **provider: object) -> Config:
     )
 
 
+class _RunOptions(TypedDict, total=False):
+    """The `uniprobe.run` options these tests vary."""
+
+    epochs: int
+    resume: bool
+    concurrency: int
+    score: bool
+    rpm: float
+    max_cost: float
+    cache: Path
+
+
 def _run(
     fake: FakeServer,
     suite: uniprobe.Suite,
     out: Path,
     model: str = "openai-images/gpt-image-1.5",
-    **kw: object,
+    *,
+    config: Config | None = None,
+    **kw: Unpack[_RunOptions],
 ) -> uniprobe.RunResult:
-    config = kw.pop("config", None) or _config(fake.url)
-    [result] = uniprobe.run(suite, [model], out=out, config=config, retry=FAST, **kw)  # type: ignore[arg-type]
+    config = config or _config(fake.url)
+    [result] = uniprobe.run(suite, [model], out=out, config=config, retry=FAST, **kw)
     return result
 
 
-def _turn(result: uniprobe.RunResult):  # type: ignore[no-untyped-def]
+def _turn(result: uniprobe.RunResult) -> tuple[SampleRecord, TurnRecord]:
     sample = next(iter(RunDir.open(result.path).samples().values()))
     return sample, sample.turns[0]
 
@@ -90,13 +107,13 @@ def test_transient_faults_are_retried_until_the_answer_comes(
     fake: FakeServer,
     one: uniprobe.Suite,
     tmp_path: Path,
-    fault: str,
+    fault: FaultKind,
     seconds: float | None,
     retry_kind: str,
 ) -> None:
     fake.reset()
     fake.faults.clear()
-    fake.inject(fault, path_prefix="/v1/images", times=2, seconds=seconds)  # type: ignore[arg-type]
+    fake.inject(fault, path_prefix="/v1/images", times=2, seconds=seconds)
     result = _run(fake, one, tmp_path)
     sample, turn = _turn(result)
     assert sample.status == "complete"
@@ -140,11 +157,16 @@ def test_retries_stop_after_the_policy_allows(
     ],
 )
 def test_blocks_are_outcomes_not_retried(
-    fake: FakeServer, one: uniprobe.Suite, tmp_path: Path, fault: str, model: str, refusal: str
+    fake: FakeServer,
+    one: uniprobe.Suite,
+    tmp_path: Path,
+    fault: FaultKind,
+    model: str,
+    refusal: str,
 ) -> None:
     fake.reset()
     fake.faults.clear()
-    fake.inject(fault)  # type: ignore[arg-type]
+    fake.inject(fault)
     result = _run(fake, one, tmp_path, model=model)
     sample, turn = _turn(result)
     assert sample.status == "complete" and len(fake.requests) == 1
@@ -156,11 +178,11 @@ def test_blocks_are_outcomes_not_retried(
 
 @pytest.mark.parametrize("fault", ["text_only", "no_image"])
 def test_gemini_answers_without_an_image_are_outcomes(
-    fake: FakeServer, one: uniprobe.Suite, tmp_path: Path, fault: str
+    fake: FakeServer, one: uniprobe.Suite, tmp_path: Path, fault: FaultKind
 ) -> None:
     fake.reset()
     fake.faults.clear()
-    fake.inject(fault)  # type: ignore[arg-type]
+    fake.inject(fault)
     result = _run(fake, one, tmp_path, model="google/gemini-2.5-flash-image")
     sample, turn = _turn(result)
     assert sample.status == "complete" and len(fake.requests) == 1
@@ -208,14 +230,10 @@ def test_a_rerun_with_the_cache_makes_no_provider_call(fake: FakeServer, tmp_pat
     second = _run(fake, small, tmp_path / "b", cache=cache, epochs=2)
     assert len(fake.requests) == 0
     assert second.extra["live_calls"] == 0 and second.extra["cache_hits"] == 16
-    a = {k: [t.reply.images for t in s.turns] for k, s in RunDir.open(first.path).samples().items()}  # type: ignore[union-attr]
-    b = {
-        k: [t.reply.images for t in s.turns] for k, s in RunDir.open(second.path).samples().items()
-    }  # type: ignore[union-attr]
-    assert a == b
+    assert _images(first) == _images(second)
 
 
-def _images(result: uniprobe.RunResult) -> dict[str, list[object]]:
+def _images(result: uniprobe.RunResult) -> dict[str, list[list[ImageRef] | None]]:
     samples = RunDir.open(result.path).samples()
     return {k: [t.reply.images if t.reply else None for t in s.turns] for k, s in samples.items()}
 

@@ -8,6 +8,8 @@ from uniprobe.scenes.colors import COLOR_NAMES, name_colors
 from uniprobe.scenes.render import (
     ATTRIBUTION,
     BACKDROP_STYLE,
+    Box,
+    RenderedScene,
     glyph_unit_size,
     natural_color,
     render_scene,
@@ -22,7 +24,13 @@ def _spec(**kw: object) -> SceneSpec:
         SceneObject(id="b", kind="lemon", x=380, y=300, size=80, color="blue", flip="horizontal"),
         SceneObject(id="r", shape="region", x=256, y=450, w=100, h=40),
     )
-    return SceneSpec(objects=objects, **kw)  # type: ignore[arg-type]
+    return SceneSpec(objects=objects, **kw)
+
+
+def _box(rendered: RenderedScene, part_id: str) -> Box:
+    box = rendered.box(part_id)
+    assert box is not None, f"no object {part_id!r} in the scene"
+    return box
 
 
 def test_rendering_is_deterministic() -> None:
@@ -33,7 +41,7 @@ def test_boxes_are_exact_visible_extents() -> None:
     rendered = render_scene(_spec())
     rgb = np.asarray(rendered.image)
     white = np.all(rgb == 250, axis=2)  # the palette's white
-    x0, y0, x1, y1 = rendered.box("a")
+    x0, y0, x1, y1 = _box(rendered, "a")
     assert not white[y0:y1, x0:x1].all()
     # outside the dolphin's box (and away from the lemon) the canvas is untouched
     assert white[y0 - 3 : y0, x0:x1].all() and white[y1 : y1 + 3, x0:x1].all()
@@ -45,13 +53,13 @@ def test_boxes_are_exact_visible_extents() -> None:
 def test_regions_are_named_but_not_drawn() -> None:
     rendered = render_scene(_spec())
     assert rendered.box("r") == (206, 430, 306, 470)
-    x0, y0, x1, y1 = rendered.box("r")
+    x0, y0, x1, y1 = _box(rendered, "r")
     assert np.all(np.asarray(rendered.image)[y0:y1, x0:x1] == 250)
 
 
 def test_tint_repaints_fills_and_keeps_black_outline() -> None:
     rendered = render_scene(_spec())
-    x0, y0, x1, y1 = rendered.box("b")
+    x0, y0, x1, y1 = _box(rendered, "b")
     px = np.asarray(rendered.image)[y0:y1, x0:x1].reshape(-1, 3).astype(int)
     lum = px @ np.array([0.299, 0.587, 0.114])
     assert (lum < 20).sum() > 100  # the outline is still black

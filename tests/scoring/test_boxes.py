@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
+from uniprobe.scenes.geometry import iou
 from uniprobe.scoring.boxes import (
     PLACES,
     Found,
@@ -14,7 +15,6 @@ from uniprobe.scoring.boxes import (
     count,
     dominant,
     inside,
-    iou,
     nms,
     places,
     prune,
@@ -119,7 +119,9 @@ def test_select_picks_one_box(how: str, index: int) -> None:
     assert select(found, how) is found[index]
 
 
-def _scene(background: str, fill: str, ellipse: tuple[int, int, int, int]) -> np.ndarray:
+def _scene(
+    background: str, fill: str | tuple[int, int, int], ellipse: tuple[int, int, int, int]
+) -> np.ndarray:
     image = Image.new("RGB", (200, 200), background)
     ImageDraw.Draw(image).ellipse(ellipse, fill=fill)
     return np.asarray(image)
@@ -130,7 +132,8 @@ def test_colour_of_a_red_object_on_white() -> None:
     name, share = box_color(rgb, (60, 60, 140, 140))
     assert name == "red"
     assert share == pytest.approx(1.0)
-    assert box_color(rgb, (60, 60, 140, 140), background=False) == ("red", pytest.approx(1.0))
+    name, share = box_color(rgb, (60, 60, 140, 140), background=False)
+    assert name == "red" and share == pytest.approx(1.0)
 
 
 def test_colour_leaves_the_background_out_of_a_loose_box() -> None:

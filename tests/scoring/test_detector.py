@@ -19,6 +19,7 @@ from PIL import Image
 
 from uniprobe.cases.checks import (
     Absent,
+    Check,
     Color,
     Count,
     CountOf,
@@ -309,7 +310,7 @@ def test_prepare_runs_one_forward_pass_per_canvas(tiny: dict[str, Path]) -> None
     earlier = Canvas(1, first, stored, drawn=True)
     on_first = _ctx(first, ref=stored)
     on_second = _ctx(second, references={"turn:1": earlier})
-    queries = [
+    queries: list[tuple[Check, JudgeContext]] = [
         (Count(object="dog", at_least=1), on_first),
         (Relation(subject="dog", relation="left_of", object="cat"), on_first),
         (Color(object="cat", equals="red"), on_first),

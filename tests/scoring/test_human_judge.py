@@ -18,6 +18,7 @@ from uniprobe.hashing import sha256_bytes
 from uniprobe.scoring.judge import Canvas, JudgeContext
 from uniprobe.scoring.judges.human import HumanJudge
 from uniprobe.store.labels.db import LabelStore, labels_path
+from uniprobe.store.labels.label import LabelValue
 from uniprobe.store.records import ImageRef, Verdict
 from uniprobe.store.rundir import RunDir
 
@@ -82,7 +83,7 @@ ZEBRAS = "paper.post.condition_visual_fact.zebras_water"
 def test_score_with_the_human_judge_reads_the_labels_and_touches_no_sample(run: Path) -> None:
     groups = canvases(RunDir.open(run), uniprobe.suite_of_run(run))
     store = LabelStore(labels_path(run))
-    given = [
+    given: list[tuple[str, str, str, LabelValue]] = [
         (DOLPHINS, "turns.1.expect.0", "ada", "pass"),
         (DOLPHINS, "turns.1.expect.0", "bob", "pass"),
         (DOG_CAT, "turns.1.expect.0", "ada", "fail"),
@@ -92,7 +93,7 @@ def test_score_with_the_human_judge_reads_the_labels_and_touches_no_sample(run: 
         (ZEBRAS, "turns.0.expect.1", "ada", "pass"),  # "is there water?" on turn 1's image
     ]
     for n, (case, path, who, value) in enumerate(given):
-        label = _item(groups, case, path).label(who, value, created=f"2026-01-01T00:00:0{n}Z")  # type: ignore[arg-type]
+        label = _item(groups, case, path).label(who, value, created=f"2026-01-01T00:00:0{n}Z")
         store.add(label)
     before = _tree(run)
 

@@ -41,7 +41,7 @@ def _ctx(canvas: Image.Image | None, reference: Image.Image | None = None) -> Ju
 
 
 def _img(*objects: SceneObject, **kw: object) -> Image.Image:
-    return render_scene(SceneSpec(objects=objects, **kw)).image  # type: ignore[arg-type]
+    return render_scene(SceneSpec(objects=objects, **kw)).image
 
 
 def test_unchanged_ignores_the_named_part_only() -> None:
@@ -104,7 +104,7 @@ def test_comparisons_without_a_reference_are_unknown() -> None:
 )
 def test_style(grayscale: bool, wanted: str, status: str) -> None:
     img = render_scene(BASE.model_copy(update={"grayscale": grayscale})).image
-    verdict = PixelsJudge().decide(Style(equals=wanted), _ctx(img))  # type: ignore[arg-type]
+    verdict = PixelsJudge().decide(Style(equals=wanted), _ctx(img))
     assert verdict.status == status
 
 

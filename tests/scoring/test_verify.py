@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from collections.abc import Set as AbstractSet
+from typing import Any
 
 import pytest
 from PIL import Image
 
-from uniprobe.cases.checks import Count, Present, Relation
+from uniprobe.cases.checks import Check, Count, Present, Relation
 from uniprobe.cases.schema import Case
 from uniprobe.errors import UsageError
 from uniprobe.scoring.boxes import Found
-from uniprobe.scoring.judge import Canvas, JudgeContext, JudgeOptions, JudgeResult, Ledger
+from uniprobe.scoring.judge import Canvas, Judge, JudgeContext, JudgeOptions, JudgeResult, Ledger
 from uniprobe.scoring.judges.combine import AgreeJudge, combined
 from uniprobe.scoring.judges.detector import DetectorJudge
 from uniprobe.scoring.judges.verify import CROP_MARGIN, VerifyJudge, crop_box
@@ -36,14 +37,14 @@ class StubDetector(DetectorJudge):
         return {w: list(BOXES.get(w, [])) for w in words}
 
 
-class StubVlm:
+class StubVlm(Judge):
     """Says yes to crops in `yes` (by the left edge of their box), None to `unsure`."""
 
-    name: ClassVar[str] = "vlm"
-    version: ClassVar[str] = "1"
-    kinds: ClassVar[frozenset[str]] = frozenset({"count", "present", "relation"})
+    name = "vlm"
+    version = "1"
+    kinds = frozenset({"count", "present", "relation"})
 
-    def __init__(self, yes: set[int], unsure: set[int] = frozenset()) -> None:  # type: ignore[assignment]
+    def __init__(self, yes: AbstractSet[int], unsure: AbstractSet[int] = frozenset()) -> None:
         self.yes, self.unsure = yes, unsure
         self.options = JudgeOptions()
         self.calls: list[list[tuple[tuple[int, int], str]]] = []
@@ -59,7 +60,7 @@ class StubVlm:
             out.append(None if left in self.unsure else left in self.yes)
         return out
 
-    async def judge(self, check: Any, ctx: JudgeContext) -> JudgeResult:
+    async def judge(self, check: Check, ctx: JudgeContext) -> JudgeResult:
         return JudgeResult("pass", "stub")
 
 
@@ -84,7 +85,7 @@ def _ctx() -> JudgeContext:
 
 
 def _judge(vlm: StubVlm) -> VerifyJudge:
-    return VerifyJudge(StubDetector({"model": "/nonexistent"}), vlm)  # type: ignore[arg-type]
+    return VerifyJudge(StubDetector({"model": "/nonexistent"}), vlm)
 
 
 def test_only_confirmed_boxes_count() -> None:
@@ -104,7 +105,7 @@ def test_prepare_verifies_each_canvas_once_in_one_call() -> None:
     vlm = StubVlm(yes={10, 120, 60})
     judge = _judge(vlm)
     ctx = _ctx()
-    checks = [
+    checks: list[Check] = [
         Count(object="dog", equals=2),
         Present(object="cat"),
         Relation(subject="cat", relation="right_of", object="dog"),
@@ -137,8 +138,8 @@ def test_combinations_check_what_they_combine() -> None:
     with pytest.raises(UsageError, match="cannot verify crops"):
         VerifyJudge(det, det)
     with pytest.raises(UsageError, match="cannot propose boxes"):
-        VerifyJudge(StubVlm(set()), StubVlm(set()))  # type: ignore[arg-type]
-    agree = combined("agree", det, StubVlm(set()))  # type: ignore[arg-type]
+        VerifyJudge(StubVlm(set()), StubVlm(set()))
+    agree = combined("agree", det, StubVlm(set()))
     assert isinstance(agree, AgreeJudge) and agree.name == "agree(detector,vlm)"
     with pytest.raises(ValueError, match="unknown combination"):
         combined("vote", det, det)
@@ -146,7 +147,7 @@ def test_combinations_check_what_they_combine() -> None:
 
 def test_agree_needs_both_judges_to_say_the_same() -> None:
     det = StubDetector({"model": "/nonexistent"})
-    agree = AgreeJudge(det, StubVlm(set()))  # type: ignore[arg-type]
+    agree = AgreeJudge(det, StubVlm(set()))
     ctx = _ctx()
     same = asyncio.run(agree.judge(Present(object="cat"), ctx))  # detector: pass, stub: pass
     assert same.status == "pass" and same.reason.startswith("both agree")

@@ -20,6 +20,7 @@ from pydantic import SecretStr
 from uniprobe.cases.checks import (
     Absent,
     Ask,
+    Check,
     Color,
     Count,
     Position,
@@ -441,7 +442,11 @@ def test_every_call_is_booked_once_with_tokens_and_cost(
 ) -> None:
     ledger = Ledger()
     ctx = _ctx(_recolored("blue"), before=IMAGE, ledger=ledger)
-    checks = [Count(object="dolphin", equals=2), Present(object="cat"), SameAs(against=1)]
+    checks: list[Check] = [
+        Count(object="dolphin", equals=2),
+        Present(object="cat"),
+        SameAs(against=1),
+    ]
     judge = _judge(fake, **options)
 
     async def go() -> tuple[list[JudgeResult], list[JudgeResult]]:
@@ -497,7 +502,8 @@ def test_the_key_never_reaches_evidence_or_options(fake: FakeServer, vlm: FakeVl
 def test_options_resolve_the_api_and_a_pinned_model() -> None:
     config = Config(providers={"google": ProviderConfig(api_key=SecretStr(KEY))})
     judge = make_judge("vlm", {"provider": "google"}, config)
-    assert (judge.options.api, judge.options.model) == ("gemini", "gemini-2.5-flash")  # type: ignore[attr-defined]
+    assert isinstance(judge, VlmJudge)
+    assert (judge.options.api, judge.options.model) == ("gemini", "gemini-2.5-flash")
     with pytest.raises(ConfigError, match="needs the model"):
         make_judge("vlm", {"provider": "compat/local"}, config)
     with pytest.raises(ConfigError, match="price_output_per_mtok"):
@@ -517,7 +523,7 @@ def test_parts_matches_and_missing_images(fake: FakeServer) -> None:
     ctx = _ctx(later, before=IMAGE)
     counted = Count(
         object="dolphin",
-        matches={"object": "dolphin", "turn": 1, "plus": -1},  # type: ignore[arg-type]
+        matches={"object": "dolphin", "turn": 1, "plus": -1},
     )
     queries = [
         (Count(object="dolphin", equals=1, within="left"), ctx),
@@ -574,7 +580,8 @@ def _scenes(n: int) -> list[tuple[SceneSpec, tuple[str, str, str], tuple[str, st
     rng = random.Random(11)
     out = []
     for i in range(n):
-        kinds = tuple(rng.sample(KINDS, 3))
+        first, second, third = rng.sample(KINDS, 3)
+        kinds = (first, second, third)
         tints = rng.sample(TINTS, 3)
         spots = rng.sample(CELLS, 5)
         objects = tuple(

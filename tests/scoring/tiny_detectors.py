@@ -70,9 +70,12 @@ def save_owlv2(path: Path) -> Path:
         projection_dim=16,
     )
     torch.manual_seed(0)
-    model = Owlv2ForObjectDetection(config).eval()
+    model = Owlv2ForObjectDetection(config)
     images = Owlv2ImageProcessorPil(size={"height": SIZE, "width": SIZE})
-    Owlv2Processor(image_processor=images, tokenizer=_clip_tokenizer()).save_pretrained(path)
+    processor = Owlv2Processor(  # type: ignore[no-untyped-call]  # transformers: unannotated
+        image_processor=images, tokenizer=_clip_tokenizer()
+    )
+    processor.save_pretrained(path)
     model.save_pretrained(path)
     return path
 
@@ -85,16 +88,17 @@ def save_grounding_dino(path: Path) -> Path:
     vocab = path / "vocab.txt"
     vocab.write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", ".", *WORDS]) + "\n")
     tokenizer = BertTokenizer(str(vocab))
+    backbone = SwinConfig(
+        image_size=SIZE,
+        patch_size=4,
+        embed_dim=8,
+        depths=[1, 1, 1, 1],
+        num_heads=[1, 1, 2, 2],
+        window_size=2,
+    )
+    backbone.out_indices = [2, 3, 4]  # a property: the constructor's typed signature lacks it
     config = GroundingDinoConfig(
-        backbone_config=SwinConfig(
-            image_size=SIZE,
-            patch_size=4,
-            embed_dim=8,
-            depths=[1, 1, 1, 1],
-            num_heads=[1, 1, 2, 2],
-            window_size=2,
-            out_indices=[2, 3, 4],
-        ),
+        backbone_config=backbone,
         text_config=BertConfig(
             vocab_size=len(tokenizer),
             hidden_size=16,
@@ -116,10 +120,13 @@ def save_grounding_dino(path: Path) -> Path:
         max_text_len=32,
     )
     torch.manual_seed(0)
-    model = GroundingDinoForObjectDetection(config).eval()
+    model = GroundingDinoForObjectDetection(config)
     images = GroundingDinoImageProcessorPil(
         size={"shortest_edge": SIZE, "longest_edge": SIZE * 3 // 2}
     )
-    GroundingDinoProcessor(image_processor=images, tokenizer=tokenizer).save_pretrained(path)
+    processor = GroundingDinoProcessor(  # type: ignore[no-untyped-call]  # transformers: unannotated
+        image_processor=images, tokenizer=tokenizer
+    )
+    processor.save_pretrained(path)
     model.save_pretrained(path)
     return path

@@ -19,6 +19,7 @@ from uniprobe.store.records import (
     ReplyRecord,
     SampleRecord,
     ScoreRecord,
+    Status,
     SuiteInfo,
     Totals,
     TurnRecord,
@@ -67,13 +68,13 @@ def _sample(case_id: str, epoch: int, text: str = "Understood.") -> SampleRecord
     )
 
 
-def _score(case_id: str, epoch: int, policy: str, status: str = "pass") -> ScoreRecord:
+def _score(case_id: str, epoch: int, policy: str, status: Status = "pass") -> ScoreRecord:
     verdict = Verdict(
         path="turns.0.expect.0",
         turn=1,
         kind="present",
         check={"present": {"object": "cat"}},
-        status=status,  # type: ignore[arg-type]
+        status=status,
         reason="found 1 cat",
         judge="reference@1",
     )
@@ -82,7 +83,7 @@ def _score(case_id: str, epoch: int, policy: str, status: str = "pass") -> Score
         epoch=epoch,
         policy=policy,
         judges={"reference": "1"},
-        outcome=status,  # type: ignore[arg-type]
+        outcome=status,
         verdicts=[verdict],
         scored="2025-01-01T00:00:02+00:00",
     )
@@ -303,7 +304,7 @@ def test_failed_manifest_write_keeps_the_old_one_and_no_temp_file(
     def broken_replace(src: object, dst: object) -> None:
         raise OSError("disk full")
 
-    monkeypatch.setattr(rundir_module.os, "replace", broken_replace)
+    monkeypatch.setattr("uniprobe.store.rundir.os.replace", broken_replace)
     with pytest.raises(OSError, match="disk full"):
         run.write_manifest(_manifest("other", status="finished"))
     monkeypatch.undo()
