@@ -51,6 +51,8 @@ DEFAULT_URL_ENV = {
     "openai-images": "OPENAI_BASE_URL",
     "google": "GOOGLE_GEMINI_BASE_URL",
 }
+DEFAULT_TIMEOUT = 300.0
+"""Seconds before one request is abandoned: image generation takes 60-190 s at load."""
 
 
 class _Model(BaseModel):
@@ -81,7 +83,7 @@ class ProviderConfig(_Model):
     """Environment variable holding the key."""
     base_url: str | None = None
     """Endpoint (OpenAI-style URLs include /v1)."""
-    timeout: float = Field(120.0, gt=0)
+    timeout: float = Field(DEFAULT_TIMEOUT, gt=0)
     """Seconds before one request is abandoned."""
     concurrency: int | None = Field(None, ge=1)
     """Requests in flight at once to this provider."""
@@ -124,7 +126,7 @@ class Connection:
 
     api_key: SecretStr | None
     base_url: str | None
-    timeout: float = 120.0
+    timeout: float = DEFAULT_TIMEOUT
 
     def key(self, backend: str) -> str:
         """The key's value, or a ConfigError that says where to put one."""

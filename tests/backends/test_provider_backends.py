@@ -173,12 +173,13 @@ def test_openai_responses_stateless_resends_the_dialogue(
 
 
 @pytest.mark.parametrize(
-    ("model", "options", "sent_model"),
+    ("model", "options", "sent_model", "format_asked"),
     [
-        pytest.param("openai-images/gpt-image-1.5", {}, "gpt-image-1.5", id="openai-images"),
-        pytest.param("compat/local", {"model": "flux-kontext"}, "flux-kontext", id="compat"),
+        pytest.param("openai-images/gpt-image-1.5", {}, "gpt-image-1.5", {}, id="openai-images"),
+        pytest.param("compat/local", {"model": "flux-kontext"}, "flux-kontext",
+                     {"response_format": "b64_json"}, id="compat"),
     ],
-)
+)  # fmt: skip
 def test_images_api_folds_the_dialogue_and_edits_the_canvas(
     fake: FakeServer,
     suite: uniprobe.Suite,
@@ -186,6 +187,7 @@ def test_images_api_folds_the_dialogue_and_edits_the_canvas(
     model: str,
     options: dict[str, object],
     sent_model: str,
+    format_asked: dict[str, str],
 ) -> None:
     result = _run(fake, suite, model, tmp_path, options)
     reqs = [r for r in fake.requests if r.path.startswith("/v1/images/")]
@@ -201,6 +203,7 @@ def test_images_api_folds_the_dialogue_and_edits_the_canvas(
         "quality": "low",
         "output_format": "png",
         "n": 1,
+        **format_asked,  # gpt-image models reject response_format; compat asks for base64
     }
     turns = suite.cases[0].turns
     assert reqs[1].form["prompt"] == (

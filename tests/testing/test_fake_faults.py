@@ -329,5 +329,7 @@ def test_every_fault_kind_is_covered_here() -> None:
     assert set(FAULT_KINDS) == {
         "rate_limit", "rate_limit_ms", "quota", "server_error", "unavailable", "slow",
         "timeout", "truncated_json", "invalid_base64", "moderation_blocked", "prompt_blocked",
-        "text_only", "no_image",
+        "text_only", "no_image", "response_failed", "response_incomplete", "image_call_failed",
+        "finish_reason", "image_url",
     }  # fmt: skip
+    # the five after no_image are covered in test_fake_outcomes.py

@@ -117,19 +117,22 @@ def test_genai_sdk_chat_round_trips_thought_signatures() -> None:
 
     with FakeServer(strict_signatures=True) as fake:
         first, second = asyncio.run(go(fake.url))
-    text, image = first.candidates[0].content.parts
+    thought, text, image = first.candidates[0].content.parts  # gemini-3 thinks first
+    assert thought.thought and thought.thought_signature and not thought.text
+    assert text.thought_signature
     assert text.text == "Here is an image of a red car and road."
     assert Image.open(io.BytesIO(image.inline_data.data)).format == "PNG"
     assert image.thought_signature.startswith(b"\xfb\xff\xfe-sig-")
-    assert second.candidates[0].content.parts[0].text == "Here is an image of 2 cats."
+    assert second.candidates[0].content.parts[1].text == "Here is an image of 2 cats."
     assert first.usage_metadata.candidates_tokens_details[0].token_count == 1120
     sent = fake.requests[1]
     assert sent.path == "/v1/models/gemini-3-pro-image-preview:generateContent"
     assert [c["role"] for c in sent.json["contents"]] == ["user", "model", "user"]
-    echoed = sent.json["contents"][1]["parts"][1]["thoughtSignature"]
+    echoed = sent.json["contents"][1]["parts"][2]["thoughtSignature"]
     assert echoed.startswith("-__-")  # the SDK's URL-safe base64 of b"\xfb\xff\xfe"
     assert [r.status for r in fake.requests] == [200, 200]
     assert fake.missing_thought_signatures == 0 and fake.invalid_thought_signatures == 0
+    assert fake.dropped_thought_signatures == 0  # the SDK's chat sends every part back
 
 
 def test_genai_sdk_sees_errors_and_blocks_on_v1beta(fake: FakeServer) -> None:

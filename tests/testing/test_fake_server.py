@@ -419,7 +419,7 @@ def _model_turn(client: Http) -> tuple[dict[str, Any], bytes]:
     path = "/v1/models/gemini-3-pro-image-preview:generateContent"
     body = client.post(path, _gemini("a cat")).json()
     content = body["candidates"][0]["content"]
-    image = base64.b64decode(content["parts"][1]["inlineData"]["data"])
+    image = base64.b64decode(content["parts"][2]["inlineData"]["data"])  # after thought, text
     assert body["usageMetadata"]["candidatesTokensDetails"][0]["tokenCount"] == 1120
     return content, image
 
@@ -448,7 +448,7 @@ def test_gemini_history_in_urlsafe_base64_round_trips(fake: FakeServer, client: 
         _gemini("keep it", first, _urlsafe(content)),
     )
     parts = reply.json()["candidates"][0]["content"]["parts"]
-    assert base64.b64decode(parts[1]["inlineData"]["data"]) == image  # unchanged: from history
+    assert base64.b64decode(parts[2]["inlineData"]["data"]) == image  # unchanged: from history
     assert fake.missing_thought_signatures == 0 and fake.invalid_thought_signatures == 0
 
 
@@ -468,9 +468,9 @@ def test_gemini_user_images_in_urlsafe_base64_are_decoded(client: Http) -> None:
 def test_gemini_counts_missing_and_foreign_signatures(fake: FakeServer, client: Http) -> None:
     content, _ = _model_turn(client)
     bare = _urlsafe(content)
-    del bare["parts"][1]["thoughtSignature"]
+    del bare["parts"][2]["thoughtSignature"]
     forged = _urlsafe(content)
-    forged["parts"][1]["thoughtSignature"] = base64.b64encode(b"forged").decode()
+    forged["parts"][2]["thoughtSignature"] = base64.b64encode(b"forged").decode()
     path = "/v1/models/gemini-3-pro-image-preview:generateContent"
     first = {"role": "user", "parts": [{"text": "a cat"}]}
     assert client.post(path, _gemini("again", first, bare)).status == 200
@@ -485,7 +485,7 @@ def test_gemini_strict_signatures_reject_like_gemini_3() -> None:
         client = Http(fake.url)
         content, _ = _model_turn(client)
         bare = _urlsafe(content)
-        del bare["parts"][1]["thoughtSignature"]
+        del bare["parts"][2]["thoughtSignature"]
         first = {"role": "user", "parts": [{"text": "a cat"}]}
         path = "/v1/models/gemini-3-pro-image-preview:generateContent"
         reply = client.post(path, _gemini("again", first, bare))
@@ -495,7 +495,7 @@ def test_gemini_strict_signatures_reject_like_gemini_3() -> None:
         "error": {
             "code": 400,
             "message": "Image part is missing a thought_signature in content position 2, "
-            "part position 2.",
+            "part position 3.",
             "status": "INVALID_ARGUMENT",
         }
     }

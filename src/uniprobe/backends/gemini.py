@@ -1,17 +1,25 @@
 """`google/<model>`: Gemini `generateContent` with TEXT and IMAGE output.
 
 The server keeps no state: every turn resends the whole history (user and model turns,
-with their images), and the model's parts go back with their `thoughtSignature`s
-(Gemini 3 image models reject a history without them). Like the SDK's chat, a turn
-whose reply had no content (a blocked prompt) is left out of the history together with
-its user message. Safety blocks, `NO_IMAGE` and text-only answers are outcomes:
-a refusal or a reply without an image, never an error.
+with their images), and the model's parts go back with their `thoughtSignature`s:
+every part that carries one (text, image, or a thought part holding only a signature),
+as the SDK's chat does (Gemini 3 models reject a history without them). Like the SDK's
+chat, a turn whose reply had no content (a blocked prompt) is left out of the history
+together with its user message.
+
+Finish reasons: safety and filter blocks (`BLOCKED`) are refusals, `NO_IMAGE` and
+text-only answers are replies without an image: outcomes, never errors. Any other stop
+without an image (`IMAGE_OTHER`, `MAX_TOKENS`, `MALFORMED_RESPONSE`,
+`MISSING_THOUGHT_SIGNATURE`...) is an error carrying the reason and the finish message,
+not an empty answer. A 429 whose `QuotaFailure` names a per-day quota is not retried.
+Text from the provider is redacted of the key (and of anything shaped like a key).
 """
 
 from __future__ import annotations
 
 import base64
 import re
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from uniprobe.backends.base import (
@@ -28,6 +36,7 @@ from uniprobe.backends.openai_common import checked_image
 from uniprobe.backends.pricing import cost_of, price_for
 from uniprobe.backends.registry import backends
 from uniprobe.errors import BackendError, ConfigError
+from uniprobe.redact import redact
 
 if TYPE_CHECKING:
     from google import genai
@@ -49,6 +58,11 @@ BLOCKED = {
     "MODEL_ARMOR",
 }
 """Finish reasons that mean the model was stopped by a filter."""
+ANSWERED = {"STOP", "NO_IMAGE"}
+"""Finish reasons of an answer (NO_IMAGE: the model chose to answer without a drawing)."""
+CLIENT_FAULTS = {"MISSING_THOUGHT_SIGNATURE", "MALFORMED_FUNCTION_CALL"}
+"""Finish reasons that blame the request."""
+_QUOTA_FAILURE = "type.googleapis.com/google.rpc.QuotaFailure"
 
 
 @backends.register("google")
@@ -128,15 +142,18 @@ class GeminiBackend(Backend):
         parts = []
         for p in ex.reply.state.get("parts", []):
             sig = base64.b64decode(p["sig"]) if p.get("sig") else None
-            if "text" in p:
-                parts.append(types.Part(text=p["text"], thought_signature=sig))
-            elif "image" in p and p["image"] < len(ex.reply.images):
-                img = ex.reply.images[p["image"]]
-                parts.append(
-                    types.Part(
-                        inline_data=types.Blob(mime_type=img.mime, data=img.data),
-                        thought_signature=sig,
+            if "image" in p:
+                if p["image"] < len(ex.reply.images):
+                    img = ex.reply.images[p["image"]]
+                    parts.append(
+                        types.Part(
+                            inline_data=types.Blob(mime_type=img.mime, data=img.data),
+                            thought_signature=sig,
+                        )
                     )
+            elif "text" in p or sig is not None:
+                parts.append(
+                    types.Part(text=p.get("text"), thought=p.get("thought"), thought_signature=sig)
                 )
         return parts
 
@@ -195,23 +212,38 @@ class GeminiBackend(Backend):
         texts: list[str] = []
         state_parts: list[dict[str, Any]] = []
         for part in (cand.content.parts if cand.content else None) or []:
-            if part.thought:
-                continue
             sig = (
                 base64.b64encode(part.thought_signature).decode()
                 if part.thought_signature
                 else None
             )
+            if part.thought:  # a thought goes back only to carry its signature
+                if sig is not None:
+                    kept: dict[str, Any] = {"thought": True, "sig": sig}
+                    if part.text is not None:
+                        kept["text"] = part.text
+                    state_parts.append(kept)
+                continue
             if part.inline_data is not None and part.inline_data.data:
                 mime = part.inline_data.mime_type or "image/png"
                 images.append(checked_image(part.inline_data.data, mime, self.name))
                 state_parts.append({"image": len(images) - 1, "sig": sig})
-            elif part.text:
-                texts.append(part.text)
-                state_parts.append({"text": part.text, "sig": sig})
+            elif part.text or sig is not None:
+                if part.text:
+                    texts.append(part.text)
+                state_parts.append({"text": part.text or "", "sig": sig})
+        said = redact(cand.finish_message or "", self.secrets())
         refusal = None
         if finish in BLOCKED and not images:
-            refusal = f"blocked ({finish})" + (f": {' '.join(texts)}" if texts else "")
+            why = said or " ".join(texts)
+            refusal = f"blocked ({finish})" + (f": {why}" if why else "")
+        elif finish not in ANSWERED and not images:
+            raise BackendError(
+                f"generation stopped: {finish or 'no finish reason'}"
+                + (f": {said}" if said else ""),
+                backend=self.name,
+                kind="client" if finish in CLIENT_FAULTS else "bad_response",
+            )
         return Reply(
             images=tuple(images),
             text="\n".join(texts) or None,
@@ -243,11 +275,16 @@ class GeminiBackend(Backend):
             images=1 if out_images else 0,
         )
 
+    def secrets(self) -> tuple[str, ...]:
+        """Values to redact from what the provider says: the key, if there is one."""
+        key = self.connection.api_key
+        return (key.get_secret_value(),) if key is not None else ()
+
     def _error(self, exc: Any) -> BackendError:
-        return genai_error(exc, self.name)
+        return genai_error(exc, self.name, self.secrets())
 
     def _transport_error(self, exc: Exception) -> BackendError:
-        return transport_error(exc, self.name)
+        return transport_error(exc, self.name, self.secrets())
 
 
 def make_genai_client(connection: Connection, api_version: str, who: str) -> genai.Client:
@@ -268,19 +305,24 @@ def make_genai_client(connection: Connection, api_version: str, who: str) -> gen
     return genai.Client(api_key=connection.key(who), http_options=http)
 
 
-def genai_error(exc: Any, backend: str) -> BackendError:
-    """The BackendError a google-genai `errors.APIError` means."""
+def genai_error(exc: Any, backend: str, secrets: Iterable[str] = ()) -> BackendError:
+    """The BackendError a google-genai `errors.APIError` means, its message redacted of
+    `secrets` (and of anything shaped like a key)."""
     code = int(getattr(exc, "code", 0) or 0)
-    message = f"HTTP {code} {getattr(exc, 'status', '')}: {getattr(exc, 'message', exc)}"
+    said = f"HTTP {code} {getattr(exc, 'status', '')}: {getattr(exc, 'message', exc)}"
     if code == 429:
+        daily = _daily_quota(exc)
+        if daily:
+            said += f" (quota {daily} exhausted for the day)"
         return BackendError(
-            message,
+            redact(said, secrets),
             backend=backend,
             status=code,
             kind="rate_limit",
-            retryable=True,
+            retryable=not daily,
             retry_after=_retry_delay(exc),
         )
+    message = redact(said, secrets)
     if code in (401, 403):
         return BackendError(message, backend=backend, status=code, kind="auth")
     if code >= 500 or code == 408:
@@ -288,25 +330,50 @@ def genai_error(exc: Any, backend: str) -> BackendError:
     return BackendError(message, backend=backend, status=code, kind="client")
 
 
-def transport_error(exc: Exception, backend: str) -> BackendError:
+def transport_error(exc: Exception, backend: str, secrets: Iterable[str] = ()) -> BackendError:
     """The BackendError a transport exception of the SDK's HTTP client means."""
     name = type(exc).__name__.lower()
     if "timeout" in name:
         return BackendError("request timed out", backend=backend, kind="timeout", retryable=True)
     if any(w in name for w in ("connect", "network", "protocol", "readerror", "remote")):
         return BackendError(
-            f"connection failed: {exc}", backend=backend, kind="network", retryable=True
+            redact(f"connection failed: {exc}", secrets),
+            backend=backend,
+            kind="network",
+            retryable=True,
         )
     return BackendError(
-        f"{type(exc).__name__}: {exc}", backend=backend, kind="bad_response", retryable=True
+        redact(f"{type(exc).__name__}: {exc}", secrets),
+        backend=backend,
+        kind="bad_response",
+        retryable=True,
     )
+
+
+def _error_details(exc: Any) -> list[Any]:
+    body = getattr(exc, "details", None) or getattr(exc, "response_json", None) or {}
+    details = body.get("error", {}).get("details", []) if isinstance(body, dict) else []
+    return details if isinstance(details, list) else []
+
+
+def _daily_quota(exc: Any) -> str | None:
+    """The quota id of a per-day `QuotaFailure` violation in a Gemini error, if any
+    (waiting minutes cannot help; the quota resets at midnight Pacific time)."""
+    for d in _error_details(exc):
+        if not isinstance(d, dict) or d.get("@type") != _QUOTA_FAILURE:
+            continue
+        for v in d.get("violations") or []:
+            quota = (
+                str(v.get("quotaId") or v.get("quotaMetric") or "") if isinstance(v, dict) else ""
+            )
+            if "perday" in quota.lower().replace("_", "").replace("-", ""):
+                return quota
+    return None
 
 
 def _retry_delay(exc: Any) -> float | None:
     """RetryInfo.retryDelay ('30s') from a Gemini error body, if any."""
-    body = getattr(exc, "details", None) or getattr(exc, "response_json", None) or {}
-    details = body.get("error", {}).get("details", []) if isinstance(body, dict) else []
-    for d in details:
+    for d in _error_details(exc):
         if isinstance(d, dict) and "retryDelay" in d:
             m = re.match(r"^([\d.]+)s$", str(d["retryDelay"]))
             if m:

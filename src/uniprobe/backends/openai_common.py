@@ -2,7 +2,9 @@
 
 The SDK's own retries are off (`max_retries=0`): the runner's retry policy decides.
 Errors become `BackendError`s that say what failed; a moderation block is not an
-error but a refusal, returned as such.
+error but a refusal, returned as such. Text that comes from the provider (error
+bodies, refusals) is redacted of the key (and of anything shaped like a key) here,
+where it enters our code: a server that echoes the key must not put it in a run folder.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 import io
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from PIL import Image
@@ -18,6 +20,7 @@ from PIL import Image
 from uniprobe.backends.base import ImageData
 from uniprobe.config import Connection
 from uniprobe.errors import BackendError, ConfigError
+from uniprobe.redact import redact
 
 if TYPE_CHECKING:
     from openai import AsyncOpenAI
@@ -27,12 +30,17 @@ __all__ = [
     "checked_image",
     "data_url",
     "decode_image",
+    "download_image",
     "from_openai_error",
     "make_client",
     "moderation_message",
 ]
 
 MIME = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp"}
+MAX_DOWNLOAD = 64 * 1024 * 1024
+"""Largest image accepted by URL, in bytes."""
+DOWNLOAD_TIMEOUT = 60.0
+"""Seconds to fetch an image by URL."""
 
 
 def make_client(connection: Connection, backend: str) -> AsyncOpenAI:
@@ -61,6 +69,11 @@ class OpenAIClient:
     def client_connection(self) -> Connection:
         """The connection the client is made with."""
         return self.connection
+
+    def secrets(self) -> tuple[str, ...]:
+        """Values to redact from what the provider says: the key, if there is one."""
+        key = self.client_connection().api_key
+        return (key.get_secret_value(),) if key is not None else ()
 
     def client(self) -> AsyncOpenAI:
         """The SDK client (made on first use)."""
@@ -91,18 +104,31 @@ def _retry_after(headers: Mapping[str, str]) -> float | None:
     return None
 
 
-def moderation_message(exc: Exception) -> str | None:
-    """The message of a moderation block (an outcome, not an error), else None."""
+def moderation_message(exc: Exception, secrets: Iterable[str] = ()) -> str | None:
+    """The message of a moderation block (an outcome, not an error), redacted, else None."""
     from openai import BadRequestError
 
     if isinstance(exc, BadRequestError) and getattr(exc, "code", None) == "moderation_blocked":
         body = exc.body if isinstance(exc.body, dict) else {}
-        return str(body.get("message") or "moderation_blocked")
+        return redact(str(body.get("message") or "moderation_blocked"), secrets)
     return None
 
 
-def from_openai_error(exc: Exception, backend: str) -> BackendError:
-    """The BackendError an SDK exception means."""
+def from_openai_error(exc: Exception, backend: str, secrets: Iterable[str] = ()) -> BackendError:
+    """The BackendError an SDK exception means, its message redacted of `secrets` (and of
+    anything shaped like a key)."""
+    error = _from_openai_error(exc, backend)
+    return BackendError(
+        redact(str(error), secrets).removeprefix(f"{backend}: "),
+        backend=backend,
+        status=error.status,
+        retryable=error.retryable,
+        kind=error.kind,
+        retry_after=error.retry_after,
+    )
+
+
+def _from_openai_error(exc: Exception, backend: str) -> BackendError:
     import openai
 
     if isinstance(exc, openai.APITimeoutError):
@@ -160,6 +186,61 @@ def decode_image(b64: Any, mime: str, backend: str) -> ImageData:
             "image field is not valid base64", backend=backend, kind="bad_response", retryable=True
         ) from None
     return checked_image(data, mime, backend)
+
+
+async def download_image(
+    url: str,
+    mime: str,
+    backend: str,
+    *,
+    limit: int = MAX_DOWNLOAD,
+    timeout: float = DOWNLOAD_TIMEOUT,
+) -> ImageData:
+    """An image a server answered with by URL: fetched with a bounded size and time.
+
+    A failed download is a retryable network error; a body over `limit` bytes, or one
+    that is not an image, a bad response.
+    """
+    import httpx2
+
+    if not url.startswith(("http://", "https://")):
+        raise BackendError(
+            f"image URL is not http(s): {url[:80]}", backend=backend, kind="bad_response"
+        )
+    try:
+        async with (
+            httpx2.AsyncClient(timeout=timeout, follow_redirects=True) as http,
+            http.stream("GET", url) as resp,
+        ):
+            if resp.status_code != 200:
+                raise BackendError(
+                    f"image download failed: HTTP {resp.status_code}",
+                    backend=backend,
+                    status=resp.status_code,
+                    kind="server" if resp.status_code >= 500 else "bad_response",
+                    retryable=resp.status_code >= 500,
+                )
+            data = bytearray()
+            async for chunk in resp.aiter_bytes():
+                data += chunk
+                if len(data) > limit:
+                    raise BackendError(
+                        f"image download is over {limit} bytes",
+                        backend=backend,
+                        kind="bad_response",
+                    )
+    except httpx2.TimeoutException:
+        raise BackendError(
+            "image download timed out", backend=backend, kind="timeout", retryable=True
+        ) from None
+    except httpx2.HTTPError as exc:
+        raise BackendError(
+            f"image download failed: {type(exc).__name__}",
+            backend=backend,
+            kind="network",
+            retryable=True,
+        ) from None
+    return checked_image(bytes(data), mime, backend)
 
 
 def checked_image(data: bytes, mime: str, backend: str) -> ImageData:

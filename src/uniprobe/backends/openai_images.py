@@ -9,15 +9,22 @@ says so (`emulated:fold-prompts+canvas-edit`):
   conversation (the model's or an attached one) — is sent to `/images/edits` as the
   image to change; a turn with no canvas is a `/images/generations` call.
 
+`moderation` is a parameter of generations only (`images.edit` has none), so an edit
+turn leaves it out.
+
 `compat/<name>` is the same client pointed at any OpenAI-compatible image server: its
 base URL (and key, if it needs one) come from `[providers."compat/<name>"]` in the
-config file; the model name sent is the option `model` (default: `<name>`).
+config file; the model name sent is the option `model` (default: `<name>`). It asks for
+base64 (`response_format="b64_json"`; OpenAI's own gpt-image models reject that
+parameter, so `openai-images` never sends it), and a server that answers with image
+URLs anyway is followed: each image is downloaded (bounded in size and time) and its
+URL recorded.
 """
 
 from __future__ import annotations
 
 import io
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 from uniprobe.backends.base import (
     Backend,
@@ -32,6 +39,7 @@ from uniprobe.backends.openai_common import (
     MIME,
     OpenAIClient,
     decode_image,
+    download_image,
     from_openai_error,
     moderation_message,
 )
@@ -39,9 +47,7 @@ from uniprobe.backends.pricing import cost_of, price_for
 from uniprobe.backends.registry import backends
 from uniprobe.config import Connection
 from uniprobe.errors import BackendError, ConfigError
-
-if TYPE_CHECKING:
-    pass
+from uniprobe.redact import redact
 
 __all__ = ["CompatImagesBackend", "OpenAIImagesBackend", "fold_prompt"]
 
@@ -101,6 +107,9 @@ class OpenAIImagesBackend(OpenAIClient, Backend):
 
     options: Options
 
+    response_format: ClassVar[Literal["b64_json"] | None] = None
+    """Sent as `response_format` (gpt-image models reject the parameter)."""
+
     @property
     def api_model(self) -> str:
         """The model name sent to the server."""
@@ -115,40 +124,58 @@ class OpenAIImagesBackend(OpenAIClient, Backend):
             "output_format": o.output_format,
             "n": 1,
         }
-        for name in ("background", "moderation"):
-            value = getattr(o, name)
-            if value is not None:
-                params[name] = value
+        if o.background is not None:
+            params["background"] = o.background
+        if self.response_format is not None:
+            params["response_format"] = self.response_format
+        return params
+
+    def generate_params(self, prompt: str) -> dict[str, Any]:
+        """The arguments of `images.generate`."""
+        params = {**self._common(), "prompt": prompt}
+        if self.options.moderation is not None:
+            params["moderation"] = self.options.moderation
+        return params
+
+    def edit_params(self, prompt: str) -> dict[str, Any]:
+        """The arguments of `images.edit` (which takes no `moderation`), image aside."""
+        params = {**self._common(), "prompt": prompt}
+        if self.options.input_fidelity is not None:
+            params["input_fidelity"] = self.options.input_fidelity
         return params
 
     async def send(self, conversation: Conversation, turn: UserTurn) -> Reply:
         prompt = fold_prompt(conversation, turn)
         image = canvas(conversation, turn)
-        params = {**self._common(), "prompt": prompt}
         try:
             if image is None:
-                resp = await self.client().images.generate(**params)
+                resp = await self.client().images.generate(**self.generate_params(prompt))
             else:
-                if self.options.input_fidelity is not None:
-                    params["input_fidelity"] = self.options.input_fidelity
                 ext = image.mime.split("/")[-1]
                 upload = (f"canvas.{ext}", io.BytesIO(image.data), image.mime)
-                resp = await self.client().images.edit(image=upload, **params)
+                resp = await self.client().images.edit(image=upload, **self.edit_params(prompt))
         except Exception as exc:  # SDK errors are mapped where they enter our code
-            refusal = moderation_message(exc)
+            refusal = moderation_message(exc, self.secrets())
             if refusal is not None:
                 return Reply(refusal=refusal, raw_meta={"blocked": "moderation"})
-            raise from_openai_error(exc, self.name) from exc
-        return self._reply(resp, edit=image is not None)
+            raise from_openai_error(exc, self.name, self.secrets()) from exc
+        return await self._reply(resp, edit=image is not None)
 
-    def _reply(self, resp: Any, *, edit: bool) -> Reply:
+    async def _reply(self, resp: Any, *, edit: bool) -> Reply:
         mime = MIME[self.options.output_format]
         data = list(getattr(resp, "data", None) or [])
         if not data:
             raise BackendError(
                 "no image in the response", backend=self.name, kind="bad_response", retryable=True
             )
-        images = tuple(decode_image(d.b64_json, mime, self.name) for d in data)
+        urls: list[str] = []
+        images: list[ImageData] = []
+        for d in data:
+            if not d.b64_json and d.url:
+                images.append(await download_image(d.url, mime, self.name))
+                urls.append(redact(d.url, self.secrets()))
+            else:
+                images.append(decode_image(d.b64_json, mime, self.name))
         u = getattr(resp, "usage", None)
         in_details = getattr(u, "input_tokens_details", None)
         out_details = getattr(u, "output_tokens_details", None)
@@ -161,12 +188,16 @@ class OpenAIImagesBackend(OpenAIClient, Backend):
             else getattr(u, "output_tokens", None),
             images=len(images),
         )
+        meta: dict[str, Any] = {"endpoint": "edits" if edit else "generations"}
+        meta["model"] = self.api_model
+        if urls:
+            meta["image_urls"] = urls
         return Reply(
-            images=images,
+            images=tuple(images),
             revised_prompt=getattr(data[0], "revised_prompt", None),
             usage=usage,
             cost_usd=cost_of(usage, price_for(self.api_model, self.prices)),
-            raw_meta={"endpoint": "edits" if edit else "generations", "model": self.api_model},
+            raw_meta=meta,
         )
 
 
@@ -175,6 +206,7 @@ class CompatImagesBackend(OpenAIImagesBackend):
     """Any OpenAI-compatible image server (vLLM, LocalAI, hosted gateways...)."""
 
     provider: ClassVar[str] = "compat"
+    response_format: ClassVar[Literal["b64_json"] | None] = "b64_json"
 
     class Options(OpenAIImagesBackend.Options):
         """Options of an OpenAI-compatible image server."""

@@ -9,6 +9,14 @@ them. The protocol name says which, and results under the two are separate track
 
 Cost: the text model's tokens (`usage`) at the text model's price plus the image tool's
 tokens (`tool_usage.image_gen`) at the image model's price.
+
+A response that did not complete is never an empty answer: `status: "failed"` is an
+error with the response's error code and message (retryable: the server gave up), and
+`status: "incomplete"` is a refusal when the content filter stopped it and an error
+otherwise (`max_output_tokens`...). Neither keeps a response id, so the next turn never
+continues from it. A failed `image_generation_call` is read through the SDK's type: a
+moderation block is a refusal with the provider's message, any other failure an error
+with its code and message.
 """
 
 from __future__ import annotations
@@ -37,13 +45,17 @@ from uniprobe.backends.openai_common import (
 from uniprobe.backends.pricing import cost_of, price_for
 from uniprobe.backends.registry import backends
 from uniprobe.errors import BackendError
+from uniprobe.redact import redact, redact_data
 
 if TYPE_CHECKING:
-    pass
+    from openai.types.responses import Response
+    from openai.types.responses.response_output_item import ImageGenerationCall
 
 __all__ = ["OpenAIResponsesBackend"]
 
 _MODERATION = {"moderation_blocked", "content_policy_violation", "image_generation_user_error"}
+_FILTERED = {"content_filter"}
+"""`incomplete_details.reason`s that mean the model was stopped by a filter."""
 
 
 @backends.register("openai")
@@ -172,49 +184,105 @@ class OpenAIResponsesBackend(OpenAIClient, Backend):
         try:
             resp = await self.client().responses.create(**self.request(conversation, turn))
         except Exception as exc:  # SDK errors are mapped where they enter our code
-            refusal = moderation_message(exc)
+            refusal = moderation_message(exc, self.secrets())
             if refusal is not None:
                 return Reply(refusal=refusal, raw_meta={"blocked": "moderation"})
-            raise from_openai_error(exc, self.name) from exc
+            raise from_openai_error(exc, self.name, self.secrets()) from exc
         return self._reply(resp)
 
-    def _reply(self, resp: Any) -> Reply:
+    def _unfinished(self, resp: Response) -> Reply | None:
+        """A refusal for a filtered response; raises for any other unfinished one; None
+        for a completed response."""
+        status = resp.status
+        if status == "failed":
+            error = resp.error
+            code = error.code if error is not None else "unknown"
+            message = error.message if error is not None else "no error given"
+            raise BackendError(
+                redact(f"response failed: {code}: {message}", self.secrets()),
+                backend=self.name,
+                kind="server",
+                retryable=True,
+            )
+        if status == "incomplete":
+            details = resp.incomplete_details
+            reason = (details.reason if details is not None else None) or "unknown"
+            if reason in _FILTERED:
+                usage, cost = self._usage(resp, 0)
+                return Reply(
+                    refusal=f"response incomplete: {reason}",
+                    usage=usage,
+                    cost_usd=cost,
+                    raw_meta={**self._meta(resp), "incomplete_reason": reason},
+                )
+            raise BackendError(
+                f"response incomplete: {reason}", backend=self.name, kind="bad_response"
+            )
+        if status not in (None, "completed"):
+            raise BackendError(
+                f"response not finished: status {status}",
+                backend=self.name,
+                kind="bad_response",
+                retryable=True,
+            )
+        return None
+
+    def _meta(self, resp: Response) -> dict[str, Any]:
+        return {
+            "response_id": resp.id,
+            "model": resp.model,
+            "image_model": self.options.image_model,
+            "status": resp.status,
+        }
+
+    def _failed_call(self, item: ImageGenerationCall) -> tuple[str, dict[str, Any]]:
+        """A moderated image call's message and facts; raises for any other failure."""
+        error = item.error
+        code = (error.code if error is not None else None) or "unknown"
+        message = redact(error.message if error is not None else "no error given", self.secrets())
+        if code in _MODERATION or (error is not None and error.type in _MODERATION):
+            facts: dict[str, Any] = {"code": code, "type": error.type if error else None}
+            details = error.moderation_details if error is not None else None
+            if details is not None:
+                facts["categories"] = list(details.categories)
+                facts["moderation_stage"] = details.moderation_stage
+            return message, facts
+        raise BackendError(
+            f"image generation failed: {code}: {message}",
+            backend=self.name,
+            kind="server",
+            retryable=True,
+        )
+
+    def _reply(self, resp: Response) -> Reply:
+        unfinished = self._unfinished(resp)
+        if unfinished is not None:
+            return unfinished
         images: list[ImageData] = []
         texts: list[str] = []
         refusals: list[str] = []
+        image_error: dict[str, Any] | None = None
         revised = None
         mime = MIME[self.options.output_format]
         for item in resp.output or []:
-            kind = getattr(item, "type", None)
-            if kind == "image_generation_call":
-                if getattr(item, "status", None) == "failed":
-                    error = _extra(item, "error") or {}
-                    code = str(error.get("code", "")) if isinstance(error, dict) else ""
-                    message = (
-                        error.get("message", "image generation failed")
-                        if isinstance(error, dict)
-                        else "image generation failed"
-                    )
-                    if code in _MODERATION or "moderation" in str(error).lower():
-                        refusals.append(str(message))
-                        continue
-                    raise BackendError(
-                        f"image generation failed: {message}",
-                        backend=self.name,
-                        kind="server",
-                        retryable=True,
-                    )
+            if item.type == "image_generation_call":
+                if item.status == "failed":
+                    message, image_error = self._failed_call(item)
+                    refusals.append(message)
+                    continue
                 if item.result:
                     images.append(decode_image(item.result, mime, self.name))
-                revised = getattr(item, "revised_prompt", None) or revised
-            elif kind == "message":
-                for part in getattr(item, "content", []) or []:
-                    ptype = getattr(part, "type", None)
-                    if ptype == "output_text" and part.text:
+                revised = item.revised_prompt or revised
+            elif item.type == "message":
+                for part in item.content or []:
+                    if part.type == "output_text" and part.text:
                         texts.append(part.text)
-                    elif ptype == "refusal":
-                        refusals.append(part.refusal)
+                    elif part.type == "refusal":
+                        refusals.append(redact(part.refusal, self.secrets()))
         usage, cost = self._usage(resp, len(images))
+        meta = self._meta(resp)
+        if image_error is not None:
+            meta["image_error"] = redact_data(image_error, self.secrets())
         return Reply(
             images=tuple(images),
             text="\n".join(texts) or None,
@@ -223,12 +291,7 @@ class OpenAIResponsesBackend(OpenAIClient, Backend):
             usage=usage,
             cost_usd=cost,
             state={"response_id": resp.id},
-            raw_meta={
-                "response_id": resp.id,
-                "model": getattr(resp, "model", None),
-                "image_model": self.options.image_model,
-                "status": getattr(resp, "status", None),
-            },
+            raw_meta=meta,
         )
 
     def _usage(self, resp: Any, n_images: int) -> tuple[Usage, float | None]:

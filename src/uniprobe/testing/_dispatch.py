@@ -11,6 +11,7 @@ from uniprobe.testing._wire import Endpoint, Outgoing, RecordedRequest, WireErro
 from uniprobe.testing.faults import Fault, FaultSchedule
 from uniprobe.testing.gemini_wire import GeminiAPI, gemini_error, gemini_fault_reply
 from uniprobe.testing.openai_wire import (
+    ServedFiles,
     chat_completion,
     images_edit,
     images_generate,
@@ -28,11 +29,24 @@ _ROUTES: dict[str, Endpoint] = {
     "/v1/chat/completions": "chat.completions",
 }
 _GEMINI = re.compile(r"^/(?:v1|v1beta)/models/([^/:]+):generateContent$")
+_FILE = re.compile(r"^/files/([0-9a-f]{32}\.(?:png|jpeg|webp))$")
 ERROR_FAULTS = frozenset(
     {"rate_limit", "rate_limit_ms", "quota", "server_error", "unavailable", "moderation_blocked"}
 )
 """Faults answered with an error reply instead of the answer."""
-VARIANT_FAULTS = frozenset({"invalid_base64", "prompt_blocked", "text_only", "no_image"})
+VARIANT_FAULTS = frozenset(
+    {
+        "invalid_base64",
+        "prompt_blocked",
+        "text_only",
+        "no_image",
+        "response_failed",
+        "response_incomplete",
+        "image_call_failed",
+        "finish_reason",
+        "image_url",
+    }
+)
 """Faults that change what a 200 answer holds."""
 _OPENAI_401 = (
     "You didn't provide an API key. You need to provide your API key in an Authorization "
@@ -48,6 +62,8 @@ _GEMINI_401 = (
 
 def route(method: str, path: str) -> tuple[Endpoint | None, str | None]:
     """The endpoint a request goes to (None: unknown) and, for Gemini, the model name."""
+    if method == "GET" and (f := _FILE.match(path)):
+        return "files", f.group(1)
     if method != "POST":
         return None, None
     if path in _ROUTES:
@@ -63,13 +79,78 @@ def gemini_shaped(req: RecordedRequest) -> bool:
     return req.path.startswith("/v1beta/") or ":" in req.path
 
 
-def _unauthorized(req: RecordedRequest) -> Outgoing | None:
+def _unauthorized(req: RecordedRequest, keys: frozenset[str] | None) -> Outgoing | None:
+    """401 without a key; with a list of `keys`, a key not on it is refused as the real
+    APIs do, except that the OpenAI message echoes the whole key (as some compatible
+    servers do), so that a client which records error bodies verbatim leaks it."""
     if req.endpoint == "gemini.generate":
-        if req.headers.get("x-goog-api-key") or req.query.get("key"):
-            return None
-        return gemini_error(401, "UNAUTHENTICATED", _GEMINI_401)
+        key = req.headers.get("x-goog-api-key") or req.query.get("key")
+        if not key:
+            return gemini_error(401, "UNAUTHENTICATED", _GEMINI_401)
+        if keys is not None and key not in keys:
+            return gemini_error(
+                400,
+                "INVALID_ARGUMENT",
+                f"API key not valid. Please pass a valid API key. (key: {key})",
+                details=[
+                    {
+                        "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+                        "reason": "API_KEY_INVALID",
+                        "domain": "googleapis.com",
+                        "metadata": {"service": "generativelanguage.googleapis.com"},
+                    }
+                ],
+            )
+        return None
     scheme, _, token = req.headers.get("authorization", "").partition(" ")
-    return None if scheme == "Bearer" and token.strip() else openai_error(401, _OPENAI_401)
+    token = token.strip()
+    if scheme != "Bearer" or not token:
+        return openai_error(401, _OPENAI_401)
+    if keys is not None and token not in keys:
+        return openai_error(
+            401,
+            f"Incorrect API key provided: {token}. You can find your API key at "
+            "https://platform.openai.com/account/api-keys.",
+            code="invalid_api_key",
+        )
+    return None
+
+
+def _unknown_model(
+    req: RecordedRequest, model: str | None, models: frozenset[str] | None
+) -> Outgoing | None:
+    """404 in the provider's shape for a model the server was not told about."""
+    if models is None or req.endpoint not in _MODEL_CHECKED:
+        return None
+    if req.endpoint == "gemini.generate":
+        if model in models:
+            return None
+        version = req.path.split("/")[1]
+        return gemini_error(
+            404,
+            "NOT_FOUND",
+            f"models/{model} is not found for API version {version}, or is not supported "
+            "for generateContent. Call ListModels to see the list of available models and "
+            "their supported methods.",
+        )
+    body = req.json if isinstance(req.json, dict) else req.form
+    names = [body.get("model")]
+    for tool in body.get("tools") or [] if isinstance(req.json, dict) else []:
+        if isinstance(tool, dict) and tool.get("type") == "image_generation":
+            names.append(tool.get("model"))
+    for name in names:
+        if name is not None and str(name) not in models:
+            return openai_error(
+                404,
+                f"The model `{name}` does not exist or you do not have access to it.",
+                code="model_not_found",
+            )
+    return None
+
+
+_MODEL_CHECKED = frozenset(
+    {"responses", "images.generations", "images.edits", "chat.completions", "gemini.generate"}
+)
 
 
 class Dispatcher:
@@ -84,10 +165,16 @@ class Dispatcher:
         strict_signatures: bool,
         faults: FaultSchedule,
         stopping: threading.Event,
+        models: frozenset[str] | None = None,
+        api_keys: frozenset[str] | None = None,
+        image_urls: bool = False,
     ) -> None:
         self.canvas = canvas
         self.chat_handler = chat_handler
         self.faults = faults
+        self.models = models
+        self.api_keys = api_keys
+        self.files = ServedFiles(image_urls=image_urls)
         self.responses = ResponsesAPI(canvas=canvas)
         self.gemini = GeminiAPI(
             canvas=canvas, strict_signatures=strict_signatures, json_handler=json_handler
@@ -105,7 +192,9 @@ class Dispatcher:
                 message = f"The requested URL {req.path} was not found."
                 return gemini_error(404, "NOT_FOUND", message), None
             return openai_error(404, f"Invalid URL ({req.method} {req.path})"), None
-        denied = _unauthorized(req)
+        if req.endpoint == "files":
+            return self.files.get(model or ""), None
+        denied = _unauthorized(req, self.api_keys) or _unknown_model(req, model, self.models)
         if denied is not None:
             return denied, None
         return self._answer(req, model or "", self.faults.take(req.path, req.endpoint))
@@ -122,7 +211,7 @@ class Dispatcher:
             gemini = req.endpoint == "gemini.generate"
             return gemini_fault_reply(fault) if gemini else openai_fault_reply(fault, req), fault
         try:
-            reply = self._content(req, model, kind if kind in VARIANT_FAULTS else None)
+            reply = self._content(req, model, fault if kind in VARIANT_FAULTS else None)
         except FaultRaised as raised:
             if raised.fault.kind in ERROR_FAULTS or raised.fault.kind == "timeout":
                 return self._answer(req, model, raised.fault)
@@ -138,16 +227,18 @@ class Dispatcher:
             reply = Outgoing(reply.status, reply.body[: len(reply.body) // 2], reply.headers)
         return reply, fault
 
-    def _content(self, req: RecordedRequest, model: str, variant: str | None) -> Outgoing:
+    def _content(self, req: RecordedRequest, model: str, fault: Fault | None) -> Outgoing:
+        variant = fault.kind if fault is not None else None
+        reason = fault.why if fault is not None else ""
         try:
             if req.endpoint == "gemini.generate":
-                return self.gemini.generate(req, model, variant)
+                return self.gemini.generate(req, model, variant, reason=reason)
             if req.endpoint == "responses":
-                return self.responses.respond(req, variant)
+                return self.responses.respond(req, variant, reason=reason)
             if req.endpoint == "images.generations":
-                return images_generate(req, variant=variant, canvas=self.canvas)
+                return images_generate(req, variant=variant, canvas=self.canvas, files=self.files)
             if req.endpoint == "images.edits":
-                return images_edit(req, variant=variant, canvas=self.canvas)
+                return images_edit(req, variant=variant, canvas=self.canvas, files=self.files)
             return chat_completion(req, self.chat_handler)
         except WireError as exc:
             return exc.reply

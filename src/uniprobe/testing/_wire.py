@@ -31,7 +31,12 @@ __all__ = [
 ]
 
 Endpoint = Literal[
-    "responses", "images.generations", "images.edits", "chat.completions", "gemini.generate"
+    "responses",
+    "images.generations",
+    "images.edits",
+    "chat.completions",
+    "gemini.generate",
+    "files",
 ]
 """The endpoints the fake serves; faults are matched against these."""
 

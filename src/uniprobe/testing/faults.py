@@ -39,6 +39,11 @@ FaultKind = Literal[
     "prompt_blocked",
     "text_only",
     "no_image",
+    "response_failed",
+    "response_incomplete",
+    "image_call_failed",
+    "finish_reason",
+    "image_url",
 ]
 FAULT_KINDS: tuple[FaultKind, ...] = get_args(FaultKind)
 
@@ -49,6 +54,14 @@ DEFAULT_SECONDS: dict[FaultKind, float] = {
     "timeout": 30.0,
 }
 """Default `Fault.seconds` per kind: the retry delay announced, or the time slept."""
+
+DEFAULT_REASONS: dict[FaultKind, str] = {
+    "response_incomplete": "content_filter",
+    "response_failed": "server_error",
+    "image_call_failed": "moderation_blocked",
+    "finish_reason": "IMAGE_OTHER",
+}
+"""Default `Fault.reason` per kind: the incomplete reason, error code or finishReason sent."""
 
 DEFAULT_MIX: tuple[FaultKind, ...] = (
     "rate_limit",
@@ -75,6 +88,11 @@ _WHERE: dict[FaultKind, frozenset[Endpoint]] = {
     "prompt_blocked": frozenset({"gemini.generate"}),
     "text_only": frozenset({"responses", "gemini.generate"}),
     "no_image": frozenset({"responses", "gemini.generate"}),
+    "response_failed": frozenset({"responses"}),
+    "response_incomplete": frozenset({"responses"}),
+    "image_call_failed": frozenset({"responses"}),
+    "finish_reason": frozenset({"gemini.generate"}),
+    "image_url": frozenset({"images.generations", "images.edits"}),
 }
 
 
@@ -92,10 +110,14 @@ class Fault:
         kind: What goes wrong.
         seconds: For rate limits, the retry delay announced; for `slow` and
             `timeout`, how long the server sleeps. None: `DEFAULT_SECONDS`.
+        reason: For `response_incomplete`, the `incomplete_details.reason`; for
+            `response_failed` and `image_call_failed`, the error code; for
+            `finish_reason`, the Gemini finishReason. None: `DEFAULT_REASONS`.
     """
 
     kind: FaultKind
     seconds: float | None = None
+    reason: str | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in FAULT_KINDS:
@@ -105,6 +127,11 @@ class Fault:
     def delay(self) -> float:
         """The seconds this fault announces or sleeps."""
         return self.seconds if self.seconds is not None else DEFAULT_SECONDS.get(self.kind, 0.0)
+
+    @property
+    def why(self) -> str:
+        """The reason, error code or finishReason this fault sends."""
+        return self.reason if self.reason is not None else DEFAULT_REASONS.get(self.kind, "")
 
 
 @dataclass

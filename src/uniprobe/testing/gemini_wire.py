@@ -97,21 +97,49 @@ class GeminiAPI:
         self.json_handler = json_handler
         self.missing_signatures = 0
         self.invalid_signatures = 0
-        self._issued: set[bytes] = set()
+        self.dropped_signatures = 0
+        self._issued: dict[bytes, frozenset[bytes]] = {}
         self._lock = threading.Lock()
 
     def reset_counters(self) -> None:
         """Zero the signature counters."""
         with self._lock:
-            self.missing_signatures = self.invalid_signatures = 0
+            self.missing_signatures = self.invalid_signatures = self.dropped_signatures = 0
 
-    def _signature(self) -> bytes:
+    def _signatures(self, n: int) -> list[bytes]:
+        """`n` signatures for the parts of one reply; each knows its siblings, so a
+        history that keeps some of them but drops others is caught."""
         # Bytes whose base64 differs between the two alphabets, so a client that
         # sends them back URL-safe (as google-genai does) is decoded correctly.
-        sig = b"\xfb\xff\xfe-sig-" + os.urandom(9)
+        sigs = [b"\xfb\xff\xfe-sig-" + os.urandom(9) for _ in range(n)]
         with self._lock:
-            self._issued.add(sig)
-        return sig
+            for sig in sigs:
+                self._issued[sig] = frozenset(sigs)
+        return sigs
+
+    def _check_siblings(self, parts: list[Any], ci: int) -> None:
+        """Every signature of a reply must come back with the model turn that echoes it."""
+        sent: set[bytes] = set()
+        for part in parts:
+            raw = (
+                _get(part, "thoughtSignature", "thought_signature")
+                if isinstance(part, dict)
+                else None
+            )
+            if raw is not None:
+                try:
+                    sent.add(decode_b64(str(raw)))
+                except ValueError:
+                    continue
+        with self._lock:
+            issued = {s for sig in sent for s in self._issued.get(sig, frozenset())}
+            dropped = len(issued - sent)
+            self.dropped_signatures += dropped
+        if dropped and self.strict_signatures:
+            raise _invalid(
+                f"Thought signature is missing in content position {ci + 1}: a part of the "
+                "model's reply was sent back without the thought_signature it came with."
+            )
 
     def _check_signature(self, part: dict[str, Any], where: tuple[int, int]) -> None:
         raw = _get(part, "thoughtSignature", "thought_signature")
@@ -123,7 +151,8 @@ class GeminiAPI:
                 raise _invalid(f"Image part is missing a thought_signature in {position}.")
             return
         try:
-            known = decode_b64(str(raw)) in self._issued
+            with self._lock:
+                known = decode_b64(str(raw)) in self._issued
         except ValueError:
             known = False
         if not known:
@@ -146,7 +175,7 @@ class GeminiAPI:
             for pi, part in enumerate(content.get("parts") or []):
                 if not isinstance(part, dict):
                     raise _invalid(f"Invalid part in content position {ci + 1}.")
-                if "text" in part:
+                if "text" in part and not part.get("thought"):
                     texts.append(str(part["text"]))
                 blob = _get(part, "inlineData", "inline_data")
                 if isinstance(blob, dict):
@@ -156,11 +185,19 @@ class GeminiAPI:
                         raise _invalid(f"Invalid value at 'inline_data.data': {exc}") from exc
                     if role == "model":
                         self._check_signature(part, (ci, pi))
+            if role == "model":
+                self._check_siblings(content.get("parts") or [], ci)
             out.append(_Content(role, "\n".join(texts), tuple(images)))
         return out
 
-    def generate(self, req: RecordedRequest, model: str, variant: str | None) -> Outgoing:
-        """POST /{v1,v1beta}/models/{model}:generateContent."""
+    def generate(
+        self, req: RecordedRequest, model: str, variant: str | None, *, reason: str = ""
+    ) -> Outgoing:
+        """POST /{v1,v1beta}/models/{model}:generateContent (`variant`: a fault that
+        changes the content; `reason`: the finishReason of the `finish_reason` fault).
+
+        A gemini-3 model thinks first, as the real ones do: its reply opens with a thought
+        part that holds only a signature, and its first text part is signed too."""
         if not isinstance(req.json, dict):
             raise _invalid("Invalid JSON payload received.")
         body = req.json
@@ -176,8 +213,11 @@ class GeminiAPI:
             usage = {"promptTokenCount": sum(prompt), "totalTokenCount": sum(prompt)}
             feedback = {"blockReason": "PROHIBITED_CONTENT"}
             return json_reply(200, {"promptFeedback": feedback, "usageMetadata": usage, **meta})
-        if variant == "no_image":
-            candidate = {"finishReason": "NO_IMAGE", "index": 0}
+        if variant in ("no_image", "finish_reason"):
+            finish = "NO_IMAGE" if variant == "no_image" else reason
+            candidate = {"finishReason": finish, "index": 0}
+            if variant == "finish_reason":
+                candidate["finishMessage"] = f"Generation stopped ({finish})."
             usage = {"promptTokenCount": sum(prompt), "totalTokenCount": sum(prompt)}
             return json_reply(200, {"candidates": [candidate], "usageMetadata": usage, **meta})
         if _get(config, "responseMimeType", "response_mime_type") == "application/json":
@@ -187,15 +227,21 @@ class GeminiAPI:
             png, text = paint(user.text, input_image=latest, size=self.canvas)
         else:
             png, text = None, "I can only answer in text: IMAGE is not a response modality."
+        thinks = "gemini-3" in model
         parts: list[dict[str, Any]] = [{"text": text}]
         image_tokens = 0
-        if png is not None and variant != "text_only":
+        drawn = png is not None and variant != "text_only"
+        sigs = iter(self._signatures(int(drawn) + 2 * int(thinks)))
+        if thinks:
+            parts = [{"thought": True, "thoughtSignature": b64(next(sigs))}, *parts]
+            parts[1]["thoughtSignature"] = b64(next(sigs))
+        if png is not None and drawn:
             image, mime = reencode(png, "png")
             data = INVALID_BASE64 if variant == "invalid_base64" else b64(image)
             parts.append(
                 {
                     "inlineData": {"mimeType": mime, "data": data},
-                    "thoughtSignature": b64(self._signature()),
+                    "thoughtSignature": b64(next(sigs)),
                 }
             )
             image_tokens = image_output_tokens(model, _get(image_config, "imageSize", "image_size"))

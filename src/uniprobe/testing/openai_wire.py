@@ -8,7 +8,9 @@ the request, and the token counts follow it.
 
 from __future__ import annotations
 
+import threading
 import uuid
+from collections import OrderedDict
 from typing import Any
 
 from uniprobe.testing._handlers import FaultRaised, Handler, Refusal, ask_handler
@@ -30,6 +32,7 @@ __all__ = [
     "INPUT_IMAGE_TOKENS",
     "ChatHandler",
     "FaultRaised",
+    "ServedFiles",
     "chat_completion",
     "image_output_tokens",
     "image_usage",
@@ -149,11 +152,74 @@ def image_params(params: dict[str, Any]) -> tuple[str, str, str, str]:
 
 # --- Images API ------------------------------------------------------------------------
 
+MAX_FILES = 1024
+"""Images kept for download by URL (the oldest are forgotten first)."""
+
+
+class ServedFiles:
+    """Images answered by URL (`GET /files/<hex>.<ext>` on the fake itself); thread-safe.
+
+    Args:
+        image_urls: Answer the Images API with URLs whatever `response_format` asks, as
+            some compatible servers do (else a URL only when `response_format="url"`).
+    """
+
+    def __init__(self, *, image_urls: bool) -> None:
+        self.image_urls = image_urls
+        self._files: OrderedDict[str, bytes] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def put(self, data: bytes, fmt: str) -> str:
+        """Keep an image; returns its path on the fake."""
+        name = f"{uuid.uuid4().hex}.{fmt}"
+        with self._lock:
+            self._files[name] = data
+            while len(self._files) > MAX_FILES:
+                self._files.popitem(last=False)
+        return f"/files/{name}"
+
+    def get(self, name: str) -> Outgoing:
+        """The image, or a 404 for a name never served."""
+        with self._lock:
+            data = self._files.get(name)
+        if data is None:
+            return openai_error(404, f"File {name} not found.")
+        ext = name.rsplit(".", 1)[-1]
+        return Outgoing(200, data, {"content-type": f"image/{ext}"})
+
+
+def _wants_url(params: dict[str, Any], variant: str | None, files: ServedFiles | None) -> bool:
+    """Whether to answer with a URL; 400 for `response_format` where OpenAI rejects it."""
+    asked = params.get("response_format")
+    if asked is not None and str(params.get("model") or "").startswith("gpt-image"):
+        raise bad_request(
+            "Unknown parameter: 'response_format'.",
+            param="response_format",
+            code="unknown_parameter",
+        )
+    if asked not in (None, "url", "b64_json"):
+        raise bad_request(
+            f"Invalid value: '{asked}'. Supported values are: 'url' and 'b64_json'.",
+            param="response_format",
+            code="invalid_value",
+        )
+    if files is None:
+        return False
+    return variant == "image_url" or files.image_urls or asked == "url"
+
 
 def _images(
-    params: dict[str, Any], prompt: str, inputs: list[bytes], *, variant: str | None, canvas: int
+    params: dict[str, Any],
+    prompt: str,
+    inputs: list[bytes],
+    *,
+    variant: str | None,
+    canvas: int,
+    files: ServedFiles | None = None,
+    host: str = "",
 ) -> Outgoing:
     size, quality, fmt, background = image_params(params)
+    as_url = _wants_url(params, variant, files)
     try:
         n = int(params.get("n") or 1)
     except ValueError as exc:
@@ -164,7 +230,10 @@ def _images(
     for i in range(n):  # the i-th image is laid out with seed i
         png, _ = paint(prompt, input_image=inputs[0] if inputs else None, size=canvas, seed=i)
         image, _ = reencode(png or blank(canvas), fmt)
-        data.append({"b64_json": INVALID_BASE64 if variant == "invalid_base64" else b64(image)})
+        if as_url and files is not None:
+            data.append({"url": f"http://{host}{files.put(image, fmt)}"})
+        else:
+            data.append({"b64_json": INVALID_BASE64 if variant == "invalid_base64" else b64(image)})
     usage = image_usage(image_output_tokens(size, quality) * n, len(inputs), text_tokens(prompt))
     reply = {
         "created": now(),
@@ -178,14 +247,19 @@ def _images(
     return json_reply(200, reply, images=0 if variant == "invalid_base64" else n)
 
 
-def images_generate(req: RecordedRequest, *, variant: str | None, canvas: int) -> Outgoing:
+def images_generate(
+    req: RecordedRequest, *, variant: str | None, canvas: int, files: ServedFiles | None = None
+) -> Outgoing:
     """POST /v1/images/generations (JSON). A prompt naming nothing gives a blank canvas."""
     body = json_body(req)
     prompt = str(required(body, "prompt"))
-    return _images(body, prompt, [], variant=variant, canvas=canvas)
+    host = req.headers.get("host", "")
+    return _images(body, prompt, [], variant=variant, canvas=canvas, files=files, host=host)
 
 
-def images_edit(req: RecordedRequest, *, variant: str | None, canvas: int) -> Outgoing:
+def images_edit(
+    req: RecordedRequest, *, variant: str | None, canvas: int, files: ServedFiles | None = None
+) -> Outgoing:
     """POST /v1/images/edits (multipart: `image` or repeated `image[]`, optional `mask`).
 
     The first image is the canvas: returned unchanged when the prompt names nothing."""
@@ -193,12 +267,21 @@ def images_edit(req: RecordedRequest, *, variant: str | None, canvas: int) -> Ou
         raise bad_request("Expected a multipart/form-data body.")
     form = dict(req.form)
     prompt = str(required(form, "prompt"))
-    files = [*req.files.get("image", []), *req.files.get("image[]", [])]
-    if not files:
+    images = [*req.files.get("image", []), *req.files.get("image[]", [])]
+    if not images:
         raise bad_request(
             "Missing required parameter: 'image'.", param="image", code="missing_required_parameter"
         )
-    return _images(form, prompt, [f.data for f in files], variant=variant, canvas=canvas)
+    host = req.headers.get("host", "")
+    return _images(
+        form,
+        prompt,
+        [f.data for f in images],
+        variant=variant,
+        canvas=canvas,
+        files=files,
+        host=host,
+    )
 
 
 # --- Chat Completions ------------------------------------------------------------------

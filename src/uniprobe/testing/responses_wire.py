@@ -126,8 +126,9 @@ class ResponsesAPI:
                     raise bad_request(f"Invalid 'input_image': {exc}.", param="input") from exc
         return Turn(role, "\n".join(texts), tuple(images))
 
-    def respond(self, req: RecordedRequest, variant: str | None) -> Outgoing:
-        """Answer POST /v1/responses (`variant`: a fault that changes the content)."""
+    def respond(self, req: RecordedRequest, variant: str | None, *, reason: str = "") -> Outgoing:
+        """Answer POST /v1/responses (`variant`: a fault that changes the content;
+        `reason`: its incomplete reason or error code)."""
         body = json_body(req)
         model = str(required(body, "model"))
         prev = body.get("previous_response_id")
@@ -141,7 +142,14 @@ class ResponsesAPI:
             call, text, image, gen = self._draw(tool, conversation, variant)
         response_id = new_id("resp")
         store = body.get("store", True)
-        if store:
+        status, error, incomplete = _ending(variant, reason)
+        if status != "completed":
+            # a failed or cut-off response has no usable output and cannot be continued
+            call, text, image, gen = None, "", None, image_usage(0, 0, 0)
+        elif variant == "image_call_failed" and call is not None:
+            call.update(status="failed", result=None, error=_call_error(reason))
+            text, image, gen = FAILED_TEXT, None, image_usage(0, 0, 0)
+        if store and status == "completed":
             made = Turn("assistant", text, (image,) if image else ())
             self._store(response_id, (*conversation, made), call)
         message = {
@@ -151,19 +159,20 @@ class ResponsesAPI:
             "status": "completed",
             "content": [{"type": "output_text", "text": text, "annotations": []}],
         }
+        output = ([call] if call else []) + ([message] if text else [])
         reply = {
             "id": response_id,
             "object": "response",
             "created_at": now(),
-            "completed_at": now(),
-            "status": "completed",
+            "completed_at": now() if status == "completed" else None,
+            "status": status,
             "background": False,
-            "error": None,
-            "incomplete_details": None,
+            "error": error,
+            "incomplete_details": incomplete,
             "instructions": body.get("instructions"),
             "metadata": body.get("metadata") or {},
             "model": model,
-            "output": [call, message] if call else [message],
+            "output": output,
             "parallel_tool_calls": True,
             "previous_response_id": prev,
             "store": store,
@@ -215,6 +224,40 @@ class ResponsesAPI:
         used = 1 if action == "edit" else 0
         gen = image_usage(image_output_tokens(size, quality), used, text_tokens(user.text))
         return call, text, image, gen
+
+
+def _ending(
+    variant: str | None, reason: str
+) -> tuple[str, dict[str, Any] | None, dict[str, Any] | None]:
+    """The response's `status`, `error` and `incomplete_details` under a fault."""
+    if variant == "response_failed":
+        message = {
+            "server_error": "The model failed to generate a response.",
+            "rate_limit_exceeded": "Rate limit exceeded while generating the response.",
+        }.get(reason, f"The response failed: {reason}.")
+        return "failed", {"code": reason, "message": message}, None
+    if variant == "response_incomplete":
+        return "incomplete", None, {"reason": reason}
+    return "completed", None, None
+
+
+def _call_error(code: str) -> dict[str, Any]:
+    """The typed `error` of a failed image_generation_call."""
+    if code == "moderation_blocked":
+        return {
+            "code": code,
+            "message": "Your request was rejected by the safety system. "
+            "safety_violations=[violence].",
+            "type": "image_generation_user_error",
+            "param": None,
+            "moderation_details": {"categories": ["violence"], "moderation_stage": "output"},
+        }
+    return {
+        "code": code,
+        "message": f"Image generation failed ({code}).",
+        "type": "server_error",
+        "param": None,
+    }
 
 
 def _usage(conversation: tuple[Turn, ...], text: str) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterable
 from types import TracebackType
 from typing import Any, Self
 
@@ -51,6 +52,15 @@ class FakeServer:
         strict_signatures: Reject Gemini history images without a valid thoughtSignature
             with 400 INVALID_ARGUMENT, as gemini-3 image models do.
         fault_mix: The fault kinds `fault_rate` draws from.
+        models: The model names the server knows (the Responses tool's image model
+            included); any other is answered 404 in the provider's shape, as the real
+            APIs do. None: every name is accepted.
+        api_keys: The keys the server accepts; any other is refused (OpenAI: 401
+            invalid_api_key; Gemini: 400 API_KEY_INVALID), and the refusal echoes the
+            key it was sent, as some servers do. None: any non-empty key.
+        image_urls: Answer the Images API with image URLs (served by the fake itself,
+            `GET /files/...`) whatever `response_format` asks, as some compatible
+            servers do. Without it a URL is sent only for `response_format="url"`.
 
     Attributes:
         faults: The fault queue and random mix (`faults.pending()`, `faults.clear()`).
@@ -70,6 +80,9 @@ class FakeServer:
         json_handler: Handler | None = None,
         strict_signatures: bool = False,
         fault_mix: tuple[FaultKind, ...] = DEFAULT_MIX,
+        models: Iterable[str] | None = None,
+        api_keys: Iterable[str] | None = None,
+        image_urls: bool = False,
     ) -> None:
         if latency < 0:
             raise ValueError(f"latency must be >= 0, not {latency}")
@@ -85,6 +98,9 @@ class FakeServer:
             strict_signatures=strict_signatures,
             faults=self.faults,
             stopping=stopping,
+            models=frozenset(models) if models is not None else None,
+            api_keys=frozenset(api_keys) if api_keys is not None else None,
+            image_urls=image_urls,
         )
         self._state = ServerState(self._dispatcher, self._recorder, latency, stopping)
         self._httpd: LoopbackHTTPServer | None = None
@@ -186,6 +202,12 @@ class FakeServer:
         return self._dispatcher.gemini.invalid_signatures
 
     @property
+    def dropped_thought_signatures(self) -> int:
+        """Signatures of a Gemini reply left out when that reply came back in a history
+        that kept others of its signatures (a part dropped, or sent back unsigned)."""
+        return self._dispatcher.gemini.dropped_signatures
+
+    @property
     def errors(self) -> list[str]:
         """Tracebacks of bugs in the fake itself (answered with a 500); should stay empty."""
         return list(self._dispatcher.errors)
@@ -206,6 +228,7 @@ class FakeServer:
         path_prefix: str | None = None,
         times: int = 1,
         seconds: float | None = None,
+        reason: str | None = None,
     ) -> None:
         """Answer the next matching request(s) with a fault.
 
@@ -218,11 +241,15 @@ class FakeServer:
             times: How many requests get the fault.
             seconds: Retry delay announced (rate limits) or time slept (slow, timeout);
                 None: the kind's default (1 s, 10 ms, 2 s, 30 s).
+            reason: The incomplete reason (`response_incomplete`), error code
+                (`response_failed`, `image_call_failed`) or finishReason
+                (`finish_reason`); None: the kind's default (content_filter,
+                server_error, moderation_blocked, IMAGE_OTHER).
 
         Raises:
             ValueError: an unknown kind, or times < 1.
         """
-        f = fault if isinstance(fault, Fault) else Fault(fault, seconds)
+        f = fault if isinstance(fault, Fault) else Fault(fault, seconds, reason)
         self.faults.inject(f, path_prefix=path_prefix, times=times)
 
 
