@@ -27,9 +27,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib.resources import files
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
-from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 from pydantic import BaseModel, ConfigDict
 
@@ -50,6 +50,9 @@ from uniprobe.scenes.render import ATTRIBUTION
 from uniprobe.store.records import SampleRecord, ScoreRecord
 from uniprobe.store.rundir import RunDir
 from uniprobe.store.suites import suite_of_run
+
+if TYPE_CHECKING:
+    from jinja2 import Environment
 
 __all__ = ["MARKER", "ReportRecord", "ReportRun", "RunView", "load_run", "write_report"]
 
@@ -163,6 +166,9 @@ def _ci(est: Estimate | None) -> Markup:
 
 
 def _env() -> Environment:
+    # jinja2 here, not at the top: `import uniprobe` stays fast without it
+    from jinja2 import Environment, PackageLoader, select_autoescape
+
     env = Environment(
         loader=PackageLoader("uniprobe.report", "templates"),
         autoescape=select_autoescape(["html", "j2"], default=True),
