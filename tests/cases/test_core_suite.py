@@ -32,7 +32,7 @@ def test_committed_suite_is_what_the_generator_writes() -> None:
 
 
 def test_core_has_300_cases_and_12_in_every_subtype() -> None:
-    stats = uniprobe.statistics("core")
+    stats = uniprobe.stats("core")
     assert stats.cases >= 300
     assert stats.families == {"global_instruction": 173, "editing": 120, "post_generation": 108}
     assert len(stats.subtypes) == 32

@@ -57,7 +57,7 @@ if TYPE_CHECKING:
 __all__ = ["MARKER", "ReportRecord", "ReportRun", "RunView", "load_run", "write_report"]
 
 MARKER = "report.json"
-ASSETS = ("report.css", "gallery.js")
+_ASSETS = ("report.css", "gallery.js")
 _CHARTS = (
     ("subtypes", "Strict accuracy by subtype, with 95% bootstrap whiskers; a bar per run."),
     ("tags", "Failed checks by failure tag (a failure can carry several tags)."),
@@ -309,7 +309,7 @@ def _build(folder: Path, views: Sequence[RunView], previous: Path | None) -> Non
     heatmaps.flush()
     assets = folder / "assets"
     assets.mkdir()
-    for name in ASSETS:
+    for name in _ASSETS:
         (assets / name).write_bytes(
             files("uniprobe.report").joinpath("templates", name).read_bytes()
         )

@@ -56,6 +56,13 @@ class RunSettings(BaseModel):
     retry: RetryPolicy = Field(default_factory=RetryPolicy)
     """Retries of failed calls."""
 
+    @field_validator("options", "judge_options", "retry", mode="before")
+    @classmethod
+    def _none_is_default(cls, value: Any, info: ValidationInfo) -> Any:
+        if value is None:  # `uniprobe.run(..., options=None)` has always meant "none"
+            return RetryPolicy() if info.field_name == "retry" else {}
+        return value
+
     @field_validator("epochs", "concurrency")
     @classmethod
     def _at_least_one(cls, value: int, info: ValidationInfo) -> int:
