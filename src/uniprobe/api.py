@@ -12,45 +12,58 @@ uniprobe.report([r.path for r in results], out="runs/report")
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+import contextlib
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from uniprobe.annotate.agreement import Agreement
+from uniprobe.annotate.agreement import agreement as measure_agreement
+from uniprobe.annotate.app import Annotation, create_app
+from uniprobe.annotate.items import canvases
+from uniprobe.annotate.serve import listen, make_server, url_of
+from uniprobe.annotate.serve import open_browser as open_page
+from uniprobe.backends.base import Capabilities
+from uniprobe.backends.registry import model_capabilities
+from uniprobe.cases.export import export_dataset as write_dataset
+from uniprobe.cases.export import export_prompts as write_prompts
 from uniprobe.cases.loader import load_suite
 from uniprobe.cases.schema import Suite
 from uniprobe.cases.stats import SuiteStats, suite_stats
 from uniprobe.cases.validate import vocabulary_problems
 from uniprobe.config import Config, load_config
 from uniprobe.errors import Problem, RunDirError, UsageError
-from uniprobe.limits import RetryPolicy
+from uniprobe.report.build import write_report
 from uniprobe.report.metrics import RunSummary, summarize
 from uniprobe.runner.importer import ImportPlan, import_answers
 from uniprobe.runner.progress import RunProgress
-from uniprobe.runner.run import RunResult, RunSettings, run_dir_name, run_model, score_run
+from uniprobe.runner.run import RunResult, run_dir_name, run_model, score_run
+from uniprobe.runner.settings import RunSettings, default_cache, run_settings
 from uniprobe.scoring.calibrate import CalibrationReport
 from uniprobe.scoring.calibrate import calibrate as run_calibration
+from uniprobe.scoring.judge import judges
+from uniprobe.scoring.policy import policies
+from uniprobe.store.labels.db import Imported, LabelStore, labels_path
+from uniprobe.store.labels.files import ExportFormat
 from uniprobe.store.rundir import RunDir
 from uniprobe.store.suites import suite_of_run
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     from starlette.applications import Starlette
 
-    from uniprobe.annotate.agreement import Agreement
-    from uniprobe.store.labels.db import Imported
-    from uniprobe.store.labels.files import ExportFormat
-
 __all__ = [
+    "RunSettings",
     "agreement",
     "annotate_app",
     "calibrate",
+    "default_cache",
     "export_dataset",
     "export_labels",
     "export_prompts",
     "import_labels",
     "import_run",
     "judgeable_problems",
+    "list_models",
     "load_suite",
     "report",
     "run",
@@ -67,68 +80,38 @@ __all__ = [
 def run(
     suite: Suite | str | Path,
     models: Sequence[str],
-    *,
-    out: str | Path = "runs",
-    epochs: int = 1,
-    resume: bool = False,
-    concurrency: int = 8,
-    policy: str = "reference",
-    options: Mapping[str, Mapping[str, Any]] | None = None,
-    judge_options: Mapping[str, Mapping[str, Any]] | None = None,
-    score: bool = True,
-    progress: bool = False,
-    rpm: float | None = None,
-    max_cost: float | None = None,
-    cache: str | Path | None = None,
-    config: Config | str | Path | None = None,
-    retry: RetryPolicy | None = None,
+    settings: RunSettings | None = None,
+    **changes: Any,
 ) -> list[RunResult]:
-    """Run a suite against each model; one run directory per model under `out`.
+    """Run a suite against each model; one run directory per model under `settings.out`.
 
-    `options` maps a model name to its options (merged over the config file's);
-    `judge_options` maps a judge name to its options (over `[judges.<name>]`). `cache`
-    is an SQLite reply cache shared by runs; `max_cost` stops starting conversations
-    once that many USD are spent (resume later with a higher limit). Returns one
+    Settings are a `RunSettings` (what `uniprobe run` builds from its options), or its
+    fields as keywords, validated into one (`out="runs"`, `epochs=2`, ...); keywords
+    override the fields of `settings`. `options` maps a model name to its options
+    (merged over the config file's); `judge_options` maps a judge name to its options
+    (over `[judges.<name>]`). `cache` is an SQLite reply cache shared by runs;
+    `max_cost` stops starting conversations once that many USD are spent (resume later
+    with a higher limit). A bad or unknown setting raises `UsageError`. Returns one
     `RunResult` per model.
     """
-    if epochs < 1:
-        raise UsageError("epochs must be at least 1")
-    if concurrency < 1:
-        raise UsageError("concurrency must be at least 1")
+    settings = run_settings(settings, **changes)
     if not models:
         raise UsageError("name at least one model")
     the_suite = suite if isinstance(suite, Suite) else load_suite(suite)
-    cfg = config if isinstance(config, Config) else load_config(config)
-    settings = RunSettings(
-        epochs=epochs,
-        policy=policy,
-        judge_options=dict(judge_options or {}),
-        score=score,
-        resume=resume,
-        concurrency=concurrency,
-        rpm=rpm,
-        max_cost=max_cost,
-        cache=Path(cache) if cache else None,
-        retry=retry or RetryPolicy(),
-    )
+    cfg = settings.config if isinstance(settings.config, Config) else load_config(settings.config)
     results = []
-    with RunProgress(enabled=progress) as bar:
+    with RunProgress(enabled=settings.progress) as bar:
         for model in models:
-            path = Path(out) / run_dir_name(the_suite.name, model)
-            results.append(
-                asyncio.run(
-                    run_model(
-                        the_suite,
-                        model,
-                        path,
-                        options=(options or {}).get(model),
-                        settings=settings,
-                        config=cfg,
-                        progress=bar,
-                    )
-                )
-            )
+            path = settings.out / run_dir_name(the_suite.name, model)
+            run_one = run_model(the_suite, model, path, settings=settings, config=cfg, progress=bar)
+            results.append(asyncio.run(run_one))
     return results
+
+
+def list_models() -> dict[str, Capabilities]:
+    """Every model name the registered backends know ('provider/<model>' for a provider
+    that takes any name), with its backend's capabilities and context protocol."""
+    return model_capabilities()
 
 
 def score(
@@ -226,8 +209,6 @@ def report(
     existing folder is replaced only if it holds a uniprobe report. `policy` picks the
     scores to show (default: each run's own policy).
     """
-    from uniprobe.report.build import write_report
-
     if not run_paths:
         raise UsageError("name at least one run directory")
     paths = [Path(p) for p in run_paths]
@@ -243,16 +224,12 @@ def stats(suite: Suite | str | Path) -> SuiteStats:
 
 def export_dataset(suite: Suite | str | Path, out: str | Path) -> Path:
     """Write a suite as a Hugging Face `datasets`-loadable folder; returns its JSONL file."""
-    from uniprobe.cases.export import export_dataset as _export
-
-    return _export(suite if isinstance(suite, Suite) else load_suite(suite), Path(out))
+    return write_dataset(suite if isinstance(suite, Suite) else load_suite(suite), Path(out))
 
 
 def export_prompts(suite: Suite | str | Path, out: str | Path) -> Path:
     """Write every turn to answer elsewhere, with the source images; returns prompts.jsonl."""
-    from uniprobe.cases.export import export_prompts as _export
-
-    return _export(suite if isinstance(suite, Suite) else load_suite(suite), Path(out))
+    return write_prompts(suite if isinstance(suite, Suite) else load_suite(suite), Path(out))
 
 
 def import_run(
@@ -282,10 +259,8 @@ def import_run(
 
 
 def judgeable_problems(suite: Suite, policy: str | None = None) -> list[Problem]:
-    """Checks that no registered judge (or no judge of `policy`) can answer."""
-    from uniprobe.scoring.judge import judges
-    from uniprobe.scoring.policy import policies
-
+    """Checks that no registered judge (or no judge of `policy`) can answer (the built-in
+    judges register when `uniprobe` is imported)."""
     if policy is not None:
         kinds = set(policies.get(policy).routes)
         where = f"policy '{policy}'"
@@ -326,10 +301,6 @@ def annotate_app(run_path: str | Path, *, remote: bool = False) -> Starlette:
     Items come from the run's suite, so a run can be annotated before it is scored.
     Unless `remote`, the app answers only requests addressed to a loopback host.
     """
-    from uniprobe.annotate.app import Annotation, create_app
-    from uniprobe.annotate.items import canvases
-    from uniprobe.store.labels.db import LabelStore, labels_path
-
     run = RunDir.open(Path(run_path))
     groups = canvases(run, suite_of_run(run.path))
     return create_app(Annotation(run, groups, LabelStore(labels_path(run.path))), remote=remote)
@@ -343,32 +314,30 @@ def serve_annotation(
     allow_remote: bool = False,
     open_browser: bool = False,
     ready: Callable[[str], None] | None = None,
-) -> None:
-    """Serve a run's annotation pages until interrupted (Ctrl-C).
+) -> Path:
+    """Serve a run's annotation pages until interrupted (Ctrl-C); returns the run's label
+    file, where the labels given are.
 
     A host that is not a loopback address is refused (`UsageError`) unless
     `allow_remote`; port 0 picks a free port. `ready` is called with the page's address
     once the socket listens; `open_browser` opens it in a desktop browser if there is one.
     """
-    from uniprobe.annotate.serve import listen, make_server, url_of
-    from uniprobe.annotate.serve import open_browser as open_page
-
     app = annotate_app(run_path, remote=allow_remote)
     sock = listen(host, port, allow_remote=allow_remote)
-    with sock:
+    # Ctrl-C is how the server stops: uvicorn shuts down cleanly, then re-raises it
+    with sock, contextlib.suppress(KeyboardInterrupt):
         url = url_of(sock)
         if ready is not None:
             ready(url)
         if open_browser:
             open_page(url)
         make_server(app).run(sockets=[sock])
+    return labels_path(Path(run_path))
 
 
 def export_labels(run_path: str | Path, out: str | Path, *, fmt: ExportFormat = "csv") -> int:
     """Write every human label of a run (history included) as CSV or JSONL; returns how
     many rows. A run without labels gives a file with none."""
-    from uniprobe.store.labels.db import LabelStore, labels_path
-
     if fmt not in ("csv", "jsonl"):
         raise UsageError(f"unknown label format '{fmt}': use csv or jsonl")
     run = RunDir.open(Path(run_path))
@@ -381,8 +350,6 @@ def import_labels(run_path: str | Path, file: str | Path) -> Imported:
     A bad row raises `LabelFileError` naming the file, line and field, and nothing is
     added; rows already there (same item, annotator, label and time) are skipped.
     """
-    from uniprobe.store.labels.db import LabelStore, labels_path
-
     run = RunDir.open(Path(run_path))
     return LabelStore(labels_path(run.path)).import_labels(Path(file))
 
@@ -391,6 +358,4 @@ def agreement(run_path: str | Path, policy: str | None = None) -> Agreement:
     """How far the judge of `policy` (default: the run's own) agrees with people, per check
     kind (Cohen's kappa), and people with each other (Krippendorff's alpha); see
     `uniprobe.annotate.agreement.Agreement`. Reads only."""
-    from uniprobe.annotate.agreement import agreement as measure_agreement
-
     return measure_agreement(run_path, policy)

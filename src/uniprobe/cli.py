@@ -1,19 +1,24 @@
-"""The `uniprobe` command: a thin layer over the Python API (`uniprobe.api`)."""
+"""The `uniprobe` command: a thin layer over the public Python API (`import uniprobe`).
+
+It calls nothing else, except `uniprobe.testing.serve` for `uniprobe fake-server` (test
+and dry-run tooling, not public API).
+"""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import sys
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+import yaml
 from rich.console import Console
 from rich.table import Table
 
-from uniprobe import __version__, api
-from uniprobe.errors import CaseFileError, ConfigError, UniprobeError
+import uniprobe
+from uniprobe import CaseFileError, ConfigError, UniprobeError, UnknownNameError, __version__
+from uniprobe.testing import serve as serve_fakes
 
 app = typer.Typer(
     help="uniprobe: does an image model understand what it is told, or does it just draw "
@@ -93,32 +98,36 @@ def _main(
     """uniprobe command line."""
 
 
+_RUN = uniprobe.RunSettings()
+"""The run settings' defaults, which are the defaults of `uniprobe run`."""
+
+
+def _about(setting: str) -> str:
+    """The help of a `uniprobe run` option: the docstring of its `RunSettings` field."""
+    return uniprobe.RunSettings.model_fields[setting].description or ""
+
+
 @app.command()
 def run(
     model: Annotated[list[str], typer.Option("--model", "-m", help="provider/model; repeatable.")],
     suite: SuiteOpt = "paper",
-    epochs: Annotated[int, typer.Option(help="Repetitions of every case.")] = 1,
-    out_dir: Annotated[
-        Path, typer.Option("--out", help="Parent folder of the run folders.")
-    ] = Path("runs"),
-    resume: Annotated[bool, typer.Option(help="Continue the runs already in --out.")] = False,
-    concurrency: Annotated[int, typer.Option(help="Conversations at once per model.")] = 8,
+    epochs: Annotated[int, typer.Option(help=_about("epochs"))] = _RUN.epochs,
+    out_dir: Annotated[Path, typer.Option("--out", help=_about("out"))] = _RUN.out,
+    resume: Annotated[bool, typer.Option(help=_about("resume"))] = _RUN.resume,
+    concurrency: Annotated[int, typer.Option(help=_about("concurrency"))] = _RUN.concurrency,
     policy: JudgeOpt = None,
     judge_option: JudgeOptionOpt = [],  # noqa: B006 - typer reads the default, never mutates it
     option: Annotated[
         list[str], typer.Option("--option", "-M", help="Model option key=value (all models).")
     ] = [],  # noqa: B006 - typer reads the default, never mutates it
-    score: Annotated[bool, typer.Option(help="Score as samples finish.")] = True,
+    score: Annotated[bool, typer.Option(help=_about("score"))] = _RUN.score,
     report: Annotated[
         Path | None,
         typer.Option(help="Also write the HTML report of these runs into this folder."),
     ] = None,
-    progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
-    rpm: Annotated[float | None, typer.Option(help="Requests per minute to the provider.")] = None,
-    max_cost: Annotated[
-        float | None,
-        typer.Option(help="Stop starting conversations after this many USD (resumable)."),
-    ] = None,
+    progress: Annotated[bool, typer.Option(help=_about("progress"))] = True,
+    rpm: Annotated[float | None, typer.Option(help=_about("rpm"))] = _RUN.rpm,
+    max_cost: Annotated[float | None, typer.Option(help=_about("max_cost"))] = _RUN.max_cost,
     cache: Annotated[
         Path | None,
         typer.Option(help="Reply cache (SQLite). Default: OUT/cache.sqlite for real models."),
@@ -130,28 +139,23 @@ def run(
 ) -> None:
     """Run a suite against one or more models: one run folder per model under --out."""
     options = _parse_options(option)
-    judge_options = _parse_judge_options(judge_option)
-    policy = policy or "reference"
-    real = [m for m in model if not m.startswith("reference/")]
-    cache_path = None if no_cache else (cache or (out_dir / "cache.sqlite" if real else None))
+    settings = uniprobe.RunSettings(
+        out=out_dir,
+        epochs=epochs,
+        resume=resume,
+        concurrency=concurrency,
+        policy=policy or _RUN.policy,
+        options={m: options for m in model},
+        judge_options=_parse_judge_options(judge_option),
+        score=score,
+        progress=progress and sys.stderr.isatty(),
+        rpm=rpm,
+        max_cost=max_cost,
+        cache=None if no_cache else (cache or uniprobe.default_cache(model, out_dir)),
+        config=config,
+    )
     try:
-        results = api.run(
-            suite,
-            model,
-            out=out_dir,
-            epochs=epochs,
-            resume=resume,
-            concurrency=concurrency,
-            policy=policy,
-            options={m: options for m in model},
-            judge_options=judge_options,
-            score=score,
-            progress=progress and sys.stderr.isatty(),
-            rpm=rpm,
-            max_cost=max_cost,
-            cache=cache_path,
-            config=config,
-        )
+        results = uniprobe.run(suite, model, settings)
     except KeyboardInterrupt:
         err.print(
             f"interrupted; continue with: uniprobe run ... --out {out_dir} --resume",
@@ -161,23 +165,26 @@ def run(
         )
         raise typer.Exit(130) from None
     for r in results:
-        if r.extra.get("stopped"):
-            err.print(
-                f"{r.model}: stopped early: {r.extra['stopped']}; continue with --resume",
-                highlight=False,
-                markup=False,
-            )
-        line = (
-            f"{r.model}: {r.samples} samples ({r.new_samples} new, {r.errors} errors) in {r.path}"
-        )
-        if score:
-            s = api.summary(r.path, policy=policy)
-            acc = s.overall.strict_accuracy
-            line += f"; strict accuracy {_fmt(acc.value)} [{_fmt(acc.low)}, {_fmt(acc.high)}]"
-        out.print(line, highlight=False, soft_wrap=True)
+        _print_result(r, settings.policy if score else None)
     if report is not None:
-        path = api.report([r.path for r in results], out=report, policy=policy)
+        path = uniprobe.report([r.path for r in results], out=report, policy=settings.policy)
         out.print(f"report: {path}", highlight=False, soft_wrap=True)
+
+
+def _print_result(r: uniprobe.RunResult, policy: str | None) -> None:
+    """One line per run: where it is, what it holds and (if scored under `policy`) how it
+    did; a run stopped early says so on stderr first."""
+    if r.extra.get("stopped"):
+        err.print(
+            f"{r.model}: stopped early: {r.extra['stopped']}; continue with --resume",
+            highlight=False,
+            markup=False,
+        )
+    line = f"{r.model}: {r.samples} samples ({r.new_samples} new, {r.errors} errors) in {r.path}"
+    if policy is not None:
+        acc = uniprobe.summary(r.path, policy=policy).overall.strict_accuracy
+        line += f"; strict accuracy {_fmt(acc.value)} [{_fmt(acc.low)}, {_fmt(acc.high)}]"
+    out.print(line, highlight=False, soft_wrap=True)
 
 
 def _fmt(v: float | None) -> str:
@@ -207,7 +214,7 @@ def score(
 
     Scores go to RUN/scores/<policy or --as>.jsonl; the samples are never touched.
     """
-    n = api.score(
+    n = uniprobe.score(
         run_dir,
         policy=policy,
         judge_options=_parse_judge_options(judge_option),
@@ -217,7 +224,7 @@ def score(
         concurrency=concurrency,
         progress=sys.stderr.isatty(),
     )
-    label = name or policy or api.run_policy(run_dir)
+    label = name or policy or uniprobe.run_policy(run_dir)
     out.print(f"scored {n} sample(s) in {run_dir} (scores/{label}.jsonl)", highlight=False)
 
 
@@ -231,7 +238,7 @@ def summary(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts and CI.")] = False,
 ) -> None:
     """Metrics of one run: overall, per family, per subtype."""
-    s = api.summary(run_dir, policy=policy)
+    s = uniprobe.summary(run_dir, policy=policy)
     if as_json:
         sys.stdout.write(s.model_dump_json(indent=2) + "\n")
         return
@@ -289,7 +296,7 @@ def report(
 ) -> None:
     """Write the static HTML report folder: DIR/index.html (summary, charts, leaderboard)
     and DIR/gallery.html; it opens from disk, with no server and no network."""
-    path = api.report(runs, out=out_path, policy=policy)
+    path = uniprobe.report(runs, out=out_path, policy=policy)
     out.print(f"report: {path}", highlight=False, soft_wrap=True)
 
 
@@ -306,7 +313,7 @@ def calibrate(
     ] = None,
 ) -> None:
     """How far can a judge be trusted? Accuracy per check kind on images of known truth."""
-    report = api.calibrate(
+    report = uniprobe.calibrate(
         policy or "reference",
         judge_options=_parse_judge_options(judge_option),
         config=config,
@@ -361,7 +368,7 @@ def calibrate(
 @cases_app.command("list")
 def cases_list(suite: SuiteOpt = "paper") -> None:
     """List the cases of a suite."""
-    s = api.load_suite(suite)
+    s = uniprobe.load_suite(suite)
     rows = [[c.id, c.family, c.subtype, str(len(c.turns)), str(c.n_checks())] for c in s.cases]
     _table(f"{s.name}: {len(s)} cases", ["id", "family", "subtype", "turns", "checks"], rows)
 
@@ -371,14 +378,10 @@ def cases_show(
     case_id: Annotated[str, typer.Argument(help="Case id.")], suite: SuiteOpt = "paper"
 ) -> None:
     """Print one case as YAML."""
-    import yaml
-
-    s = api.load_suite(suite)
+    s = uniprobe.load_suite(suite)
     try:
         case = s.case(case_id)
     except KeyError:
-        from uniprobe.errors import UnknownNameError
-
         raise UnknownNameError("case", case_id, [c.id for c in s.cases]) from None
     sys.stdout.write(yaml.safe_dump([case.to_dict()], sort_keys=False, allow_unicode=True))
 
@@ -386,8 +389,8 @@ def cases_show(
 @cases_app.command("validate")
 def cases_validate(suite: SuiteOpt = "paper") -> None:
     """Check a suite: schema, references, vocabulary, and that a judge answers every check."""
-    s = api.load_suite(suite)
-    problems = api.validate_suite(s)
+    s = uniprobe.load_suite(suite)
+    problems = uniprobe.validate_suite(s)
     if problems:
         raise CaseFileError(problems)
     n = sum(c.n_checks() for c in s.cases)
@@ -400,7 +403,7 @@ def cases_stats(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Counts by family, subtype, check kind, literal alternatives and branches."""
-    st = api.stats(suite)
+    st = uniprobe.stats(suite)
     if as_json:
         sys.stdout.write(st.model_dump_json(indent=2) + "\n")
         return
@@ -429,7 +432,7 @@ def cases_export(
     suite: SuiteOpt = "paper",
 ) -> None:
     """Write the suite as a dataset folder the Hugging Face `datasets` library loads."""
-    path = api.export_dataset(suite, out_dir)
+    path = uniprobe.export_dataset(suite, out_dir)
     out.print(
         f"wrote {path} (load with datasets.load_dataset('json', data_files=...))",
         highlight=False,
@@ -443,7 +446,7 @@ def cases_prompts(
     suite: SuiteOpt = "paper",
 ) -> None:
     """Write every turn to answer elsewhere (with source images); see its README.md."""
-    path = api.export_prompts(suite, out_dir)
+    path = uniprobe.export_prompts(suite, out_dir)
     out.print(
         f"wrote {path}; answer into {out_dir}/answers, then `uniprobe import`",
         highlight=False,
@@ -466,7 +469,7 @@ def import_(
     score: Annotated[bool, typer.Option(help="Score the imported run.")] = True,
 ) -> None:
     """Turn images produced elsewhere (a GUI, a private model) into a scored run."""
-    result, plan = api.import_run(
+    result, plan = uniprobe.import_run(
         folder,
         suite,
         model=model,
@@ -503,42 +506,30 @@ def fake_server(
 
     Chat completions and Gemini JSON requests are answered by a fake VLM that reads the
     VLM judge's questions and answers them from the pixels of synthetic scenes."""
-    from uniprobe.testing.server import serve_forever
-    from uniprobe.testing.vlm import FakeVlm
-
-    vlm = FakeVlm(error_rate=vlm_error_rate, seed=seed)
-    serve_forever(
+    serve_fakes(
         port=port,
         latency=latency,
         fault_rate=fault_rate,
         seed=seed,
-        chat_handler=vlm,
-        json_handler=vlm,
+        vlm_error_rate=vlm_error_rate,
     )
 
 
 @models_app.command("list")
 def models_list() -> None:
     """Every backend with its capabilities and context protocol."""
-    from uniprobe.backends.registry import _load_builtin, backends
-
-    _load_builtin()
-    rows = []
-    for provider in backends.names():
-        cls = backends.get(provider)
-        c = cls.capabilities
-        for m in cls.models or ("<model>",):
-            rows.append(
-                [
-                    f"{provider}/{m}",
-                    c.protocol,
-                    _yn(c.multi_turn),
-                    _yn(c.edits),
-                    str(c.max_input_images),
-                    _yn(c.seed),
-                    _yn(c.text_output),
-                ]
-            )
+    rows = [
+        [
+            name,
+            c.protocol,
+            _yn(c.multi_turn),
+            _yn(c.edits),
+            str(c.max_input_images),
+            _yn(c.seed),
+            _yn(c.text_output),
+        ]
+        for name, c in uniprobe.list_models().items()
+    ]
     columns = ["model", "protocol", "multi-turn", "edits", "input images", "seed", "text"]
     _table("model backends", columns, rows)
 
@@ -574,17 +565,15 @@ def annotate(
         )
         out.file.flush()
 
-    # Ctrl-C is how the server stops: uvicorn shuts down cleanly, then re-raises it
-    with contextlib.suppress(KeyboardInterrupt):
-        api.serve_annotation(
-            run_dir,
-            host=host,
-            port=port,
-            allow_remote=allow_remote,
-            open_browser=open_page,
-            ready=ready,
-        )
-    out.print(f"stopped; labels are in {run_dir / 'labels.sqlite'}", highlight=False)
+    labels = uniprobe.serve_annotation(
+        run_dir,
+        host=host,
+        port=port,
+        allow_remote=allow_remote,
+        open_browser=open_page,
+        ready=ready,
+    )
+    out.print(f"stopped; labels are in {labels}", highlight=False)
 
 
 @labels_app.command("export")
@@ -596,7 +585,7 @@ def labels_export(
     """Write every label of a run (history included) as CSV or JSON lines."""
     if fmt not in ("csv", "jsonl"):
         raise ConfigError(f"--format {fmt}: use csv or jsonl")
-    n = api.export_labels(run_dir, out_file, fmt="csv" if fmt == "csv" else "jsonl")
+    n = uniprobe.export_labels(run_dir, out_file, fmt="csv" if fmt == "csv" else "jsonl")
     out.print(f"wrote {n} label(s) to {out_file}", highlight=False, soft_wrap=True)
 
 
@@ -606,7 +595,7 @@ def labels_import(
     file: Annotated[Path, typer.Argument(help="A CSV or JSONL file from `labels export`.")],
 ) -> None:
     """Add exported labels to a run, all or none (rows already there are skipped)."""
-    done = api.import_labels(run_dir, file)
+    done = uniprobe.import_labels(run_dir, file)
     out.print(
         f"imported {done.added} label(s) into {run_dir}/labels.sqlite "
         f"({done.skipped} already there)",
@@ -626,7 +615,7 @@ def labels_stats(
 ) -> None:
     """Agreement: Cohen's kappa of the judge vs the people's majority per check kind, and
     Krippendorff's alpha between annotators."""
-    result = api.agreement(run_dir, policy)
+    result = uniprobe.agreement(run_dir, policy)
     if as_json:
         sys.stdout.write(json.dumps(result.as_dict(), indent=2) + "\n")
         return

@@ -169,7 +169,7 @@ def calls(monkeypatch: pytest.MonkeyPatch) -> list[Call]:
 
 def _run(backend: DiffusersBackend, turns: Sequence[UserTurn], *, seed: int = 7) -> list[Reply]:
     async def go() -> list[Reply]:
-        session = Session(backend, SessionContext("case.one", 0, seed))
+        session = Session(backend.send, SessionContext("case.one", 0, seed))
         return [await session.send(turn) for turn in turns]
 
     return asyncio.run(go())
@@ -438,7 +438,7 @@ def test_two_sessions_take_turns_while_the_event_loop_stays_free() -> None:
             await asyncio.sleep(0.02)
 
     async def go() -> None:
-        sessions = [Session(backend, SessionContext(f"case.{i}", 0, i)) for i in range(2)]
+        sessions = [Session(backend.send, SessionContext(f"case.{i}", 0, i)) for i in range(2)]
         await asyncio.gather(tick(), *(s.send(UserTurn(1, GENERATE)) for s in sessions))
 
     asyncio.run(go())

@@ -13,11 +13,13 @@ import os
 import socket
 import sys
 import webbrowser
-
-import uvicorn
-from starlette.types import ASGIApp
+from typing import TYPE_CHECKING
 
 from uniprobe.errors import UsageError
+
+if TYPE_CHECKING:
+    import uvicorn
+    from starlette.types import ASGIApp
 
 __all__ = ["DEFAULT_HOST", "DEFAULT_PORT", "listen", "make_server", "open_browser", "url_of"]
 
@@ -63,6 +65,8 @@ def url_of(sock: socket.socket) -> str:
 
 def make_server(app: ASGIApp) -> uvicorn.Server:
     """A quiet uvicorn server for the app; run it with `server.run(sockets=[listen(...)])`."""
+    import uvicorn  # here, not at the top: `import uniprobe` stays fast without it
+
     config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off", ws="none")
     return uvicorn.Server(config)
 

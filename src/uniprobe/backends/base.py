@@ -10,7 +10,7 @@ back to them in the history.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -191,19 +191,26 @@ class Backend(ABC):
 
 
 class Session:
-    """One conversation with a backend: `await session.send(turn)` returns the reply.
+    """One conversation: `await session.send(turn)` returns the reply and records the
+    exchange. The runner holds every conversation through one.
 
-    The history lives here, not in the backend, so a session is replayable data.
+    The history lives here, not in the backend, so a session is replayable data. `send`
+    is what answers a turn given the conversation so far: a backend's `send`, or the
+    runner's cached, rate-limited and retried path to it.
     """
 
-    def __init__(self, backend: Backend, context: SessionContext) -> None:
-        self.backend = backend
+    def __init__(
+        self,
+        send: Callable[[Conversation, UserTurn], Awaitable[Reply]],
+        context: SessionContext,
+    ) -> None:
+        self._send = send
         self.context = context
         self.history: list[Exchange] = []
 
     async def send(self, turn: UserTurn) -> Reply:
-        """Send one user turn and record the exchange."""
+        """Send one user turn and record the exchange (a failed turn records nothing)."""
         conversation = Conversation(self.context, tuple(self.history))
-        reply = await self.backend.send(conversation, turn)
+        reply = await self._send(conversation, turn)
         self.history.append(Exchange(turn, reply))
         return reply

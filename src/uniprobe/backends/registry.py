@@ -7,11 +7,18 @@ from collections.abc import Mapping
 from typing import Any
 
 from uniprobe._registry import Registry
-from uniprobe.backends.base import Backend
+from uniprobe.backends.base import Backend, Capabilities
 from uniprobe.config import Config
 from uniprobe.errors import UnknownNameError
 
-__all__ = ["backends", "create_backend", "known_models", "parse_model_name"]
+__all__ = [
+    "BUILTIN_BACKENDS",
+    "backends",
+    "create_backend",
+    "known_models",
+    "model_capabilities",
+    "parse_model_name",
+]
 
 backends: Registry[type[Backend]] = Registry("model provider")
 """Every backend class, by provider name. Register with `@backends.register("name")`."""
@@ -27,12 +34,18 @@ def parse_model_name(name: str) -> tuple[str, str]:
 
 def known_models() -> list[str]:
     """Every model name a registry entry lists, and 'provider/<model>' for open ones."""
+    return list(model_capabilities())
+
+
+def model_capabilities() -> dict[str, Capabilities]:
+    """Every model name a registry entry lists ('provider/<model>' for a provider that
+    takes any name), in provider order, with its backend's capabilities."""
     _load_builtin()
-    out: list[str] = []
-    for provider in backends.names():
-        cls = backends.get(provider)
-        out.extend(f"{provider}/{m}" for m in (cls.models or ("<model>",)))
-    return out
+    return {
+        f"{provider}/{m}": backends.get(provider).capabilities
+        for provider in backends.names()
+        for m in (backends.get(provider).models or ("<model>",))
+    }
 
 
 def create_backend(

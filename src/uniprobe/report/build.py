@@ -27,9 +27,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib.resources import files
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
-from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 from pydantic import BaseModel, ConfigDict
 
@@ -51,10 +51,13 @@ from uniprobe.store.records import SampleRecord, ScoreRecord
 from uniprobe.store.rundir import RunDir
 from uniprobe.store.suites import suite_of_run
 
+if TYPE_CHECKING:
+    from jinja2 import Environment
+
 __all__ = ["MARKER", "ReportRecord", "ReportRun", "RunView", "load_run", "write_report"]
 
 MARKER = "report.json"
-ASSETS = ("report.css", "gallery.js")
+_ASSETS = ("report.css", "gallery.js")
 _CHARTS = (
     ("subtypes", "Strict accuracy by subtype, with 95% bootstrap whiskers; a bar per run."),
     ("tags", "Failed checks by failure tag (a failure can carry several tags)."),
@@ -163,6 +166,9 @@ def _ci(est: Estimate | None) -> Markup:
 
 
 def _env() -> Environment:
+    # jinja2 here, not at the top: `import uniprobe` stays fast without it
+    from jinja2 import Environment, PackageLoader, select_autoescape
+
     env = Environment(
         loader=PackageLoader("uniprobe.report", "templates"),
         autoescape=select_autoescape(["html", "j2"], default=True),
@@ -303,7 +309,7 @@ def _build(folder: Path, views: Sequence[RunView], previous: Path | None) -> Non
     heatmaps.flush()
     assets = folder / "assets"
     assets.mkdir()
-    for name in ASSETS:
+    for name in _ASSETS:
         (assets / name).write_bytes(
             files("uniprobe.report").joinpath("templates", name).read_bytes()
         )

@@ -22,9 +22,9 @@ from uniprobe._version import __version__
 from uniprobe.backends.base import (
     Backend,
     Conversation,
-    Exchange,
     ImageData,
     Reply,
+    Session,
     SessionContext,
     UserTurn,
 )
@@ -35,9 +35,10 @@ from uniprobe.cases.validate import vocabulary_problems
 from uniprobe.config import Config, ProviderConfig
 from uniprobe.errors import BackendError, CaseFileError, RunDirError, UniprobeError
 from uniprobe.hashing import sha256_json
-from uniprobe.limits import Limiter, RetryPolicy, RetryStats, call_with_retries
+from uniprobe.limits import Limiter, RetryStats, call_with_retries
 from uniprobe.runner.cache import ReplyCache, cache_key
 from uniprobe.runner.progress import RunProgress
+from uniprobe.runner.settings import RunSettings
 from uniprobe.scoring.engine import score_sample
 from uniprobe.scoring.policy import Judging, policies
 from uniprobe.store.records import (
@@ -57,11 +58,11 @@ from uniprobe.store.rundir import RunDir
 
 __all__ = [
     "RunResult",
-    "RunSettings",
     "WorkItem",
     "run_dir_name",
     "run_model",
     "score_run",
+    "seed_for",
     "suite_info",
 ]
 
@@ -159,32 +160,6 @@ def _check_resumable(existing: Manifest, wanted: Manifest, path: Path) -> None:
             + "; ".join(problems)
             + " (start a new run with another --out)"
         )
-
-
-@dataclass(frozen=True)
-class RunSettings:
-    """How a run is carried out (none of this changes what is asked)."""
-
-    epochs: int = 1
-    """Repetitions of every case."""
-    policy: str = "reference"
-    """Judge policy to score with."""
-    judge_options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
-    """Options by judge name (over the config file's [judges.<name>])."""
-    score: bool = True
-    """Score samples as they finish."""
-    resume: bool = False
-    """Continue the run already in the folder."""
-    concurrency: int = 8
-    """Conversations in flight at once."""
-    rpm: float | None = None
-    """Requests per minute to the provider (overrides the config file)."""
-    max_cost: float | None = None
-    """Stop starting new conversations once this many USD have been spent (resumable)."""
-    cache: Path | None = None
-    """SQLite reply cache shared by runs (None: no cache)."""
-    retry: RetryPolicy = field(default_factory=RetryPolicy)
-    """Retries of failed calls."""
 
 
 class _Caller:
@@ -295,8 +270,9 @@ class _Runner:
     async def sample(self, item: WorkItem) -> SampleRecord:
         case = self.cases[item.case_id]
         reads = self.backend.capabilities.reads_expectations
-        ctx = SessionContext(case.id, item.epoch, item.seed, case if reads else None)
-        history: list[Exchange] = []
+        session = Session(
+            self.caller, SessionContext(case.id, item.epoch, item.seed, case if reads else None)
+        )
         turns: list[TurnRecord] = []
         started = _now()
         status: Literal["complete", "error"] = "complete"
@@ -306,7 +282,7 @@ class _Runner:
             record = TurnRecord(index=index, user=turn.user, attached=[r for r, _ in attached])
             t0 = time.monotonic()
             try:
-                reply = await self.caller(Conversation(ctx, tuple(history)), user)
+                reply = await session.send(user)
             except BackendError as exc:
                 record.error = ErrorRecord(
                     type=type(exc).__name__,
@@ -323,7 +299,6 @@ class _Runner:
                 turns.append(record)
                 status = "error"
                 break
-            history.append(Exchange(user, reply))
             seconds = time.monotonic() - t0
             record.reply = await asyncio.to_thread(_reply_record, self.run, reply, seconds)
             turns.append(record)
@@ -339,6 +314,36 @@ class _Runner:
             finished=_now(),
         )
 
+    async def hold(self, items: list[WorkItem]) -> None:
+        """Hold the conversations of `items` not on disk yet, scoring each as it finishes
+        (and, first, those a kill left unscored)."""
+        done = self.run.samples()
+        todo = [i for i in items if f"{i.case_id}#{i.epoch}" not in done]
+        self.gen_task = self.caller.task = self.progress.add(
+            f"{self.backend.name} generate", len(items), len(items) - len(todo)
+        )
+        if self.judging is not None:
+            await self.score_unscored(done, total=len(items))
+        try:
+            await asyncio.gather(*(self.one(i) for i in todo))
+        except (asyncio.CancelledError, KeyboardInterrupt):
+            m = self.run.manifest()  # stopped by the user: say so, then stop
+            m.status, m.note = "interrupted", "stopped by the user"
+            self.run.write_manifest(m)
+            raise
+
+    async def score_unscored(self, done: Mapping[str, SampleRecord], *, total: int) -> None:
+        """Score the samples that finished before a kill but were never scored."""
+        assert self.judging is not None
+        have = self.run.scores(self.judging.name)
+        _check_same_judges(have, self.judging, self.run.scores_path(self.judging.name))
+        self.score_task = self.progress.add(
+            f"{self.backend.name} score", total, len(set(have) & set(done))
+        )
+        for key, rec in done.items():
+            if key not in have:
+                await self.score(rec)
+
     async def one(self, item: WorkItem) -> None:
         async with self.gen_slots:
             self.stopped = self.stopped or self.caller.over_budget()
@@ -349,7 +354,7 @@ class _Runner:
             await asyncio.to_thread(self.run.append_sample, record)
             self.new_samples += 1
             self.totals = _totals_add(self.totals, record)
-            if time.monotonic() - self.manifest_written >= MANIFEST_EVERY:
+            if time.monotonic() - self.manifest_written >= _MANIFEST_EVERY:
                 await asyncio.to_thread(self._write_totals)
         info = f"{self.totals.errors} errors · ${self.caller.spent:.2f} spent"
         if self.caller.stats.counts:
@@ -367,7 +372,7 @@ class _Runner:
         self.progress.advance(self.score_task)
 
 
-MANIFEST_EVERY = 1.0
+_MANIFEST_EVERY = 1.0
 """Seconds between manifest rewrites during a run (totals are recounted on resume)."""
 
 
@@ -416,7 +421,6 @@ async def run_model(
     model: str,
     run_path: Path,
     *,
-    options: Mapping[str, Any] | None = None,
     settings: RunSettings | None = None,
     config: Config | None = None,
     progress: RunProgress | None = None,
@@ -424,91 +428,91 @@ async def run_model(
     """Hold every (case, epoch) conversation of `suite` with `model` and score it.
 
     Writes the run directory at `run_path`; with `settings.resume`, continues the run there.
+    The model's options are `settings.options[model]` over the config file's.
     """
     settings = settings or RunSettings()
     config = config or Config()
-    merged = {**config.models.get(model, {}), **(options or {})}
-    backend = create_backend(model, merged, config=config)
+    progress = progress or RunProgress(enabled=False)
+    options = {**config.models.get(model, {}), **settings.options.get(model, {})}
+    backend = create_backend(model, options, config=config)
     cache = ReplyCache(settings.cache) if settings.cache else None
     judging: Judging | None = None
     try:
-        judging = (
-            Judging.of(settings.policy, settings.judge_options, config) if settings.score else None
-        )
-        if _needs_vocabulary(backend, settings.policy):
-            problems = vocabulary_problems(suite.cases)
-            if problems:
-                raise CaseFileError(problems)
-        run = _open_run(
-            run_path,
-            _manifest(suite, backend, settings.epochs, judging, settings.policy, run_path.name),
-            settings.resume,
-        )
-        run.keep_suite(suite)
-        done = run.samples()
-        m = run.manifest()
-        m.status, m.note = "running", None
-        m.totals = _totals(done.values())  # a kill may have come before the last update
-        run.write_manifest(m)
-        progress = progress or RunProgress(enabled=False)
+        if settings.score:
+            judging = Judging.of(settings.policy, settings.judge_options, config)
+        _check_vocabulary(suite, backend, settings.policy)
+        run = _start_run(suite, backend, judging, settings, run_path)
         caller = _Caller(
             backend, settings, config.provider(_provider_key(backend)), cache, progress
         )
         runner = _Runner(suite, backend, run, judging, progress, caller, settings.concurrency)
-        items = [
-            WorkItem(c.id, e, seed_for(c.id, e))
-            for c in suite.cases
-            for e in range(settings.epochs)
-        ]
-        todo = [i for i in items if f"{i.case_id}#{i.epoch}" not in done]
-        runner.gen_task = caller.task = progress.add(
-            f"{backend.name} generate", len(items), len(items) - len(todo)
-        )
-        if judging is not None:
-            have = run.scores(judging.name)
-            _check_same_judges(have, judging, run.scores_path(judging.name))
-            scored_now = set(have)
-            runner.score_task = progress.add(
-                f"{backend.name} score", len(items), len(scored_now & set(done))
-            )
-            for key, rec in done.items():  # finished before a kill, never scored
-                if key not in scored_now:
-                    await runner.score(rec)
-        try:
-            await asyncio.gather(*(runner.one(i) for i in todo))
-        except (asyncio.CancelledError, KeyboardInterrupt):
-            m = run.manifest()  # stopped by the user: say so, then stop
-            m.status, m.note = "interrupted", "stopped by the user"
-            run.write_manifest(m)
-            raise
-        samples = run.samples()
-        m = run.manifest()
-        m.totals = _totals(samples.values())
-        if runner.stopped:
-            m.status, m.note = "interrupted", runner.stopped
-        else:
-            m.status, m.finished = "finished", _now()
-        run.write_manifest(m)
-        scored = len(run.scores(judging.name)) if judging is not None else 0
-        errors = sum(1 for s in samples.values() if s.status == "error")
-        extra: dict[str, Any] = {
-            "live_calls": caller.live_calls,
-            "spent_usd": caller.spent,
-            "retries": dict(caller.stats.counts),
-        }
-        if cache is not None:
-            extra["cache_hits"] = cache.hits
-        if runner.stopped:
-            extra["stopped"] = runner.stopped
-        return RunResult(
-            run_path, backend.name, len(samples), errors, scored, runner.new_samples, extra
-        )
+        await runner.hold(_work_items(suite, settings.epochs))
+        _finish(run, runner.stopped)
+        return _result(run, runner, cache)
     finally:
         await backend.aclose()
         if judging is not None:
             await judging.aclose()
         if cache is not None:
             cache.close()
+
+
+def _check_vocabulary(suite: Suite, backend: Backend, policy: str) -> None:
+    """Refuse words the reference world lacks, when a reference backend or judge reads them."""
+    if _needs_vocabulary(backend, policy):
+        problems = vocabulary_problems(suite.cases)
+        if problems:
+            raise CaseFileError(problems)
+
+
+def _start_run(
+    suite: Suite, backend: Backend, judging: Judging | None, settings: RunSettings, path: Path
+) -> RunDir:
+    """Create the run folder (or open it to resume) and mark it running."""
+    wanted = _manifest(suite, backend, settings.epochs, judging, settings.policy, path.name)
+    run = _open_run(path, wanted, settings.resume)
+    run.keep_suite(suite)
+    m = run.manifest()
+    m.status, m.note = "running", None
+    m.totals = _totals(run.samples().values())  # a kill may have come before the last update
+    run.write_manifest(m)
+    return run
+
+
+def _work_items(suite: Suite, epochs: int) -> list[WorkItem]:
+    """Every (case, epoch) conversation of a run, in suite order."""
+    return [WorkItem(c.id, e, seed_for(c.id, e)) for c in suite.cases for e in range(epochs)]
+
+
+def _finish(run: RunDir, stopped: str | None) -> None:
+    """Recount the totals and mark the run finished, or interrupted if the budget stopped it."""
+    m = run.manifest()
+    m.totals = _totals(run.samples().values())
+    if stopped:
+        m.status, m.note = "interrupted", stopped
+    else:
+        m.status, m.finished = "finished", _now()
+    run.write_manifest(m)
+
+
+def _result(run: RunDir, runner: _Runner, cache: ReplyCache | None) -> RunResult:
+    """What the run holds now, with the call statistics of this session."""
+    samples = run.samples()
+    judging, caller = runner.judging, runner.caller
+    scored = len(run.scores(judging.name)) if judging is not None else 0
+    errors = sum(1 for s in samples.values() if s.status == "error")
+    extra: dict[str, Any] = {
+        "live_calls": caller.live_calls,
+        "spent_usd": caller.spent,
+        "retries": dict(caller.stats.counts),
+    }
+    if cache is not None:
+        extra["cache_hits"] = cache.hits
+    if runner.stopped:
+        extra["stopped"] = runner.stopped
+    return RunResult(
+        run.path, runner.backend.name, len(samples), errors, scored, runner.new_samples, extra
+    )
 
 
 def _provider_key(backend: Backend) -> str:

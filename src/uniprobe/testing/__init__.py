@@ -1,22 +1,29 @@
 """A fake model-provider HTTP server (OpenAI and Gemini wire protocols) for tests and dry runs.
 
+This is test and dry-run tooling, not the public API. Its one entry for everyone else
+(`uniprobe fake-server`) is `serve`: fake OpenAI and Gemini APIs on 127.0.0.1, with a fake
+VLM answering the VLM judge's questions, until Ctrl-C.
+
 `FakeServer` listens on 127.0.0.1, draws the literal reading of each prompt with
 `paint`, records every request, and injects the faults listed in `FAULT_KINDS`.
 Text answers (chat completions, Gemini JSON requests) come from pluggable handlers;
-`uniprobe.testing.vlm.FakeVlm` (not imported here: it loads the scene perception) is
-one that answers the VLM judge's questions from the pixels.
+`FakeVlm` is one that answers the VLM judge's questions from the pixels.
 """
+
+from __future__ import annotations
 
 from uniprobe.testing._handlers import Handler, Refusal
 from uniprobe.testing._wire import FilePart, RecordedRequest
 from uniprobe.testing.faults import DEFAULT_MIX, FAULT_KINDS, Fault, FaultKind
 from uniprobe.testing.painter import Mention, Reading, paint, read
 from uniprobe.testing.server import FakeServer, check_loopback, serve_forever
+from uniprobe.testing.vlm import FakeVlm
 
 __all__ = [
     "DEFAULT_MIX",
     "FAULT_KINDS",
     "FakeServer",
+    "FakeVlm",
     "Fault",
     "FaultKind",
     "FilePart",
@@ -28,5 +35,38 @@ __all__ = [
     "check_loopback",
     "paint",
     "read",
+    "serve",
     "serve_forever",
 ]
+
+
+def serve(
+    *,
+    port: int = 8765,
+    latency: float = 0.0,
+    fault_rate: float = 0.0,
+    seed: int = 0,
+    vlm_error_rate: float = 0.0,
+) -> None:
+    """Serve fake OpenAI and Gemini APIs on 127.0.0.1 until Ctrl-C, printing the base URL.
+
+    Images are the literal reading of each prompt; chat completions and Gemini JSON
+    requests are answered by a `FakeVlm` that reads the VLM judge's questions and
+    answers them from the pixels of synthetic scenes.
+
+    Args:
+        port: The port to listen on (0: any free port; the URL printed tells which).
+        latency: Seconds added to every response.
+        fault_rate: Share of requests that fail (0..1), with the default fault mix.
+        seed: Seed of the fault mix and of the fake VLM's wrong answers.
+        vlm_error_rate: Share of the fake VLM's answers that are wrong on purpose (0..1).
+    """
+    vlm = FakeVlm(error_rate=vlm_error_rate, seed=seed)
+    serve_forever(
+        port=port,
+        latency=latency,
+        fault_rate=fault_rate,
+        seed=seed,
+        chat_handler=vlm,
+        json_handler=vlm,
+    )
