@@ -64,7 +64,7 @@ def _parse_judge_options(pairs: list[str]) -> dict[str, dict[str, Any]]:
     for key, value in _parse_options(pairs, "-J").items():
         judge, dot, field = key.partition(".")
         if not dot or not judge or not field:
-            raise ConfigError(f"-J {key}=...: expected judge.key=value, e.g. vlm.model=gpt-4.1")
+            raise ConfigError(f"-J {key}=...: expected judge.key=value, e.g. vlm.model=gpt-5.5")
         out.setdefault(judge, {})[field] = value
     return out
 

@@ -14,12 +14,12 @@ base_url = "http://127.0.0.1:8000/v1"
 image_model = "gpt-image-1.5"
 quality = "low"
 
-[prices."gpt-image-1.5"]      # USD, overriding the built-in table
-image_output_per_mtok = 32.0
+[prices."gpt-image-1.5"]      # USD; the fields given replace the built-in table's
+image_output_per_mtok = 32.0  # (uniprobe/backends/providers.toml)
 
 [judges.vlm]                  # options of a judge (validated by the judge)
 provider = "openai"
-model = "gpt-4.1-2025-04-14"
+model = "gpt-5.5-2026-04-23"
 ```
 
 The file is `--config PATH`, else `$UNIPROBE_CONFIG`, else `./uniprobe.toml` if present.
@@ -62,15 +62,17 @@ class _Model(BaseModel):
 class Price(_Model):
     """Prices in USD; any field may be left out."""
 
-    text_input_per_mtok: float | None = None
+    text_input_per_mtok: float | None = Field(None, ge=0)
     """Per million input text tokens."""
-    image_input_per_mtok: float | None = None
+    cached_input_per_mtok: float | None = Field(None, ge=0)
+    """Per million input tokens served from the provider's prompt cache."""
+    image_input_per_mtok: float | None = Field(None, ge=0)
     """Per million input image tokens."""
-    text_output_per_mtok: float | None = None
-    """Per million output text tokens."""
-    image_output_per_mtok: float | None = None
+    text_output_per_mtok: float | None = Field(None, ge=0)
+    """Per million output text tokens (reasoning and thinking tokens included)."""
+    image_output_per_mtok: float | None = Field(None, ge=0)
     """Per million output image tokens."""
-    per_image: float | None = None
+    per_image: float | None = Field(None, ge=0)
     """Per generated image (for providers that bill by image)."""
 
 
@@ -99,7 +101,8 @@ class Config(_Model):
     models: dict[str, dict[str, Any]] = Field(default_factory=dict)
     """Model options by model name ('provider/model')."""
     prices: dict[str, Price] = Field(default_factory=dict)
-    """Price overrides by model id (as the provider names it)."""
+    """Price overrides by model id (as the provider names it); the fields given replace
+    the built-in ones."""
     judges: dict[str, dict[str, Any]] = Field(default_factory=dict)
     """Judge options by judge name ('vlm', 'detector', 'pixels', 'ocr', ...)."""
 

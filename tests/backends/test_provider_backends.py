@@ -124,7 +124,7 @@ def test_openai_responses_continues_the_previous_response(
     assert first["tools"] == [
         {
             "type": "image_generation",
-            "model": "gpt-image-1.5",
+            "model": "gpt-image-2-2026-04-21",
             "size": "1024x1024",
             "quality": "low",
             "output_format": "png",
@@ -222,9 +222,9 @@ def test_images_api_folds_the_dialogue_and_edits_the_canvas(
 def test_gemini_resends_history_with_images_and_signatures(
     fake: FakeServer, suite: uniprobe.Suite, tmp_path: Path
 ) -> None:
-    result = _run(fake, suite, "google/gemini-2.5-flash-image", tmp_path)
+    result = _run(fake, suite, "google/gemini-3.1-flash-image", tmp_path)
     reqs = [r for r in fake.requests if r.path.endswith(":generateContent")]
-    assert [r.path for r in reqs] == ["/v1/models/gemini-2.5-flash-image:generateContent"] * 3
+    assert [r.path for r in reqs] == ["/v1/models/gemini-3.1-flash-image:generateContent"] * 3
     assert all(r.headers["x-goog-api-key"] == KEY for r in reqs)
     first, _, third = (r.json for r in reqs)
     assert first["generationConfig"]["responseModalities"] == ["TEXT", "IMAGE"]

@@ -40,6 +40,7 @@ from uniprobe.scoring.judge import Canvas, JudgeContext, JudgeResult, Ledger, ma
 from uniprobe.scoring.judges.pixels import PixelsJudge
 from uniprobe.scoring.judges.reference import ReferenceJudge
 from uniprobe.scoring.judges.vlm import VlmJudge
+from uniprobe.scoring.judges.vlm_api import VlmReply
 from uniprobe.scoring.policy import Judging
 from uniprobe.scoring.questions import (
     COMPARE_PROMPT,
@@ -176,7 +177,9 @@ def test_one_chat_call_answers_every_question_about_a_canvas(fake: FakeServer) -
     assert request.path == "/v1/chat/completions"
     assert request.headers["authorization"] == f"Bearer {KEY}"
     body = request.json
-    assert (body["model"], body["temperature"]) == ("gpt-4.1-2025-04-14", 0.0)
+    # the default is a reasoning model: no temperature (it would be rejected), no effort
+    assert body["model"] == "gpt-5.5-2026-04-23"
+    assert "temperature" not in body and "reasoning_effort" not in body
     [message] = body["messages"]
     image, text = message["content"]
     assert image["type"] == "image_url" and image["image_url"]["detail"] == "high"
@@ -199,7 +202,8 @@ def test_one_chat_call_answers_every_question_about_a_canvas(fake: FakeServer) -
     evidence = results[0].evidence
     assert evidence["question"] == 'How many instances of "dolphin" are there?'
     assert evidence["answer"] == 2 and evidence["qid"] == "q1"
-    assert evidence["model"] == evidence["model_served"] == "gpt-4.1-2025-04-14"
+    assert evidence["model"] == evidence["model_served"] == "gpt-5.5-2026-04-23"
+    assert (evidence["temperature"], evidence["reasoning_effort"]) == (None, None)
     assert (evidence["api"], evidence["provider"]) == ("chat", "openai")
     assert evidence["prompt_version"] == PROMPT_VERSION
     assert evidence["images_sent"] == [[512, 512]]
@@ -246,11 +250,10 @@ def test_gemini_native_asks_for_json_with_the_schema(fake: FakeServer) -> None:
         ("fail", "the VLM says the image is color"),
     ]
     [request] = fake.requests
-    assert request.path == "/v1beta/models/gemini-2.5-flash:generateContent"
+    assert request.path == "/v1beta/models/gemini-3.5-flash:generateContent"
     assert request.headers["x-goog-api-key"] == KEY
     questions = [count_question("dolphin"), style_question()]
-    assert request.json["generationConfig"] == {
-        "temperature": 0.0,
+    assert request.json["generationConfig"] == {  # Gemini 3+ ignores temperature: not sent
         "responseMimeType": "application/json",
         "responseJsonSchema": answer_schema(questions),
     }
@@ -258,7 +261,8 @@ def test_gemini_native_asks_for_json_with_the_schema(fake: FakeServer) -> None:
     image, text = content["parts"]
     assert image["inlineData"]["data"] and text == {"text": render_prompt(IMAGE_PROMPT, questions)}
     evidence = results[0].evidence
-    assert (evidence["api"], evidence["model_served"]) == ("gemini", "gemini-2.5-flash")
+    assert (evidence["api"], evidence["model_served"]) == ("gemini", "gemini-3.5-flash")
+    assert evidence["temperature"] is None
 
 
 def test_large_images_are_scaled_down_before_sending(fake: FakeServer) -> None:
@@ -405,7 +409,9 @@ def test_self_consistency_takes_the_majority(
     texts = [r if r == "oops" else json.dumps({"q1": int(r)}) for r in replies]
     ledger = Ledger()
     with FakeServer(chat_handler=_scripted(texts)) as fake:
-        judge = _judge(fake, samples=len(replies), sample_temperature=0.8)
+        judge = _judge(
+            fake, model="gpt-4.1-2025-04-14", samples=len(replies), sample_temperature=0.8
+        )
         [result] = _run(judge, [(Count(object="dolphin", equals=3), _ctx(ledger=ledger))])
     assert result.status == status and result.reason.startswith(reason)
     assert result.evidence["agreement"] == agreement
@@ -434,7 +440,7 @@ def _tokens(results: Sequence[JudgeResult]) -> tuple[int, int]:
         pytest.param(
             {"price_input_per_mtok": 1.0, "price_output_per_mtok": 3.0}, (1, 3), id="opts"
         ),
-        pytest.param({}, (2.0, 8.0), id="pricing-table"),
+        pytest.param({}, (5.0, 30.0), id="pricing-table"),
     ],
 )
 def test_every_call_is_booked_once_with_tokens_and_cost(
@@ -496,6 +502,89 @@ def test_the_key_never_reaches_evidence_or_options(fake: FakeServer, vlm: FakeVl
     assert KEY not in dumped and "5ecret" not in dumped
 
 
+# --- sampling knobs per model ------------------------------------------------------------
+
+
+def test_the_fake_rejects_temperature_for_reasoning_models_as_openai_does(
+    fake: FakeServer,
+) -> None:
+    import openai
+
+    client = openai.OpenAI(base_url=fake.url + "/v1", api_key=KEY, max_retries=0)
+    messages: Any = [{"role": "user", "content": "hi"}]
+    with pytest.raises(openai.BadRequestError) as info:
+        client.chat.completions.create(model="gpt-5.5", messages=messages, temperature=0.0)
+    assert (info.value.status_code, info.value.code, info.value.param) == (
+        400,
+        "unsupported_value",
+        "temperature",
+    )
+    assert "Only the default (1) value is supported" in info.value.message
+    ok = client.chat.completions.create(model="gpt-5.5", messages=messages, temperature=1)
+    assert ok.model == "gpt-5.5"  # the default value is accepted
+    client.close()
+
+
+@pytest.mark.parametrize(
+    ("model", "options", "sent", "served", "per_mtok"),
+    [
+        pytest.param("gpt-5.5", {}, {}, "gpt-5.5", (5.0, 30.0), id="reasoning"),
+        pytest.param(
+            "gpt-5.5",
+            {"samples": 3, "reasoning_effort": "low"},
+            {"reasoning_effort": "low"},
+            "gpt-5.5",
+            (5.0, 30.0),
+            id="reasoning-self-consistency",
+        ),
+        pytest.param(
+            "gpt-4.1",
+            {"reasoning_effort": "low"},
+            {"temperature": 0.0},
+            "gpt-4.1",
+            (2.0, 8.0),
+            id="sampling-model",
+        ),
+    ],
+)
+def test_knobs_a_model_rejects_are_left_out_and_recorded(
+    fake: FakeServer,
+    model: str,
+    options: dict[str, Any],
+    sent: dict[str, Any],
+    served: str,
+    per_mtok: tuple[float, float],
+) -> None:
+    ledger = Ledger()
+    judge = _judge(fake, model=model, **options)
+    [result] = _run(judge, [(Present(object="water"), _ctx(ledger=ledger))])
+    assert (result.status, result.reason) == ("pass", "the VLM sees water")
+    knobs = {"temperature", "reasoning_effort"}
+    assert [{k: v for k, v in r.json.items() if k in knobs} for r in fake.requests] == [
+        sent
+    ] * options.get("samples", 1)
+    evidence = result.evidence
+    assert (evidence["temperature"], evidence["reasoning_effort"]) == (
+        sent.get("temperature"),
+        sent.get("reasoning_effort"),
+    )
+    calls = evidence.get("calls", [evidence])
+    assert {c["model_served"] for c in calls} == {served}
+    usage = ledger.usage["vlm"]
+    assert usage.input_tokens is not None and usage.output_tokens is not None
+    cost = (usage.input_tokens * per_mtok[0] + usage.output_tokens * per_mtok[1]) / 1e6
+    assert usage.cost_usd == pytest.approx(cost)
+
+
+def test_judge_cost_is_priced_by_the_model_that_served_the_call(fake: FakeServer) -> None:
+    judge = _judge(fake, "compat/local", model="router-default")
+    served = VlmReply("{}", None, "gemini-3.5-flash", 1000, 100, cached_input_tokens=400)
+    assert judge._cost(served) == pytest.approx((600 * 1.50 + 400 * 0.15 + 100 * 9.0) / 1e6)
+    unnamed = VlmReply("{}", None, None, 1000, 100)
+    assert judge._cost(unnamed) is None  # neither name has a price: unknown, not 0
+    asyncio.run(judge.aclose())
+
+
 # --- options -------------------------------------------------------------------------------
 
 
@@ -503,7 +592,7 @@ def test_options_resolve_the_api_and_a_pinned_model() -> None:
     config = Config(providers={"google": ProviderConfig(api_key=SecretStr(KEY))})
     judge = make_judge("vlm", {"provider": "google"}, config)
     assert isinstance(judge, VlmJudge)
-    assert (judge.options.api, judge.options.model) == ("gemini", "gemini-2.5-flash")
+    assert (judge.options.api, judge.options.model) == ("gemini", "gemini-3.5-flash")
     with pytest.raises(ConfigError, match="needs the model"):
         make_judge("vlm", {"provider": "compat/local"}, config)
     with pytest.raises(ConfigError, match="price_output_per_mtok"):
@@ -741,4 +830,4 @@ def test_the_vlm_policy_scores_a_sample_through_the_engine(
     assert count.reason == "the VLM counted 2 dolphin"
     assert water.status == "pass"
     assert score.judge_usage["vlm"].calls == 1 and len(fake.requests) == 1
-    assert score.judge_options["vlm"]["model"] == "gpt-4.1-2025-04-14"
+    assert score.judge_options["vlm"]["model"] == "gpt-5.5-2026-04-23"

@@ -62,14 +62,16 @@ class UserTurn:
 
 @dataclass(frozen=True)
 class Usage:
-    """What a call consumed, as the provider reported it (image tokens are included in
-    the input/output totals)."""
+    """What a call consumed, as the provider reported it (image and cached tokens are
+    included in the input/output totals; None: not reported)."""
 
     input_tokens: int | None = None
     output_tokens: int | None = None
     input_image_tokens: int | None = None
     output_image_tokens: int | None = None
     images: int = 0
+    cached_input_tokens: int | None = None
+    """Input tokens served from the provider's prompt cache (billed at their own rate)."""
 
 
 @dataclass(frozen=True)
@@ -181,6 +183,12 @@ class Backend(ABC):
     def protocol(self) -> str:
         """The context protocol this backend runs under."""
         return self.capabilities.protocol
+
+    @property
+    def priced_models(self) -> tuple[str, ...]:
+        """Model ids whose prices make up this backend's cost (for `cost_warnings`);
+        none for the reference backends, which cost nothing."""
+        return () if self.capabilities.reads_expectations else (self.model,)
 
     @abstractmethod
     async def send(self, conversation: Conversation, turn: UserTurn) -> Reply:

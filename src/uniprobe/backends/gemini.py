@@ -273,6 +273,7 @@ class GeminiBackend(Backend):
             input_image_tokens=by_modality(u.prompt_tokens_details, "IMAGE"),
             output_image_tokens=out_images,
             images=1 if out_images else 0,
+            cached_input_tokens=u.cached_content_token_count,
         )
 
     def secrets(self) -> tuple[str, ...]:

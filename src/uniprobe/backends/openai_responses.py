@@ -8,7 +8,8 @@ the images it made re-attached as `input_image`s to the user message that follow
 them. The protocol name says which, and results under the two are separate tracks.
 
 Cost: the text model's tokens (`usage`) at the text model's price plus the image tool's
-tokens (`tool_usage.image_gen`) at the image model's price.
+tokens (`tool_usage.image_gen`) at the image model's price. A response without either
+report has an unknown cost (None), never 0.
 
 A response that did not complete is never an empty answer: `status: "failed"` is an
 error with the response's error code and message (retryable: the server gave up), and
@@ -42,7 +43,7 @@ from uniprobe.backends.openai_common import (
     from_openai_error,
     moderation_message,
 )
-from uniprobe.backends.pricing import cost_of, price_for
+from uniprobe.backends.pricing import catalog, cost_of, price_for
 from uniprobe.backends.registry import backends
 from uniprobe.errors import BackendError
 from uniprobe.redact import redact, redact_data
@@ -75,8 +76,8 @@ class OpenAIResponsesBackend(OpenAIClient, Backend):
     class Options(Backend.Options):
         """Options of the Responses API backend."""
 
-        image_model: str = "gpt-image-1.5"
-        """Model of the image_generation tool."""
+        image_model: str = catalog().defaults.responses_image_model
+        """Model of the image_generation tool (default: providers.toml)."""
         size: str = "1024x1024"
         """Image size (1024x1024, 1536x1024, 1024x1536, auto)."""
         quality: Literal["low", "medium", "high", "auto"] = "low"
@@ -294,34 +295,46 @@ class OpenAIResponsesBackend(OpenAIClient, Backend):
             raw_meta=meta,
         )
 
+    @property
+    def priced_models(self) -> tuple[str, ...]:
+        """The text model and the image tool's model."""
+        return (self.model, self.options.image_model)
+
     def _usage(self, resp: Any, n_images: int) -> tuple[Usage, float | None]:
         u = getattr(resp, "usage", None)
         text = Usage(
-            input_tokens=getattr(u, "input_tokens", 0) or 0,
-            output_tokens=getattr(u, "output_tokens", 0) or 0,
+            input_tokens=_get(u, "input_tokens"),
+            output_tokens=_get(u, "output_tokens"),
+            cached_input_tokens=_get(_get(u, "input_tokens_details"), "cached_tokens"),
         )
         tool_usage = getattr(resp, "tool_usage", None) or _extra(resp, "tool_usage")
         gen = _get(tool_usage, "image_gen")
+        out_details = _get(gen, "output_tokens_details")
         image = Usage(
-            input_tokens=_get(gen, "input_tokens") or 0,
-            output_tokens=_get(gen, "output_tokens") or 0,
-            input_image_tokens=_get(_get(gen, "input_tokens_details"), "image_tokens") or 0,
-            output_image_tokens=_get(_get(gen, "output_tokens_details"), "image_tokens")
-            if _get(gen, "output_tokens_details") is not None
-            else _get(gen, "output_tokens") or 0,
+            input_tokens=_get(gen, "input_tokens"),
+            output_tokens=_get(gen, "output_tokens"),
+            input_image_tokens=_get(_get(gen, "input_tokens_details"), "image_tokens"),
+            output_image_tokens=_get(out_details, "image_tokens")
+            if out_details is not None
+            else _get(gen, "output_tokens"),
             images=n_images,
         )
         text_cost = cost_of(text, price_for(self.model, self.prices))
         image_cost = cost_of(image, price_for(self.options.image_model, self.prices))
         total = Usage(
-            input_tokens=(text.input_tokens or 0) + (image.input_tokens or 0),
-            output_tokens=(text.output_tokens or 0) + (image.output_tokens or 0),
+            input_tokens=_sum(text.input_tokens, image.input_tokens),
+            output_tokens=_sum(text.output_tokens, image.output_tokens),
             input_image_tokens=image.input_image_tokens,
             output_image_tokens=image.output_image_tokens,
             images=n_images,
+            cached_input_tokens=text.cached_input_tokens,
         )
         cost = None if text_cost is None or image_cost is None else round(text_cost + image_cost, 8)
         return total, cost
+
+
+def _sum(a: int | None, b: int | None) -> int | None:
+    return None if a is None or b is None else a + b
 
 
 def _get(obj: Any, name: str) -> Any:

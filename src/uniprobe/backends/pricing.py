@@ -1,74 +1,294 @@
-"""What a call cost: a price table per model, overridable in the config file.
+"""Today's providers as data, and what a call cost.
 
-Prices are USD per million tokens (or per image) as published by the providers when
-this table was written; check them against the live pricing pages and override them
-under `[prices."<model id>"]`. A cost is computed only from known prices: a call that
-used tokens of a kind whose price is unknown has an unknown cost (None), never a guess.
+The models uniprobe knows live in one dated data file, `providers.toml` next to this
+module: per model its provider, kind (`image` generator or `text`+vision model), status
+(current, deprecated with a shutdown date, retired with date and replacement), request
+capabilities (`accepts_temperature`, `reasoning_effort`, ...), and prices per token
+component, each entry with its `source` and the date it was `checked`. It is read into
+a `Catalog` (pydantic, extra="forbid"); the built-in defaults (the Responses image tool's
+model, the VLM judge's models) are read from it too.
+
+Cost rules:
+
+* Every component of a listed model is priced, or named `unpublished` when the provider
+  publishes no price for it.
+* A call's cost is the sum over the components it used. A component it used with no
+  known price, or a count the provider did not report, makes the cost unknown (None):
+  never 0, never a guess. `cost_warnings` names such components before a run.
+* Overrides from the config file (`[prices."<model id>"]`) replace the fields they give.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import tomllib
+from collections.abc import Iterable, Mapping
+from datetime import date
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from uniprobe.backends.base import Usage
 from uniprobe.config import Price
+from uniprobe.errors import ConfigError
 
-__all__ = ["PRICES", "cost_of", "price_for"]
+__all__ = [
+    "Catalog",
+    "Component",
+    "ModelEntry",
+    "ModelPrice",
+    "catalog",
+    "cost_of",
+    "cost_warnings",
+    "load_catalog",
+    "price_for",
+]
 
-PRICES: dict[str, Price] = {
-    "gpt-image-1": Price(
-        text_input_per_mtok=5.0, image_input_per_mtok=10.0, image_output_per_mtok=40.0
-    ),
-    # text input assumed equal to gpt-image-1's
-    "gpt-image-1.5": Price(
-        text_input_per_mtok=5.0, image_input_per_mtok=8.0, image_output_per_mtok=32.0
-    ),
-    "gpt-image-1-mini": Price(image_output_per_mtok=8.0),
-    "gemini-2.5-flash-image": Price(
-        text_input_per_mtok=0.30,
-        image_input_per_mtok=0.30,
-        text_output_per_mtok=2.50,
-        image_output_per_mtok=30.0,
-    ),
-    "gemini-3-pro-image-preview": Price(image_output_per_mtok=120.0),
-    # VLM judges: image input is billed as input tokens at the text rate
-    "gpt-4.1-2025-04-14": Price(
-        text_input_per_mtok=2.0, image_input_per_mtok=2.0, text_output_per_mtok=8.0
-    ),
-    "gemini-2.5-flash": Price(
-        text_input_per_mtok=0.30, image_input_per_mtok=0.30, text_output_per_mtok=2.50
-    ),
+Component = Literal["text_input", "cached_input", "text_output", "image_input", "image_output"]
+"""A token component a provider bills."""
+Kind = Literal["image", "text"]
+Status = Literal["current", "deprecated", "retired"]
+
+COMPONENTS: dict[Kind, tuple[Component, ...]] = {
+    "image": ("text_input", "cached_input", "text_output", "image_input", "image_output"),
+    "text": ("text_input", "cached_input", "text_output", "image_input"),
 }
-"""Built-in prices by the model id the provider uses."""
+"""The components each kind of model bills (a text model makes no images)."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ModelPrice(Price):
+    """A price entry of the data file: `Price` plus what the provider does not publish."""
+
+    unpublished: tuple[Component, ...] = ()
+    """Components with no published price (a call using them has unknown cost)."""
+
+
+class ModelEntry(_Strict):
+    """One model as the provider offers it today."""
+
+    provider: Literal["openai", "google"]
+    """Who serves it."""
+    kind: Kind
+    """`image`: an image generator; `text`: a text+vision model (Responses model, judge)."""
+    status: Status
+    """current, deprecated (with `shutdown`), or retired (with `shutdown`, `replacement`)."""
+    shutdown: date | None = None
+    """Announced or past shutdown date."""
+    replacement: str | None = None
+    """What the provider recommends instead."""
+    aliases: tuple[str, ...] = ()
+    """Other names of the same model (the undated alias of a snapshot)."""
+    accepts_temperature: bool = True
+    """False: `temperature` is rejected (reasoning models) or ignored (Gemini 3+): not sent."""
+    reasoning_effort: bool = False
+    """Takes `reasoning_effort`."""
+    accepts_input_fidelity: bool = True
+    """Image models: takes `input_fidelity` (the gpt-image-2 family does not)."""
+    protocols: tuple[str, ...] = ()
+    """Image models: the context protocols uniprobe runs it under."""
+    price: ModelPrice | None = None
+    """USD prices (required unless retired)."""
+    source: str = Field(pattern=r"^https://")
+    """Where the facts were read."""
+    checked: date
+    """When they were read."""
+    note: str | None = None
+    """Anything a reader should know."""
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ModelEntry:
+        if self.status != "current" and self.shutdown is None:
+            raise ValueError(f"a {self.status} model needs its shutdown date")
+        if self.status == "retired":
+            if self.replacement is None:
+                raise ValueError("a retired model needs its replacement")
+            return self
+        if self.price is None:
+            raise ValueError("a model in use needs a price")
+        missing = [c for c in self.unpriced() if c not in self.price.unpublished]
+        if missing:
+            raise ValueError(f"no price for {', '.join(missing)} (or list it in unpublished)")
+        return self
+
+    def unpriced(self) -> list[Component]:
+        """Components of this kind with no price."""
+        p = self.price or ModelPrice()
+        return [c for c in COMPONENTS[self.kind] if getattr(p, f"{c}_per_mtok") is None]
+
+
+class Defaults(_Strict):
+    """Built-in model choices."""
+
+    responses_image_model: str
+    """Model of the Responses API's image_generation tool."""
+    judge_openai: str
+    """VLM judge on provider `openai`."""
+    judge_google: str
+    """VLM judge on provider `google`."""
+
+
+class Catalog(_Strict):
+    """The whole data file."""
+
+    schema_version: Literal[1]
+    """Version of this file's layout."""
+    checked: date
+    """When the file as a whole was last checked."""
+    defaults: Defaults
+    """Built-in model choices (each a current model of the file)."""
+    models: dict[str, ModelEntry]
+    """By the model id the provider uses."""
+
+    @model_validator(mode="after")
+    def _defaults_current(self) -> Catalog:
+        seen: dict[str, str] = {}
+        for name, entry in self.models.items():
+            for n in (name, *entry.aliases):
+                if n in seen:
+                    raise ValueError(f"'{n}' is listed twice ({seen[n]} and {name})")
+                seen[n] = name
+        for field, name in self.defaults:
+            default = self.entry(name)
+            if default is None or default.status != "current":
+                raise ValueError(f"defaults.{field}: '{name}' is not a current model of the file")
+        return self
+
+    def entry(self, name: str) -> ModelEntry | None:
+        """A model by its id or one of its aliases."""
+        if name in self.models:
+            return self.models[name]
+        return next((e for e in self.models.values() if name in e.aliases), None)
+
+    def retired(self) -> dict[str, ModelEntry]:
+        """Every retired name (aliases included)."""
+        return {
+            n: e
+            for name, e in self.models.items()
+            if e.status == "retired"
+            for n in (name, *e.aliases)
+        }
+
+
+DATA_FILE = "providers.toml"
+
+
+def load_catalog(path: str | Path | None = None) -> Catalog:
+    """Read and validate a providers file (default: the built-in one).
+
+    Raises:
+        ConfigError: one line naming the file and the field at fault.
+    """
+    where = str(path) if path is not None else f"uniprobe/backends/{DATA_FILE}"
+    try:
+        text = (
+            Path(path).read_text(encoding="utf-8")
+            if path is not None
+            else resources.files("uniprobe.backends").joinpath(DATA_FILE).read_text("utf-8")
+        )
+        data: dict[str, Any] = tomllib.loads(text)
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+    try:
+        return Catalog.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = ".".join(str(p) for p in err["loc"])
+        raise ConfigError(f"{where}: {loc}: {err['msg']}") from None
+
+
+@cache
+def catalog() -> Catalog:
+    """The built-in catalog (read once)."""
+    return load_catalog()
 
 
 def price_for(model: str, overrides: Mapping[str, Price] | None = None) -> Price | None:
-    """The price of a model id: the override if there is one, else the built-in entry."""
-    if overrides and model in overrides:
-        return overrides[model]
-    return PRICES.get(model)
+    """The price of a model id (or alias): the built-in entry with the override's fields
+    on top; None if neither knows the model."""
+    entry = catalog().entry(model)
+    base = entry.price if entry is not None else None
+    names = (model, *_names(model))
+    over = next((overrides[n] for n in names if overrides and n in overrides), None)
+    if over is None:
+        return base
+    if base is None:
+        return over
+    return Price(**{**_fields(base), **over.model_dump(exclude_unset=True)})
+
+
+def _names(model: str) -> tuple[str, ...]:
+    for name, entry in catalog().models.items():
+        if model == name or model in entry.aliases:
+            return (name, *entry.aliases)
+    return ()
+
+
+def _fields(price: Price) -> dict[str, Any]:
+    return {k: v for k, v in price.model_dump().items() if k in Price.model_fields}
 
 
 def _part(tokens: int | None, per_mtok: float | None) -> float | None:
-    if not tokens:
+    if tokens is None:
+        return None
+    if tokens == 0:
         return 0.0
     return None if per_mtok is None else tokens * per_mtok / 1e6
 
 
 def cost_of(usage: Usage, price: Price | None) -> float | None:
-    """USD cost of one call, or None if any part of it has no known price."""
-    if price is None:
+    """USD cost of one call, or None if any component it used has no known price or a
+    count was not reported."""
+    if price is None or usage.input_tokens is None or usage.output_tokens is None:
         return None
-    text_in = max(0, (usage.input_tokens or 0) - (usage.input_image_tokens or 0))
-    text_out = max(0, (usage.output_tokens or 0) - (usage.output_image_tokens or 0))
+    image_in = usage.input_image_tokens or 0
+    cached = usage.cached_input_tokens or 0
+    image_out = usage.output_image_tokens or 0
     parts = [
-        _part(text_in, price.text_input_per_mtok),
-        _part(usage.input_image_tokens, price.image_input_per_mtok),
-        _part(text_out, price.text_output_per_mtok),
-        _part(usage.output_image_tokens, price.image_output_per_mtok),
+        _part(max(0, usage.input_tokens - image_in - cached), price.text_input_per_mtok),
+        _part(cached, price.cached_input_per_mtok),
+        _part(image_in, price.image_input_per_mtok),
+        _part(max(0, usage.output_tokens - image_out), price.text_output_per_mtok),
+        _part(image_out, price.image_output_per_mtok),
     ]
     if price.per_image is not None:
         parts.append(usage.images * price.per_image)
     if any(p is None for p in parts):
         return None
     return round(sum(p for p in parts if p is not None), 8)
+
+
+def cost_warnings(models: Iterable[str], overrides: Mapping[str, Price] | None = None) -> list[str]:
+    """What to say once at the start of a run about these model ids: retired or
+    deprecated ones, and each component whose calls will have unknown cost."""
+    out: list[str] = []
+    for model in models:
+        entry = catalog().entry(model)
+        price = price_for(model, overrides)
+        if entry is not None and entry.status == "retired":
+            out.append(
+                f"{model}: retired on {entry.shutdown} (use {entry.replacement}); "
+                "its calls have unknown cost"
+            )
+            continue
+        if entry is not None and entry.status == "deprecated":
+            out.append(f"{model}: shuts down on {entry.shutdown} (use {entry.replacement})")
+        if price is None:
+            out.append(
+                f'{model}: no known price; its calls have unknown cost (add [prices."{model}"] '
+                "to the config)"
+            )
+            continue
+        kind: Kind = entry.kind if entry is not None else "image"
+        missing = [c for c in COMPONENTS[kind] if getattr(price, f"{c}_per_mtok") is None]
+        if missing:
+            out.append(
+                f"{model}: no price for {', '.join(m.replace('_', ' ') for m in missing)} "
+                f'tokens; calls that use them have unknown cost (set [prices."{model}"])'
+            )
+    return out

@@ -27,6 +27,7 @@ from uniprobe.testing._wire import (
 )
 from uniprobe.testing.faults import Fault
 from uniprobe.testing.painter import blank, paint
+from uniprobe.testing.sampling import check_sampling
 
 __all__ = [
     "INPUT_IMAGE_TOKENS",
@@ -295,6 +296,7 @@ def chat_completion(req: RecordedRequest, handler: ChatHandler) -> Outgoing:
     """
     body = json_body(req)
     model = str(required(body, "model"))
+    check_sampling(body)
     prompt, images = _chat_input(required(body, "messages"))
     answer = ask_handler(
         handler, body, lambda message: openai_error(500, message, type="server_error")

@@ -16,16 +16,19 @@ ledger with its tokens and cost (None when the price is unknown).
 
 Recorded with each verdict: the question and answer, the API and provider, the model
 requested and the model that served the call, the prompt version (a hash of every
-template), the temperature, the sizes of the images sent and the resize rule, and the
-raw reply (truncated past `max_reply_chars`). API keys never leave `Config`.
+template), the sampling knobs sent (`temperature` is None when it was left out: the
+model rejects or ignores it, per `providers.toml`), the sizes of the images sent and
+the resize rule, and the raw reply (truncated past `max_reply_chars`). API keys never
+leave `Config`.
 
 Answers are remembered by image content and question for the judge's lifetime (the
 last `MEMO_SIZE`), failures included: a question is never asked twice, and calls for
 the same canvas from samples scored at once are shared.
 
 With `samples > 1` (self-consistency) the call is made that many times at
-`sample_temperature`; each question takes the majority answer, with the agreement
-share recorded; a tie is `unknown`.
+`sample_temperature` (or at the model's own sampling when it takes no temperature);
+each question takes the majority answer, with the agreement share recorded; a tie is
+`unknown`.
 """
 
 from __future__ import annotations
@@ -41,7 +44,7 @@ from PIL import Image
 from pydantic import Field, SecretStr, model_validator
 
 from uniprobe.backends.base import Usage
-from uniprobe.backends.pricing import cost_of, price_for
+from uniprobe.backends.pricing import catalog, cost_of, price_for
 from uniprobe.cases.checks import Check
 from uniprobe.config import Config, Connection
 from uniprobe.errors import BackendError, ConfigError
@@ -67,8 +70,12 @@ from uniprobe.scoring.questions import (
 
 __all__ = ["DEFAULT_MODELS", "MEMO_SIZE", "RESIZE_RULE", "VlmJudge"]
 
-DEFAULT_MODELS = {"openai": "gpt-4.1-2025-04-14", "google": "gemini-2.5-flash"}
-"""Pinned models used when the options name none (per provider; others must name one)."""
+DEFAULT_MODELS = {
+    "openai": catalog().defaults.judge_openai,
+    "google": catalog().defaults.judge_google,
+}
+"""Pinned models used when the options name none (per provider; others must name one),
+from `uniprobe/backends/providers.toml`."""
 RESIZE_RULE = (
     "RGB; longest side scaled down to max_side ({max_side} px) with Lanczos, aspect ratio "
     "kept, never enlarged; sent as PNG"
@@ -124,11 +131,13 @@ class VlmJudge(Judge):
         model: str | None = None
         """Model id (default for openai and google: a pinned model, `DEFAULT_MODELS`)."""
         temperature: float = Field(0.0, ge=0, le=2)
-        """Sampling temperature of a single call."""
+        """Sampling temperature of a single call (not sent to models that take none)."""
         samples: int = Field(1, ge=1, le=25)
         """Self-consistency: calls per question set; the majority answer wins."""
         sample_temperature: float = Field(0.7, ge=0, le=2)
-        """Temperature of the calls when samples > 1."""
+        """Temperature of the calls when samples > 1 (not sent to models that take none)."""
+        reasoning_effort: Literal["none", "minimal", "low", "medium", "high"] | None = None
+        """Chat `reasoning_effort`, sent to models that take it (None: the model's default)."""
         max_side: int = Field(1024, ge=64, le=8192)
         """Images are scaled down so that their longest side is at most this (see RESIZE_RULE)."""
         detail: Literal["low", "high", "auto"] = "high"
@@ -324,19 +333,19 @@ class VlmJudge(Judge):
         o = self.options
         pngs = await asyncio.to_thread(self._encode, target.images)
         labels = _labels(target.purpose, len(pngs))
-        temperature = o.temperature if o.samples == 1 else o.sample_temperature
         request = VlmRequest(
             prompt=render_prompt(_PROMPTS[target.purpose], questions),
             images=tuple(zip(labels, pngs, strict=True)),
             schema=answer_schema(questions),
-            temperature=temperature,
+            **self._knobs(),
         )
         common = {
             "api": self.api.name,
             "provider": o.provider,
             "model": o.model,
             "prompt_version": PROMPT_VERSION,
-            "temperature": temperature,
+            "temperature": request.temperature,
+            "reasoning_effort": request.reasoning_effort,
             "images_sent": [list(_png_size(p)) for p in pngs],
             "resize": RESIZE_RULE.format(max_side=o.max_side),
         }
@@ -389,8 +398,24 @@ class VlmJudge(Judge):
             return {"reply": text}
         return {"reply": text[:limit], "reply_truncated": f"first {limit} of {len(text)} chars"}
 
+    def _knobs(self) -> dict[str, Any]:
+        """The sampling knobs to send: no temperature to a model that rejects or ignores
+        one (`accepts_temperature = false` in providers.toml); reasoning_effort only to a
+        model that takes it."""
+        o = self.options
+        assert o.model is not None
+        entry = catalog().entry(o.model)
+        takes_temperature = entry is None or entry.accepts_temperature
+        takes_effort = entry is None or entry.reasoning_effort
+        temperature = o.temperature if o.samples == 1 else o.sample_temperature
+        return {
+            "temperature": temperature if takes_temperature else None,
+            "reasoning_effort": o.reasoning_effort if takes_effort else None,
+        }
+
     def _cost(self, reply: VlmReply) -> float | None:
-        """USD of one call: the options' prices, else the pricing table; None if unknown."""
+        """USD of one call: the options' prices, else the pricing table's price of the
+        model that served the call (as the response names it); None if unknown."""
         tokens_in, tokens_out = reply.input_tokens, reply.output_tokens
         if tokens_in is None or tokens_out is None:
             return None
@@ -399,8 +424,13 @@ class VlmJudge(Judge):
             total = tokens_in * o.price_input_per_mtok + tokens_out * o.price_output_per_mtok
             return round(total / 1e6, 8)
         assert o.model is not None
-        price = price_for(o.model, self.config.prices)
-        return cost_of(Usage(input_tokens=tokens_in, output_tokens=tokens_out), price)
+        price = price_for(reply.model or o.model, self.config.prices)
+        usage = Usage(
+            input_tokens=tokens_in,
+            output_tokens=tokens_out,
+            cached_input_tokens=reply.cached_input_tokens,
+        )
+        return cost_of(usage, price)
 
 
 # --- reading replies -----------------------------------------------------------------------

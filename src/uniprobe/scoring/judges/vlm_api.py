@@ -1,7 +1,8 @@
 """How the VLM judge reaches a model: OpenAI-compatible Chat Completions or Gemini native.
 
-Both take one `VlmRequest` (a prompt, labelled PNG images, a JSON schema, a
-temperature) and give one `VlmReply` (the text or a refusal, the model that served
+Both take one `VlmRequest` (a prompt, labelled PNG images, a JSON schema, and the
+sampling knobs to send: a temperature and a reasoning effort, each left out of the
+request when None) and give one `VlmReply` (the text or a refusal, the model that served
 it, token counts). SDK exceptions become `BackendError`s (retryable or not) where they
 enter our code; the judge's retry policy decides what happens next. The SDKs' own
 retries are off.
@@ -46,7 +47,10 @@ class VlmRequest:
     """(label shown before the image, PNG bytes), in order."""
     schema: dict[str, Any]
     """JSON schema of the reply."""
-    temperature: float
+    temperature: float | None
+    """Sent unless None (reasoning models reject it; Gemini 3+ ignores it)."""
+    reasoning_effort: str | None = None
+    """Chat `reasoning_effort`, sent unless None."""
 
 
 @dataclass(frozen=True)
@@ -61,6 +65,8 @@ class VlmReply:
     output_tokens: int | None
     finish: str | None = None
     """Finish reason as the API gives it."""
+    cached_input_tokens: int | None = None
+    """Input tokens served from the prompt cache (part of input_tokens)."""
 
 
 class VlmApi(Protocol):
@@ -113,12 +119,17 @@ class ChatApi:
             "type": "json_schema",
             "json_schema": {"name": "answers", "strict": True, "schema": request.schema},
         }
+        knobs: dict[str, Any] = {}
+        if request.temperature is not None:
+            knobs["temperature"] = request.temperature
+        if request.reasoning_effort is not None:
+            knobs["reasoning_effort"] = request.reasoning_effort
         try:
             resp = await self.client().chat.completions.create(
                 model=self.model,
                 messages=self.messages(request),
-                temperature=request.temperature,
                 response_format=fmt,
+                **knobs,
             )
         except (openai.APIError, ValueError) as exc:
             raise from_openai_error(exc, BACKEND) from exc
@@ -131,6 +142,7 @@ class ChatApi:
         if refusal is None and choice.finish_reason == "content_filter":
             refusal = "stopped by the content filter"
         usage = resp.usage
+        details = usage.prompt_tokens_details if usage else None
         return VlmReply(
             text=choice.message.content,
             refusal=refusal,
@@ -138,6 +150,7 @@ class ChatApi:
             input_tokens=usage.prompt_tokens if usage else None,
             output_tokens=usage.completion_tokens if usage else None,
             finish=choice.finish_reason,
+            cached_input_tokens=details.cached_tokens if details else None,
         )
 
     async def aclose(self) -> None:
@@ -206,7 +219,12 @@ def _gemini_reply(resp: Any) -> VlmReply:
     u = resp.usage_metadata
     tokens_in = u.prompt_token_count if u else None
     tokens_out = ((u.candidates_token_count or 0) + (u.thoughts_token_count or 0)) if u else None
-    common = {"model": resp.model_version, "input_tokens": tokens_in, "output_tokens": tokens_out}
+    common = {
+        "model": resp.model_version,
+        "input_tokens": tokens_in,
+        "output_tokens": tokens_out,
+        "cached_input_tokens": u.cached_content_token_count if u else None,
+    }
     if not resp.candidates:
         feedback = resp.prompt_feedback
         reason = getattr(getattr(feedback, "block_reason", None), "value", None) or "blocked"
