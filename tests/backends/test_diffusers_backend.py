@@ -33,6 +33,7 @@ from diffusers import (  # noqa: E402
 from PIL import Image  # noqa: E402
 from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer  # noqa: E402
 
+from fake_hub import cache_model, fake_hub, use_hub  # noqa: E402
 from uniprobe.backends import diffusers as diffusers_backend  # noqa: E402
 from uniprobe.backends.base import (  # noqa: E402
     Conversation,
@@ -309,7 +310,6 @@ def test_loads_saved_pipelines_once_from_local_folders(
     [
         pytest.param("missing", OPTIONS, [UserTurn(1, GENERATE)], id="no-such-path"),
         pytest.param("empty", OPTIONS, [UserTurn(1, GENERATE)], id="no-model-index"),
-        pytest.param("hub", OPTIONS, [UserTurn(1, GENERATE)], id="hub-id-not-cached"),
         pytest.param(
             "tiny",
             {**OPTIONS, "edit_model": "<missing>"},
@@ -325,7 +325,6 @@ def test_a_pipeline_that_cannot_load_is_a_one_line_config_error(
     model = {
         "missing": missing,
         "empty": str(tmp_path),
-        "hub": "uniprobe-tests/no-such-model",
         "tiny": str(tiny.saved_text_to_image),
     }[where]
     options = {k: missing if v == "<missing>" else v for k, v in options.items()}
@@ -342,6 +341,105 @@ def test_a_pipeline_that_cannot_load_is_a_one_line_config_error(
         False,
         f"diffusers/{model}",
     )
+
+
+REPO = "uniprobe-tests/tiny-sd"
+"""A model id: only ever looked for in a test's own cache and fake Hub."""
+CANNOT = f"diffusers/{REPO}: cannot load pipeline '{REPO}': "
+
+
+@pytest.mark.parametrize(
+    ("offline", "options", "message"),
+    [
+        pytest.param(
+            True,
+            OPTIONS,
+            "not in the Hugging Face cache, and downloads are off (HF_HUB_OFFLINE=1); "
+            f"download it with: HF_HUB_OFFLINE=0 hf download {REPO}",
+            id="HF_HUB_OFFLINE",
+        ),
+        pytest.param(
+            False,
+            {**OPTIONS, "local_files_only": True},
+            "not in the Hugging Face cache, and downloads are off (local_files_only is set); "
+            f"download it with: hf download {REPO}",
+            id="local_files_only",
+        ),
+    ],
+)
+def test_offline_a_model_id_missing_from_the_cache_names_the_download_command(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    offline: bool,
+    options: dict[str, Any],
+    message: str,
+) -> None:
+    with fake_hub(404, "RepoNotFound") as hub:
+        use_hub(monkeypatch, tmp_path, offline=offline, endpoint=hub.url)
+        with pytest.raises(BackendError) as info:
+            _run(DiffusersBackend(REPO, options), [UserTurn(1, GENERATE)])
+
+    assert str(info.value) == CANNOT + message
+    assert (info.value.kind, info.value.retryable) == ("config", False)
+    assert hub.requests == []
+
+
+def test_offline_a_model_id_in_the_cache_loads_from_its_snapshot(
+    tiny: Tiny, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    snapshot = cache_model(tmp_path, REPO, tiny.saved_text_to_image)
+    loads: list[tuple[str, bool]] = []
+    original = DiffusionPipeline.from_pretrained
+
+    def counting(name: str, **kwargs: Any) -> Any:
+        loads.append((name, kwargs["local_files_only"]))
+        return original(name, **kwargs)
+
+    monkeypatch.setattr(DiffusionPipeline, "from_pretrained", counting)
+    turns = [UserTurn(1, GENERATE)]
+    with fake_hub(404, "RepoNotFound") as hub:
+        use_hub(monkeypatch, tmp_path, offline=True, endpoint=hub.url)
+        replies = _run(DiffusersBackend(REPO, OPTIONS), turns)
+
+    assert hub.requests == []
+    assert loads == [(str(snapshot), True)]
+    in_memory = DiffusersBackend.from_pipelines("tiny", tiny.text_to_image, options=OPTIONS)
+    assert replies[0].images[0].data == _run(in_memory, turns)[0].images[0].data
+
+
+@pytest.mark.parametrize(
+    ("status", "error_code", "message"),
+    [
+        pytest.param(
+            404,
+            "RepoNotFound",
+            f"no model '{REPO}' on the Hugging Face Hub (https://huggingface.co/{REPO}); if "
+            f"it is private, set HF_TOKEN to a token with access, then download it with: "
+            f"hf download {REPO}",
+            id="no-such-repo",
+        ),
+        pytest.param(
+            401,
+            "GatedRepo",
+            f"the model is gated: accept its terms at https://huggingface.co/{REPO}, set "
+            f"HF_TOKEN to a token with access, then download it with: hf download {REPO}",
+            id="gated",
+        ),
+    ],
+)
+def test_online_a_model_id_missing_from_the_cache_is_downloaded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, status: int, error_code: str, message: str
+) -> None:
+    with fake_hub(status, error_code) as hub:
+        use_hub(monkeypatch, tmp_path, offline=False, endpoint=hub.url)
+        with pytest.raises(BackendError) as info:
+            _run(DiffusersBackend(REPO, OPTIONS), [UserTurn(1, GENERATE)])
+
+    # (huggingface_hub may also ask for its registry of agents: /api/agent-harnesses)
+    asked = [r for r in hub.requests if REPO in r]
+    assert asked == [f"HEAD /{REPO}/resolve/main/model_index.json"]
+    assert str(info.value) == CANNOT + message
+    assert (info.value.kind, info.value.retryable) == ("config", False)
 
 
 class _Failing:
@@ -547,7 +645,7 @@ def test_options_and_capabilities() -> None:
     assert (backend.options.steps, backend.options.seed, backend.options.local_files_only) == (
         4,
         None,
-        True,
+        False,
     )
     caps = DiffusersBackend.capabilities
     assert (caps.multi_turn, caps.edits, caps.text_output, caps.seed, caps.protocol) == (

@@ -377,3 +377,105 @@ def test_pixels_judge_excludes_the_boxes_the_detector_locates(tiny: dict[str, Pa
     )
     assert unknown.status == "unknown"
     assert "'/no/such/model' cannot be loaded" in unknown.reason
+
+
+# --- weights by model id: the Hugging Face cache, downloads, offline ----------------------
+
+REPO = "uniprobe-tests/tiny-owlv2"
+"""A model id: only ever looked for in a test's own cache and fake Hub."""
+CANNOT = f"detector model '{REPO}' cannot be loaded: "
+OR_A_FOLDER = "; or set judges.detector.model to a model folder"
+
+
+def _verdict_on_a_scene(judge: DetectorJudge) -> JudgeResult:
+    return asyncio.run(judge.judge(Present(object="dog"), _ctx(render_scene(SCENE).image)))
+
+
+@pytest.mark.parametrize(
+    ("offline", "options", "message"),
+    [
+        pytest.param(
+            True,
+            {},
+            "not in the Hugging Face cache, and downloads are off (HF_HUB_OFFLINE=1); "
+            f"download it with: HF_HUB_OFFLINE=0 hf download {REPO}",
+            id="HF_HUB_OFFLINE",
+        ),
+        pytest.param(
+            False,
+            {"local_files_only": True},
+            "not in the Hugging Face cache, and downloads are off (local_files_only is set); "
+            f"download it with: hf download {REPO}",
+            id="local_files_only",
+        ),
+    ],
+)
+def test_offline_a_model_id_missing_from_the_cache_names_the_download_command(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    offline: bool,
+    options: dict[str, Any],
+    message: str,
+) -> None:
+    pytest.importorskip("transformers")
+    from fake_hub import fake_hub, use_hub
+
+    with fake_hub(404, "RepoNotFound") as hub:
+        use_hub(monkeypatch, tmp_path, offline=offline, endpoint=hub.url)
+        verdict = _verdict_on_a_scene(DetectorJudge({"model": REPO, **options}))
+
+    assert (verdict.status, verdict.reason) == ("unknown", CANNOT + message + OR_A_FOLDER)
+    assert hub.requests == []
+
+
+def test_offline_a_model_id_in_the_cache_loads_from_its_snapshot(
+    tiny: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fake_hub import cache_model, fake_hub, use_hub
+
+    cache_model(tmp_path, REPO, tiny["owlv2"])
+    image = render_scene(SCENE).image
+    with fake_hub(404, "RepoNotFound") as hub:
+        use_hub(monkeypatch, tmp_path, offline=True, endpoint=hub.url)
+        cached = DetectorJudge({"model": REPO, **ALL_BOXES}).detect(image, ["dog"])
+
+    assert hub.requests == []
+    from_folder = DetectorJudge({"model": str(tiny["owlv2"]), **ALL_BOXES})
+    assert cached["dog"]
+    assert cached == from_folder.detect(image, ["dog"])
+
+
+@pytest.mark.parametrize(
+    ("status", "error_code", "message"),
+    [
+        pytest.param(
+            404,
+            "RepoNotFound",
+            f"no model '{REPO}' on the Hugging Face Hub (https://huggingface.co/{REPO}); if "
+            f"it is private, set HF_TOKEN to a token with access, then download it with: "
+            f"hf download {REPO}",
+            id="no-such-repo",
+        ),
+        pytest.param(
+            401,
+            "GatedRepo",
+            f"the model is gated: accept its terms at https://huggingface.co/{REPO}, set "
+            f"HF_TOKEN to a token with access, then download it with: hf download {REPO}",
+            id="gated",
+        ),
+    ],
+)
+def test_online_a_model_id_missing_from_the_cache_is_downloaded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, status: int, error_code: str, message: str
+) -> None:
+    pytest.importorskip("transformers")
+    from fake_hub import fake_hub, use_hub
+
+    with fake_hub(status, error_code) as hub:
+        use_hub(monkeypatch, tmp_path, offline=False, endpoint=hub.url)
+        verdict = _verdict_on_a_scene(DetectorJudge({"model": REPO}))
+
+    # (huggingface_hub may also ask for its registry of agents: /api/agent-harnesses)
+    asked = [r for r in hub.requests if REPO in r]
+    assert asked == [f"HEAD /{REPO}/resolve/main/config.json"]
+    assert (verdict.status, verdict.reason) == ("unknown", CANNOT + message + OR_A_FOLDER)

@@ -3,7 +3,10 @@
 The model name after `diffusers/` is a Hugging Face model id or a local folder holding a
 text-to-image pipeline; the option `edit_model` names an instruction-editing pipeline
 (InstructPix2Pix, FLUX Kontext, Qwen-Image-Edit, ...). Both are loaded with
-`DiffusionPipeline.from_pretrained`, from local files only unless `local_files_only=false`.
+`DiffusionPipeline.from_pretrained`: a folder as it is; a model id from the Hugging Face
+cache, downloaded there first when missing (with progress bars), unless `local_files_only`
+or `HF_HUB_OFFLINE=1` forbids it. A model that cannot be had is a one-line BackendError
+with the reason and the command that fetches it (`uniprobe.hub`).
 
 Context protocol (`emulated:fold-prompts+canvas-edit`). A diffusion pipeline keeps no
 conversation, so each turn is drawn from two things:
@@ -47,6 +50,7 @@ from uniprobe.backends.base import (
 )
 from uniprobe.backends.registry import backends
 from uniprobe.errors import BackendError, ConfigError
+from uniprobe.hub import WeightsUnavailable, locate
 from uniprobe.scenes.render import to_png
 
 __all__ = ["PROTOCOL", "PROTOCOL_WITHOUT_EDITS", "DiffusersBackend", "fold_prompt"]
@@ -180,8 +184,8 @@ class DiffusersBackend(Backend):
         no size gets the canvas resized to it."""
         seed: int | None = Field(None, ge=0, lt=2**63)
         """Seed of every turn (default: the session's seed)."""
-        local_files_only: bool = True
-        """Load from local files and the Hugging Face cache only, never download."""
+        local_files_only: bool = False
+        """Load from local folders and the Hugging Face cache only, never download."""
 
     options: Options
 
@@ -322,10 +326,20 @@ class DiffusersBackend(Backend):
         device = self._device(torch)
         dtype = getattr(torch, self._dtype(device))
         try:
+            weights = locate(
+                name, config="model_index.json", local_files_only=self.options.local_files_only
+            )
             pipeline = diffusers.DiffusionPipeline.from_pretrained(
-                name, dtype=dtype, local_files_only=self.options.local_files_only
+                weights.source, dtype=dtype, local_files_only=weights.local
             )
             pipeline = pipeline.to(device)
+        except WeightsUnavailable as exc:
+            raise BackendError(
+                f"cannot load pipeline '{name}': {exc}",
+                backend=self.name,
+                kind="config",
+                retryable=False,
+            ) from exc
         except Exception as exc:
             if _is_out_of_memory(exc, torch):
                 raise self._out_of_memory(exc, doing=f"loading '{name}' on {device}") from exc

@@ -18,7 +18,6 @@ import importlib
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -27,6 +26,7 @@ from numpy.typing import NDArray
 from PIL import Image
 
 from uniprobe.errors import UniprobeError
+from uniprobe.hub import WeightsUnavailable, locate
 from uniprobe.scenes.geometry import Box
 from uniprobe.scoring.boxes import Found
 
@@ -234,20 +234,29 @@ class ZeroShotDetector:
 
     def _load(self) -> _Loaded:
         torch, transformers = _import_local()
-        name, kw = self.model, {"local_files_only": self.local_files_only}
         device = self.device
         if device == "auto":
             device = "cuda" if torch.cuda.is_available() else "cpu"
         elif device == "cuda" and not torch.cuda.is_available():
             raise DetectorError("the detector judge was asked for device cuda, which is absent")
         try:
+            weights = locate(
+                self.model, config="config.json", local_files_only=self.local_files_only
+            )
+        except WeightsUnavailable as exc:
+            raise DetectorError(
+                f"detector model '{self.model}' cannot be loaded: {exc}; or set "
+                "judges.detector.model to a model folder"
+            ) from exc
+        name, kw = weights.source, {"local_files_only": weights.local}
+        try:
             family = self.requested_family
             if family == "auto":
                 kind = transformers.AutoConfig.from_pretrained(name, **kw).model_type
                 if kind not in _FAMILY_OF_TYPE:
                     raise DetectorError(
-                        f"detector model '{name}' is a '{kind}' model; the detector judge runs "
-                        "owlv2 and grounding-dino models"
+                        f"detector model '{self.model}' is a '{kind}' model; the detector "
+                        "judge runs owlv2 and grounding-dino models"
                     )
                 family = _FAMILY_OF_TYPE[kind]
             if family == "owlv2":
@@ -261,31 +270,11 @@ class ZeroShotDetector:
         except DetectorError:
             raise
         except Exception as exc:
-            raise DetectorError(self._cannot_load(exc)) from exc
+            raise DetectorError(
+                f"detector model '{self.model}' cannot be loaded ({one_line(exc)}): it must "
+                "be a transformers OWLv2 or Grounding DINO model with its processor"
+            ) from exc
         return _Loaded(family, model, processor, torch, device)
-
-    def _cannot_load(self, exc: Exception) -> str:
-        """One line: which model, why, and what to do."""
-        name = self.model
-        if Path(name).expanduser().exists():
-            return (
-                f"detector model '{name}' cannot be loaded ({one_line(exc)}): the folder "
-                "must hold a transformers OWLv2 or Grounding DINO model and its processor"
-            )
-        if name.startswith(("/", "./", "../", "~")) or name.count("/") > 1:
-            return (
-                f"detector model '{name}' cannot be loaded: there is no folder {name}; set "
-                "judges.detector.model to a model folder or a Hugging Face model id"
-            )
-        fetch = (
-            f"download it first (hf download {name})"
-            if self.local_files_only
-            else "check the id and the connection"
-        )
-        return (
-            f"detector model '{name}' cannot be loaded ({one_line(exc)}): {fetch}, or set "
-            "judges.detector.model to a local folder"
-        )
 
     def close(self) -> None:
         """Drop the model (and free GPU memory it held)."""

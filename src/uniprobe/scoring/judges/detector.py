@@ -1,8 +1,10 @@
 """The detector judge: object checks on photographs, answered by an open-vocabulary detector.
 
 The model is OWLv2 (default `google/owlv2-base-patch16-ensemble`) or Grounding DINO,
-named by a Hugging Face id or a local folder and loaded with transformers from local
-files only unless `local_files_only=false`, on CPU or GPU. torch and transformers are
+named by a Hugging Face id or a local folder and loaded with transformers, on CPU or GPU:
+a folder as it is; an id from the Hugging Face cache, downloaded there first when missing
+(with progress bars), unless `local_files_only` or `HF_HUB_OFFLINE=1` forbids it
+(`uniprobe.hub`). torch and transformers are
 imported on first use; the model loads once per judge; inference runs in a worker
 thread, one forward pass at a time.
 
@@ -143,8 +145,8 @@ class DetectorJudge(Judge):
         """Colour of an object: share of its box's width/height left out on each side."""
         color_background: bool = True
         """Colour of an object: leave out core pixels of the colour around its box."""
-        local_files_only: bool = True
-        """Load from local files and the Hugging Face cache only, never download."""
+        local_files_only: bool = False
+        """Load from local folders and the Hugging Face cache only, never download."""
 
         @field_validator("prompt")
         @classmethod
