@@ -1,7 +1,7 @@
 """The layer order is a contract: every import goes down (pyproject's [tool.importlinter]).
 
-errors/hashing/_version → config/limits/statistics/_registry → scenes → cases → store →
-backends → scoring → runner → annotate → report | testing → api → cli.
+errors/hashing/redact/_version → config/hub/limits/statistics/_registry → scenes → cases →
+store → backends → scoring → runner → annotate → report | testing → api → cli.
 """
 
 from __future__ import annotations
