@@ -35,8 +35,8 @@ class RunSettings(BaseModel):
     """Continue the runs already in --out."""
     concurrency: int = 8
     """Conversations at once per model."""
-    policy: str = "reference"
-    """Judge policy to score with."""
+    policy: str | None = None
+    """Judge policy to score with (default: reference, for the reference models only)."""
     options: Mapping[str, Mapping[str, Any]] = Field(default_factory=dict)
     """Options by model name (over the config file's [models."<name>"])."""
     judge_options: Mapping[str, Mapping[str, Any]] = Field(default_factory=dict)
