@@ -84,6 +84,15 @@ JudgeOpt = Annotated[
         help="Judge policy: reference, vlm, detector, detector+vlm, vlm-verify.",
     ),
 ]
+RunJudgeOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--judge",
+        "--policy",
+        help="Judge policy: vlm, detector, detector+vlm, vlm-verify, reference. Required for "
+        "any model but reference/*: reference reads only synthetic scenes.",
+    ),
+]
 JudgeOptionOpt = Annotated[
     list[str],
     typer.Option("--judge-option", "-J", help="Judge option judge.key=value; repeatable."),
@@ -122,7 +131,7 @@ def run(
     out_dir: Annotated[Path, typer.Option("--out", help=_about("out"))] = _RUN.out,
     resume: Annotated[bool, typer.Option(help=_about("resume"))] = _RUN.resume,
     concurrency: Annotated[int, typer.Option(help=_about("concurrency"))] = _RUN.concurrency,
-    policy: JudgeOpt = None,
+    policy: RunJudgeOpt = None,
     judge_option: JudgeOptionOpt = [],  # noqa: B006 - typer reads the default, never mutates it
     option: Annotated[
         list[str], typer.Option("--option", "-M", help="Model option key=value (all models).")
@@ -145,7 +154,6 @@ def run(
     ] = None,
 ) -> None:
     """Run a suite against one or more models: one run folder per model under --out.
-
     First, without spending anything: a key for every provider, the key accepted, every
     model offered, and a judge policy that reads what the model draws (a model that is
     not a reference needs --judge vlm or --judge detector). Any problem: one line each,
@@ -513,9 +521,8 @@ def import_(
     ] = None,
     score: Annotated[bool, typer.Option(help="Score the imported run.")] = True,
 ) -> None:
-    """Turn images produced elsewhere (a GUI, a private model) into a scored run.
-
-    Name the judge: --judge vlm or --judge detector read real images; --judge reference
+    """Turn images produced elsewhere (a GUI, a private model) into a scored run. Name the
+    judge: --judge vlm or --judge detector read real images; --judge reference
     reads only synthetic scenes (such as those `reference/oracle` draws)."""
     result, plan = uniprobe.import_run(
         folder,
@@ -592,8 +599,9 @@ def models_check(
         Path | None, typer.Option(help="Config file (default: ./uniprobe.toml if present).")
     ] = None,
 ) -> None:
-    """Check models without generating anything: a key, the key accepted, the model
-    offered by the provider. One line per model; exit 2 if any has a problem."""
+    """Check models without generating anything: a key, the key accepted, the model offered
+    by the provider (one models.list per provider). One line per model; exit 2 if any has a
+    problem."""
     options = _parse_options(option)
     found = uniprobe.check_models(models, options={m: options for m in models}, config=config)
     for model, problems in found.items():

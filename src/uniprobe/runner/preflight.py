@@ -17,6 +17,7 @@ from uniprobe.backends.base import Backend, ModelListings
 from uniprobe.backends.registry import create_backend
 from uniprobe.cases.schema import Suite
 from uniprobe.config import Config
+from uniprobe.errors import ConfigError
 from uniprobe.runner.settings import RunSettings
 from uniprobe.scoring.policy import Judging, policies
 
@@ -95,7 +96,10 @@ def _unjudged(suite: Suite, policy: str) -> list[str]:
 
 async def _judge_keys(policy: str, settings: RunSettings, config: Config) -> list[str]:
     """A key for every provider the policy's judges call (their `provider` option)."""
-    judging = Judging.of(policy, settings.judge_options, config)
+    try:
+        judging = Judging.of(policy, settings.judge_options, config)
+    except ConfigError as exc:  # a judge that checks its own connection when made
+        return [str(exc)]
     try:
         problems = []
         for name, judge in sorted(judging.instances.items()):
