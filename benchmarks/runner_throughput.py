@@ -182,6 +182,7 @@ def run(
         out=out,
         concurrency=concurrency,
         score=False,
+        policy="reference",  # the fake draws synthetic scenes
         cache=cache,
         config=config(fake.url, timeout),
         retry=RetryPolicy(max_attempts=10, base_delay=0.05, max_delay=1.0),
@@ -209,6 +210,7 @@ def main() -> None:
         out=work / "runner-only",
         concurrency=args.concurrency,
         score=False,
+        policy="reference",  # the fake draws synthetic scenes
         options={"bench-sleep/x": {"latency": args.latency}},
     )
     runner_wall = time.perf_counter() - t0

@@ -12,6 +12,7 @@ from uniprobe.api import (
     agreement,
     annotate_app,
     calibrate,
+    check_models,
     default_cache,
     export_dataset,
     export_labels,
@@ -51,13 +52,14 @@ from uniprobe.errors import (
     BackendError,
     CaseFileError,
     ConfigError,
+    PreflightError,
     RunDirError,
     UniprobeError,
     UnknownNameError,
     UsageError,
 )
 from uniprobe.report.metrics import RunSummary
-from uniprobe.runner.run import RunResult
+from uniprobe.runner.run import ErrorCount, RunResult
 from uniprobe.scoring.judge import Judge, JudgeContext, JudgeResult
 from uniprobe.scoring.judge import judges as judge_registry
 from uniprobe.scoring.policy import Policy
@@ -75,11 +77,13 @@ __all__ = [
     "CaseFileError",
     "ConfigError",
     "Conversation",
+    "ErrorCount",
     "ImageData",
     "Judge",
     "JudgeContext",
     "JudgeResult",
     "Policy",
+    "PreflightError",
     "Reply",
     "RunDir",
     "RunDirError",
@@ -101,6 +105,7 @@ __all__ = [
     "backend_registry",
     "builtin_suites",
     "calibrate",
+    "check_models",
     "create_backend",
     "default_cache",
     "export_dataset",

@@ -32,10 +32,12 @@ from uniprobe.cases.schema import Suite
 from uniprobe.cases.stats import SuiteStats, suite_stats
 from uniprobe.cases.validate import vocabulary_problems
 from uniprobe.config import Config, load_config
-from uniprobe.errors import Problem, RunDirError, UsageError
+from uniprobe.errors import PreflightError, Problem, RunDirError, UsageError
 from uniprobe.report.build import write_report
 from uniprobe.report.metrics import RunSummary, summarize
 from uniprobe.runner.importer import ImportPlan, import_answers
+from uniprobe.runner.preflight import NEEDS_A_JUDGE, run_problems
+from uniprobe.runner.preflight import check_models as check_models_of
 from uniprobe.runner.progress import RunProgress
 from uniprobe.runner.run import RunResult, run_dir_name, run_model, score_run
 from uniprobe.runner.settings import RunSettings, default_cache, run_settings
@@ -56,6 +58,7 @@ __all__ = [
     "agreement",
     "annotate_app",
     "calibrate",
+    "check_models",
     "default_cache",
     "export_dataset",
     "export_labels",
@@ -91,21 +94,45 @@ def run(
     (merged over the config file's); `judge_options` maps a judge name to its options
     (over `[judges.<name>]`). `cache` is an SQLite reply cache shared by runs;
     `max_cost` stops starting conversations once that many USD are spent (resume later
-    with a higher limit). A bad or unknown setting raises `UsageError`. Returns one
-    `RunResult` per model.
+    with a higher limit). A bad or unknown setting raises `UsageError`.
+
+    Before anything is sent or written, every model is checked (`check_models`: a key,
+    the key accepted, the model offered) and so is the judge policy (a model that is not
+    a reference needs `policy`, since the default `reference` judge reads only synthetic
+    scenes; the policy must answer every check of the suite; its judges' providers need
+    a key): any problem raises `PreflightError` with one line each. Returns one
+    `RunResult` per model; a result with `errors` lists them in `failures`.
     """
     settings = run_settings(settings, **changes)
     if not models:
         raise UsageError("name at least one model")
     the_suite = suite if isinstance(suite, Suite) else load_suite(suite)
     cfg = settings.config if isinstance(settings.config, Config) else load_config(settings.config)
+    problems = asyncio.run(run_problems(the_suite, models, settings=settings, config=cfg))
+    if problems:
+        raise PreflightError(problems)
     results = []
-    with RunProgress(enabled=settings.progress) as bar:
+    with RunProgress(enabled=settings.progress, warnings=settings.warnings) as bar:
         for model in models:
             path = settings.out / run_dir_name(the_suite.name, model)
             run_one = run_model(the_suite, model, path, settings=settings, config=cfg, progress=bar)
             results.append(asyncio.run(run_one))
     return results
+
+
+def check_models(
+    models: Sequence[str],
+    settings: RunSettings | None = None,
+    **changes: Any,
+) -> dict[str, list[str]]:
+    """What would make each model's calls fail, found without generating anything: a
+    missing key, a key the provider rejects, a model name it does not offer (naming the
+    closest it does). One `models.list` call per provider; local and reference backends
+    have nothing to check. Returns the problems by model (an empty list: ok). Settings as
+    for `run` (`options`, `config`)."""
+    settings = run_settings(settings, **changes)
+    cfg = settings.config if isinstance(settings.config, Config) else load_config(settings.config)
+    return asyncio.run(check_models_of(models, settings=settings, config=cfg))
 
 
 def list_models() -> dict[str, Capabilities]:
@@ -239,10 +266,17 @@ def import_run(
     model: str,
     out: str | Path = "runs",
     allow_missing: bool = False,
-    policy: str = "reference",
+    policy: str | None = None,
     score: bool = True,
 ) -> tuple[RunResult, ImportPlan]:
-    """Make a run from images produced elsewhere (see `uniprobe cases prompts`), and score it."""
+    """Make a run from images produced elsewhere (see `uniprobe cases prompts`), and score it.
+
+    Images from outside are not synthetic scenes, so `policy` must be named (`vlm`,
+    `detector`, ...); `reference` only for imported synthetic scenes. Without one,
+    `PreflightError`, and nothing is written.
+    """
+    if policy is None:
+        raise PreflightError([f"{model}: {NEEDS_A_JUDGE}"])
     the_suite = suite if isinstance(suite, Suite) else load_suite(suite)
     result, plan = import_answers(
         Path(folder),

@@ -17,7 +17,14 @@ from rich.console import Console
 from rich.table import Table
 
 import uniprobe
-from uniprobe import CaseFileError, ConfigError, UniprobeError, UnknownNameError, __version__
+from uniprobe import (
+    CaseFileError,
+    ConfigError,
+    PreflightError,
+    UniprobeError,
+    UnknownNameError,
+    __version__,
+)
 from uniprobe.testing import serve as serve_fakes
 
 app = typer.Typer(
@@ -77,6 +84,15 @@ JudgeOpt = Annotated[
         help="Judge policy: reference, vlm, detector, detector+vlm, vlm-verify.",
     ),
 ]
+RunJudgeOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--judge",
+        "--policy",
+        help="Judge policy: vlm, detector, detector+vlm, vlm-verify, reference. Required for "
+        "any model but reference/*: reference reads only synthetic scenes.",
+    ),
+]
 JudgeOptionOpt = Annotated[
     list[str],
     typer.Option("--judge-option", "-J", help="Judge option judge.key=value; repeatable."),
@@ -115,7 +131,7 @@ def run(
     out_dir: Annotated[Path, typer.Option("--out", help=_about("out"))] = _RUN.out,
     resume: Annotated[bool, typer.Option(help=_about("resume"))] = _RUN.resume,
     concurrency: Annotated[int, typer.Option(help=_about("concurrency"))] = _RUN.concurrency,
-    policy: JudgeOpt = None,
+    policy: RunJudgeOpt = None,
     judge_option: JudgeOptionOpt = [],  # noqa: B006 - typer reads the default, never mutates it
     option: Annotated[
         list[str], typer.Option("--option", "-M", help="Model option key=value (all models).")
@@ -137,18 +153,25 @@ def run(
         Path | None, typer.Option(help="Config file (default: ./uniprobe.toml if present).")
     ] = None,
 ) -> None:
-    """Run a suite against one or more models: one run folder per model under --out."""
+    """Run a suite against one or more models: one run folder per model under --out.
+    First, without spending anything: a key for every provider, the key accepted, every
+    model offered, and a judge policy that reads what the model draws (a model that is
+    not a reference needs --judge vlm or --judge detector). Any problem: one line each,
+    exit 2, nothing written. A run in which any sample ended in an error exits 1 after a
+    table of the errors; --resume tries those samples again.
+    """
     options = _parse_options(option)
     settings = uniprobe.RunSettings(
         out=out_dir,
         epochs=epochs,
         resume=resume,
         concurrency=concurrency,
-        policy=policy or _RUN.policy,
+        policy=policy,
         options={m: options for m in model},
         judge_options=_parse_judge_options(judge_option),
         score=score,
         progress=progress and sys.stderr.isatty(),
+        warnings=True,
         rpm=rpm,
         max_cost=max_cost,
         cache=None if no_cache else (cache or uniprobe.default_cache(model, out_dir)),
@@ -165,10 +188,33 @@ def run(
         )
         raise typer.Exit(130) from None
     for r in results:
-        _print_result(r, settings.policy if score else None)
+        _print_result(r, r.policy if score else None)
     if report is not None:
         path = uniprobe.report([r.path for r in results], out=report, policy=settings.policy)
         out.print(f"report: {path}", highlight=False, soft_wrap=True)
+    failed = [r for r in results if r.errors]
+    if failed:
+        _print_failures(failed)
+        raise typer.Exit(1)
+
+
+def _print_failures(results: list[uniprobe.RunResult]) -> None:
+    """The errors of the runs, by kind and status with the first message of each, on
+    stderr (tab-separated when not a terminal), and how to try them again."""
+    rows = [
+        [r.model, f.kind, "–" if f.status is None else str(f.status), str(f.samples), f.first]
+        for r in results
+        for f in r.failures
+    ]
+    _table("errors", ["model", "kind", "status", "samples", "first message"], rows, err)
+    n = sum(r.errors for r in results)
+    err.print(
+        f"{n} sample(s) ended in an error; after fixing the cause, run the same command with "
+        "--resume to try them again",
+        highlight=False,
+        markup=False,
+        soft_wrap=True,
+    )
 
 
 def _print_result(r: uniprobe.RunResult, policy: str | None) -> None:
@@ -465,10 +511,20 @@ def import_(
     allow_missing: Annotated[
         bool, typer.Option(help="Record missing answers as no image; list unexpected files.")
     ] = False,
-    policy: Annotated[str, typer.Option(help="Judge policy to score with.")] = "reference",
+    policy: Annotated[
+        str | None,
+        typer.Option(
+            "--judge",
+            "--policy",
+            help="Judge policy to score with (required): vlm or detector for real images; "
+            "reference reads only synthetic scenes.",
+        ),
+    ] = None,
     score: Annotated[bool, typer.Option(help="Score the imported run.")] = True,
 ) -> None:
-    """Turn images produced elsewhere (a GUI, a private model) into a scored run."""
+    """Turn images produced elsewhere (a GUI, a private model) into a scored run. Name the
+    judge: --judge vlm or --judge detector read real images; --judge reference
+    reads only synthetic scenes (such as those `reference/oracle` draws)."""
     result, plan = uniprobe.import_run(
         folder,
         suite,
@@ -532,6 +588,30 @@ def models_list() -> None:
     ]
     columns = ["model", "protocol", "multi-turn", "edits", "input images", "seed", "text"]
     _table("model backends", columns, rows)
+
+
+@models_app.command("check")
+def models_check(
+    models: Annotated[list[str], typer.Argument(help="provider/model names.")],
+    option: Annotated[
+        list[str], typer.Option("--option", "-M", help="Model option key=value (all models).")
+    ] = [],  # noqa: B006 - typer reads the default, never mutates it
+    config: Annotated[
+        Path | None, typer.Option(help="Config file (default: ./uniprobe.toml if present).")
+    ] = None,
+) -> None:
+    """Check models without generating anything: a key, the key accepted, the model offered
+    by the provider (one models.list per provider). One line per model; exit 2 if any has a
+    problem."""
+    options = _parse_options(option)
+    found = uniprobe.check_models(models, options={m: options for m in models}, config=config)
+    for model, problems in found.items():
+        if not problems:
+            out.print(f"{model}: ok", highlight=False, markup=False, soft_wrap=True)
+        for line in problems:
+            out.print(line, highlight=False, markup=False, soft_wrap=True)
+    if any(found.values()):
+        raise typer.Exit(2)
 
 
 @app.command()
@@ -649,18 +729,21 @@ def _num(v: float | None) -> str:
     return "–" if v is None else f"{v:.3f}"
 
 
-def _table(title: str, columns: list[str], rows: list[list[str]]) -> None:
+def _table(
+    title: str, columns: list[str], rows: list[list[str]], console: Console | None = None
+) -> None:
     """A table on a terminal; tab-separated lines (header first) for pipes and scripts."""
-    if not out.is_terminal:
+    console = console or out
+    if not console.is_terminal:
         for row in [columns, *rows]:
-            out.print("\t".join(row), highlight=False, markup=False, soft_wrap=True)
+            console.print("\t".join(row), highlight=False, markup=False, soft_wrap=True)
         return
     table = Table(title=title)
     for col in columns:
         table.add_column(col)
     for row in rows:
         table.add_row(*row)
-    out.print(table)
+    console.print(table)
 
 
 def _yn(v: bool) -> str:
@@ -668,11 +751,14 @@ def _yn(v: bool) -> str:
 
 
 def main() -> None:
-    """Entry point: a `UniprobeError` prints as its message and exits with status 2."""
+    """Entry point: a `UniprobeError` prints as its message (a `PreflightError` as one
+    line per problem) and exits with status 2."""
     try:
         app()
     except UniprobeError as exc:
-        err.print(f"error: {exc}", highlight=False, markup=False, emoji=False, soft_wrap=True)
+        lines = exc.problems if isinstance(exc, PreflightError) else [str(exc)]
+        for line in lines:
+            err.print(f"error: {line}", highlight=False, markup=False, emoji=False, soft_wrap=True)
         sys.exit(2)
 
 

@@ -120,7 +120,21 @@ class Config(_Model):
         url = cfg.base_url or (
             os.environ.get(DEFAULT_URL_ENV[provider]) if provider in DEFAULT_URL_ENV else None
         )
-        return Connection(SecretStr(key) if key else None, url or None, cfg.timeout)
+        return Connection(
+            SecretStr(key) if key else None, url or None, cfg.timeout, self.key_hint(provider)
+        )
+
+    def key_hint(self, provider: str) -> str | None:
+        """Where a provider's key is looked for, said to a person ("OPENAI_API_KEY, or
+        api_key_env under [providers.openai] in the config file"); None when nothing
+        asks for one (a compatible server without `api_key_env`)."""
+        cfg = self.provider(provider)
+        names = (cfg.api_key_env,) if cfg.api_key_env else DEFAULT_KEY_ENV.get(provider, ())
+        if not names:
+            return None
+        section = f'"{provider}"' if "/" in provider else provider
+        either = " or ".join(names)
+        return f"{either}, or api_key_env under [providers.{section}] in the config file"
 
 
 @dataclass(frozen=True)
@@ -130,15 +144,21 @@ class Connection:
     api_key: SecretStr | None
     base_url: str | None
     timeout: float = DEFAULT_TIMEOUT
+    key_hint: str | None = None
+    """Where the key is looked for (see `Config.key_hint`); None: no key is asked for."""
 
     def key(self, backend: str) -> str:
         """The key's value, or a ConfigError that says where to put one."""
         if self.api_key is None:
-            raise ConfigError(
-                f"{backend}: no API key: set the provider's environment variable or "
-                "`api_key_env` in the config file"
-            )
+            raise ConfigError(self.no_key(backend))
         return self.api_key.get_secret_value()
+
+    def no_key(self, backend: str) -> str:
+        """The one line that says a key is missing, and where to put it."""
+        where = self.key_hint or (
+            "the provider's environment variable or `api_key_env` in the config file"
+        )
+        return f"{backend}: no API key: set {where}"
 
 
 def load_config(path: str | Path | None = None) -> Config:

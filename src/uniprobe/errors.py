@@ -20,6 +20,7 @@ __all__ = [
     "ConfigError",
     "ErrorKind",
     "LabelFileError",
+    "PreflightError",
     "Problem",
     "RunDirError",
     "UniprobeError",
@@ -95,6 +96,16 @@ class UnknownNameError(UniprobeError):
 
 class UsageError(UniprobeError):
     """The API or CLI was called in a way that cannot work (says what to do instead)."""
+
+
+class PreflightError(UniprobeError):
+    """What would make a run fail before it spends anything: a missing or rejected key, a
+    model the provider does not offer, a judge policy that cannot read the model's images.
+    Holds every problem found, one line each; nothing has been written."""
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        self.problems = list(problems)
+        super().__init__("\n".join(self.problems))
 
 
 class RunDirError(UniprobeError):

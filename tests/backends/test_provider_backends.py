@@ -87,6 +87,7 @@ def _run(
         out=tmp_path / "runs",
         config=_config(fake.url),
         options={name: options or {}},
+        policy="reference",  # the fake draws synthetic scenes
     )
     return result
 

@@ -41,7 +41,14 @@ KEY = "sk-test-5ecret-never-logged"
 FAST = RetryPolicy(max_attempts=3, base_delay=0.01, max_delay=0.02)
 
 
+RETIRED_1 = " (retired on 2026-10-23; use 'gpt-image-2.5-sunburst')"
+"""What the provider data file says of gpt-image-1."""
+RETIRED_25 = " (retired on 2026-10-02; use 'gemini-3.1-flash-image')"
+"""What it says of gemini-2.5-flash-image."""
+
+
 @pytest.fixture(scope="module")
+
 def fake() -> Iterator[FakeServer]:
     with FakeServer() as server:
         yield server
@@ -85,6 +92,7 @@ def _run(
         options={name: options or {}},
         retry=FAST,
         cache=cache,
+        policy="reference",  # the fake draws synthetic scenes
     )
     return RunDir.open(result.path).samples()["wire.two_turns#0"]
 
@@ -121,7 +129,7 @@ def test_compat_server_answering_with_urls_is_downloaded(
 ) -> None:
     with FakeServer(image_urls=True) as fake:
         sample = _run(fake, suite, "compat/local", tmp_path, {"model": "flux-kontext"})
-        downloads = [r for r in fake.requests if r.method == "GET"]
+        downloads = [r for r in fake.requests if r.endpoint == "files"]
     assert sample.status == "complete", sample.turns[-1].error
     assert [len(t.reply.images) for t in sample.turns if t.reply] == [1, 1]
     assert [r.status for r in downloads] == [200, 200]
@@ -287,33 +295,43 @@ def test_gemini_daily_quota_is_not_retried(
 
 
 @pytest.mark.parametrize(
-    ("name", "options", "message"),
+    ("name", "options", "line"),
     [
-        pytest.param("openai/gpt-9", {}, "HTTP 404 model_not_found: The model `gpt-9` does "
-                     "not exist or you do not have access to it.", id="openai"),
-        pytest.param("openai/gpt-5.5", {"image_model": "gpt-image-9"}, "HTTP 404 "
-                     "model_not_found: The model `gpt-image-9` does not exist or you do not "
-                     "have access to it.", id="openai-tool"),
-        pytest.param("openai-images/gpt-image-9", {}, "HTTP 404 model_not_found: The model "
-                     "`gpt-image-9` does not exist or you do not have access to it.",
-                     id="openai-images"),
-        pytest.param("google/gemini-9-image", {}, "HTTP 404 NOT_FOUND: models/gemini-9-image "
-                     "is not found for API version v1, or is not supported for "
-                     "generateContent. Call ListModels to see the list of available models "
-                     "and their supported methods.", id="google"),
+        pytest.param("openai/gpt-9", {}, "openai/gpt-9: the provider does not offer model "
+                     "'gpt-9'; the closest it offers is 'gpt-5.5'", id="openai"),
+        pytest.param("openai/gpt-5.5", {"image_model": "gpt-image-1"}, "openai/gpt-5.5: the "
+                     "provider does not offer image_model 'gpt-image-1'"
+                     f"{RETIRED_1}; the closest it offers "
+                     "is 'gpt-image-1.5'", id="openai-tool"),
+        pytest.param("openai-images/gpt-image-1", {}, "openai-images/gpt-image-1: the provider "
+                     "does not offer model 'gpt-image-1'"
+                     f"{RETIRED_1}; the closest it offers is "
+                     "'gpt-image-1.5'", id="openai-images"),
+        pytest.param("google/gemini-2.5-flash-image", {}, "google/gemini-2.5-flash-image: the "
+                     "provider does not offer model 'gemini-2.5-flash-image'"
+                     f"{RETIRED_25}; the closest it "
+                     "offers is 'gemini-3-pro-image-preview'", id="google"),
     ],
 )  # fmt: skip
-def test_unknown_model_is_a_404_client_error(
-    suite: uniprobe.Suite, tmp_path: Path, name: str, options: dict[str, object], message: str
+def test_a_model_the_provider_does_not_offer_stops_the_run_before_any_request(
+    suite: uniprobe.Suite, tmp_path: Path, name: str, options: dict[str, object], line: str
 ) -> None:
-    known = ["gpt-5.5", "gpt-image-1.5", "gemini-2.5-flash-image"]
-    with FakeServer(models=known) as fake:
-        sample = _run(fake, suite, name, tmp_path, options)
-        assert len(fake.requests) == 1  # not retried
-    [turn] = sample.turns
-    assert turn.error is not None and turn.error.status == 404
-    assert turn.error.kind == "client" and not turn.error.retryable
-    assert turn.error.message == f"{name}: {message}"
+    known = ["gpt-5.5", "gpt-image-1.5", "gpt-image-2-2026-04-21", "gemini-3-pro-image-preview"]
+    with FakeServer(models=known) as fake, pytest.raises(uniprobe.PreflightError) as caught:
+        _run(fake, suite, name, tmp_path, options)
+    assert caught.value.problems == [line]
+    # one models.list (Gemini's in pages of GEMINI_PAGE_SIZE), nothing generated
+    assert {(r.method, r.path, r.status) for r in fake.requests} == {("GET", "/v1/models", 200)}
+    assert [p.name for p in tmp_path.iterdir()] == ["wire.yaml"]  # no run folder
+
+
+def test_a_server_that_lists_no_models_is_taken_on_trust(
+    suite: uniprobe.Suite, tmp_path: Path
+) -> None:
+    with FakeServer() as fake:  # a fake that takes any name answers /v1/models with 404
+        sample = _run(fake, suite, "compat/local", tmp_path)
+        assert fake.count("/v1/models", status=404) == 1
+    assert sample.status == "complete"
 
 
 # --- Secrets ------------------------------------------------------------------------------
@@ -343,7 +361,13 @@ def test_an_echoed_key_reaches_no_file_no_output_and_no_report(
     out = tmp_path / "runs"
     with FakeServer(api_keys=["the-right-key"]) as fake:
         [result] = uniprobe.run(
-            suite, [name], out=out, config=_config(fake.url, key), retry=FAST, progress=True
+            suite,
+            [name],
+            out=out,
+            config=_config(fake.url, key),
+            retry=FAST,
+            progress=True,
+            policy="reference",
         )
         echoed = [r for r in fake.requests if r.status in (400, 401)]
     assert echoed and all(key.encode() not in r.body for r in echoed)  # sent in a header

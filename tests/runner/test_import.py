@@ -35,7 +35,9 @@ def answers(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_imported_answers_score_like_the_run_they_came_from(answers: Path, tmp_path: Path) -> None:
-    result, plan = uniprobe.import_run(answers, SUITE, model="import/oracle-copy", out=tmp_path)
+    result, plan = uniprobe.import_run(
+        answers, SUITE, model="import/oracle-copy", out=tmp_path, policy="reference"
+    )
     assert plan.missing == [] and plan.unexpected == []
     assert result.path == tmp_path / "paper-import-oracle-copy"
     summary = uniprobe.summary(result.path)
@@ -73,6 +75,8 @@ def test_missing_and_unexpected_files_are_named_and_nothing_is_written(
             SUITE,
             "--model",
             "import/x",
+            "--judge",
+            "reference",
             "--out",
             str(tmp_path / "runs"),
         ],
@@ -102,6 +106,8 @@ def test_allow_missing_records_no_image_and_lists_what_was_not_imported(
             SUITE,
             "--model",
             "import/x",
+            "--judge",
+            "reference",
             "--out",
             str(tmp_path / "runs"),
             "--allow-missing",

@@ -55,6 +55,8 @@ def _command(tmp_path: Path, fake: FakeServer, *extra: str) -> list[str]:
         "--config",
         str(config),
         "--no-progress",
+        "--judge",
+        "reference",
         *extra,
     ]
 

@@ -15,6 +15,7 @@ from uniprobe.config import Config, Price, ProviderConfig
 from uniprobe.limits import RetryPolicy
 from uniprobe.store.records import ImageRef, SampleRecord, TurnRecord
 from uniprobe.store.rundir import RunDir
+from uniprobe.testing import RecordedRequest
 from uniprobe.testing.faults import FaultKind
 from uniprobe.testing.server import FakeServer
 
@@ -83,8 +84,16 @@ def _run(
     **kw: Unpack[_RunOptions],
 ) -> uniprobe.RunResult:
     config = config or _config(fake.url)
-    [result] = uniprobe.run(suite, [model], out=out, config=config, retry=FAST, **kw)
+    # the fake draws synthetic scenes, which the reference judge reads: named explicitly
+    [result] = uniprobe.run(
+        suite, [model], out=out, config=config, retry=FAST, policy="reference", **kw
+    )
     return result
+
+
+def _calls(fake: FakeServer) -> list[RecordedRequest]:
+    """The requests that asked for work (not the run's one `models.list` before it starts)."""
+    return [r for r in fake.requests if r.endpoint != "models.list"]
 
 
 def _turn(result: uniprobe.RunResult) -> tuple[SampleRecord, TurnRecord]:
@@ -169,7 +178,7 @@ def test_blocks_are_outcomes_not_retried(
     fake.inject(fault)
     result = _run(fake, one, tmp_path, model=model)
     sample, turn = _turn(result)
-    assert sample.status == "complete" and len(fake.requests) == 1
+    assert sample.status == "complete" and len(_calls(fake)) == 1
     assert turn.reply is not None and turn.reply.images == []
     assert turn.reply.refusal is not None and turn.reply.refusal.startswith(refusal)
     verdict = RunDir.open(result.path).scores("reference")["one.birds#0"].verdicts[0]
@@ -185,7 +194,7 @@ def test_gemini_answers_without_an_image_are_outcomes(
     fake.inject(fault)
     result = _run(fake, one, tmp_path, model="google/gemini-2.5-flash-image")
     sample, turn = _turn(result)
-    assert sample.status == "complete" and len(fake.requests) == 1
+    assert sample.status == "complete" and len(_calls(fake)) == 1
     assert turn.reply is not None and turn.reply.images == [] and turn.reply.refusal is None
     verdict = RunDir.open(result.path).scores("reference")["one.birds#0"].verdicts[0]
     assert verdict.tags == ["no_image"]
@@ -201,7 +210,7 @@ def test_quota_exhaustion_is_not_retried(
     _, turn = _turn(result)
     assert turn.error is not None and turn.error.kind == "rate_limit"
     assert turn.error.retryable is False
-    assert len(fake.requests) == 1
+    assert len(_calls(fake)) == 1
 
 
 def test_a_slow_answer_past_the_timeout_is_retried(
@@ -223,12 +232,12 @@ def test_a_rerun_with_the_cache_makes_no_provider_call(fake: FakeServer, tmp_pat
     fake.faults.clear()
     cache = tmp_path / "cache.sqlite"
     first = _run(fake, small, tmp_path / "a", cache=cache, epochs=2)
-    calls = len(fake.requests)
+    calls = len(_calls(fake))
     assert calls == first.extra["live_calls"] == 16  # 4 two-turn cases x 2 epochs
     fake.reset()
     fake.faults.clear()
     second = _run(fake, small, tmp_path / "b", cache=cache, epochs=2)
-    assert len(fake.requests) == 0
+    assert len(_calls(fake)) == 0
     assert second.extra["live_calls"] == 0 and second.extra["cache_hits"] == 16
     assert _images(first) == _images(second)
 
@@ -293,5 +302,5 @@ def test_requests_per_minute_are_paced(fake: FakeServer, tmp_path: Path) -> None
     fake.faults.clear()
     t0 = time.monotonic()
     _run(fake, small, tmp_path, rpm=300.0, score=False)  # one call per 0.2 s
-    assert len(fake.requests) == 6
+    assert len(_calls(fake)) == 6
     assert time.monotonic() - t0 >= 5 * 0.2

@@ -371,7 +371,7 @@ def test_backend_failing_on_turn_two_is_recorded(
         name="dogcat", cases=suite.cases[1:], source=suite.source, file_hashes=suite.file_hashes
     )
     fast = RetryPolicy(max_attempts=2, base_delay=0.01)
-    [result] = uniprobe.run(dog_only, [model], out=tmp_path, retry=fast)
+    [result] = uniprobe.run(dog_only, [model], out=tmp_path, retry=fast, policy="reference")
     assert (result.samples, result.errors, result.scored, result.new_samples) == (1, 1, 1, 1)
     run = uniprobe.RunDir.open(result.path)
 

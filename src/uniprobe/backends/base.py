@@ -9,6 +9,7 @@ back to them in the history.
 
 from __future__ import annotations
 
+import asyncio
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -30,6 +31,7 @@ __all__ = [
     "Conversation",
     "Exchange",
     "ImageData",
+    "ModelListings",
     "Reply",
     "Session",
     "SessionContext",
@@ -139,6 +141,30 @@ class Capabilities:
     """Reference backends only: they draw from the case's checks."""
 
 
+class ModelListings:
+    """The model names each provider offers, asked once per run: one `models.list` call per
+    (provider, endpoint), shared by every backend of the run that talks to it.
+
+    A listing is `None` when the server does not list its models; a failed call (a
+    rejected key) raises its `BackendError` to every backend that asks.
+    """
+
+    def __init__(self) -> None:
+        self._tasks: dict[str, asyncio.Task[frozenset[str] | None]] = {}
+
+    async def get(
+        self, key: str, fetch: Callable[[], Awaitable[frozenset[str] | None]]
+    ) -> frozenset[str] | None:
+        """The listing under `key`, fetched with `fetch` the first time it is asked for."""
+        if key not in self._tasks:
+
+            async def call() -> frozenset[str] | None:
+                return await fetch()
+
+            self._tasks[key] = asyncio.ensure_future(call())
+        return await self._tasks[key]
+
+
 class Backend(ABC):
     """Base class of model backends: one abstract async method, plus `aclose`.
 
@@ -193,6 +219,13 @@ class Backend(ABC):
     @abstractmethod
     async def send(self, conversation: Conversation, turn: UserTurn) -> Reply:
         """Answer `turn`, given everything said before it."""
+
+    async def preflight(self, listings: ModelListings) -> list[str]:
+        """What would make every call fail, found before the first one: a missing or
+        rejected key, a model the provider does not offer. One line per problem, each
+        starting with the backend's name; `listings` caches the providers' model lists.
+        Default: nothing to check (local and reference backends)."""
+        return []
 
     async def aclose(self) -> None:  # noqa: B027 - optional hook with a no-op default
         """Release clients and connections."""

@@ -28,14 +28,16 @@ from uniprobe.backends.base import (
     Conversation,
     Exchange,
     ImageData,
+    ModelListings,
     Reply,
     Usage,
     UserTurn,
 )
-from uniprobe.backends.openai_common import checked_image
+from uniprobe.backends.openai_common import checked_image, listing_problem, not_offered
 from uniprobe.backends.pricing import cost_of, price_for
 from uniprobe.backends.registry import backends
 from uniprobe.errors import BackendError, ConfigError
+from uniprobe.hashing import sha256_json
 from uniprobe.redact import redact
 
 if TYPE_CHECKING:
@@ -276,6 +278,31 @@ class GeminiBackend(Backend):
             cached_input_tokens=u.cached_content_token_count,
         )
 
+    async def preflight(self, listings: ModelListings) -> list[str]:
+        """A key, and the model offered: one `models.list` (all pages) per endpoint and key."""
+        conn = self.connection
+        if conn.api_key is None:
+            return [conn.no_key(self.name)]
+        key = sha256_json(["google", conn.base_url, self.options.api_version, self.secrets()])
+        try:
+            offered = await listings.get(key, self._list_models)
+        except BackendError as exc:
+            return [listing_problem(exc, self.name, conn)]
+        return not_offered(self.name, [("model", self.model)], offered)
+
+    async def _list_models(self) -> frozenset[str] | None:
+        from google.genai import errors
+
+        try:
+            pager = await self.client().aio.models.list()
+            return frozenset([(m.name or "").removeprefix("models/") async for m in pager])
+        except errors.APIError as exc:
+            if exc.code == 404:
+                return None
+            raise self._error(exc) from exc
+        except Exception as exc:  # transport errors of the SDK's HTTP client
+            raise self._transport_error(exc) from exc
+
     def secrets(self) -> tuple[str, ...]:
         """Values to redact from what the provider says: the key, if there is one."""
         key = self.connection.api_key
@@ -324,7 +351,7 @@ def genai_error(exc: Any, backend: str, secrets: Iterable[str] = ()) -> BackendE
             retry_after=_retry_delay(exc),
         )
     message = redact(said, secrets)
-    if code in (401, 403):
+    if code in (401, 403) or _key_invalid(exc):
         return BackendError(message, backend=backend, status=code, kind="auth")
     if code >= 500 or code == 408:
         return BackendError(message, backend=backend, status=code, kind="server", retryable=True)
@@ -355,6 +382,13 @@ def _error_details(exc: Any) -> list[Any]:
     body = getattr(exc, "details", None) or getattr(exc, "response_json", None) or {}
     details = body.get("error", {}).get("details", []) if isinstance(body, dict) else []
     return details if isinstance(details, list) else []
+
+
+def _key_invalid(exc: Any) -> bool:
+    """Whether a Gemini error says the key is not valid (a 400 with reason API_KEY_INVALID)."""
+    return any(
+        isinstance(d, dict) and d.get("reason") == "API_KEY_INVALID" for d in _error_details(exc)
+    )
 
 
 def _daily_quota(exc: Any) -> str | None:

@@ -11,15 +11,18 @@ from __future__ import annotations
 
 import base64
 import binascii
+import difflib
 import io
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from PIL import Image
 
-from uniprobe.backends.base import ImageData
+from uniprobe.backends.base import ImageData, ModelListings
+from uniprobe.backends.pricing import catalog
 from uniprobe.config import Connection
 from uniprobe.errors import BackendError, ConfigError
+from uniprobe.hashing import sha256_json
 from uniprobe.redact import redact
 
 if TYPE_CHECKING:
@@ -32,8 +35,10 @@ __all__ = [
     "decode_image",
     "download_image",
     "from_openai_error",
+    "listing_problem",
     "make_client",
     "moderation_message",
+    "not_offered",
 ]
 
 MIME = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp"}
@@ -86,6 +91,64 @@ class OpenAIClient:
         if self._client is not None:
             await self._client.close()
             self._client = None
+
+    async def check_offered(
+        self, listings: ModelListings, names: Sequence[tuple[str, str]]
+    ) -> list[str]:
+        """Problems with the key and with `names` ((what, model name) pairs): one
+        `models.list` call per endpoint and key for the whole run. A server that does not
+        list its models (404) has its names taken on trust."""
+        conn = self.client_connection()
+        key = conn.api_key.get_secret_value() if conn.api_key else ""
+        try:
+            offered = await listings.get(
+                "openai " + sha256_json([conn.base_url, key]), self._list_models
+            )
+        except BackendError as exc:
+            return [listing_problem(exc, self.name, conn)]
+        return not_offered(self.name, names, offered)
+
+    async def _list_models(self) -> frozenset[str] | None:
+        import openai
+
+        try:
+            return frozenset([m.id async for m in self.client().models.list()])
+        except openai.APIStatusError as exc:
+            if exc.status_code in (404, 405, 501):  # no /models here: names not checked
+                return None
+            raise from_openai_error(exc, self.name, self.secrets()) from exc
+        except Exception as exc:  # SDK errors are mapped where they enter our code
+            raise from_openai_error(exc, self.name, self.secrets()) from exc
+
+
+def listing_problem(exc: BackendError, backend: str, conn: Connection) -> str:
+    """The line for a failed `models.list`: a rejected key says where the key comes from."""
+    if exc.kind == "auth":
+        where = f": check {conn.key_hint}" if conn.key_hint else ""
+        return f"{backend}: the provider rejected the API key (HTTP {exc.status}){where}"
+    return (
+        f"{backend}: could not list the provider's models: {str(exc).removeprefix(backend + ': ')}"
+    )
+
+
+def not_offered(
+    backend: str, names: Sequence[tuple[str, str]], offered: frozenset[str] | None
+) -> list[str]:
+    """One line per name the provider does not offer, naming the closest it does (and, for a
+    name the provider data file lists as retired, when and what replaces it)."""
+    if offered is None:
+        return []
+    problems = []
+    for what, name in names:
+        if name in offered:
+            continue
+        close = difflib.get_close_matches(name, sorted(offered), n=1, cutoff=0.0)
+        hint = f"; the closest it offers is '{close[0]}'" if close else ""
+        entry = catalog().entry(name)
+        if entry is not None and entry.status == "retired":
+            hint = f" (retired on {entry.shutdown}; use '{entry.replacement}')" + hint
+        problems.append(f"{backend}: the provider does not offer {what} '{name}'{hint}")
+    return problems
 
 
 def _retry_after(headers: Mapping[str, str]) -> float | None:

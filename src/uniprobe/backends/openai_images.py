@@ -31,6 +31,7 @@ from uniprobe.backends.base import (
     Capabilities,
     Conversation,
     ImageData,
+    ModelListings,
     Reply,
     Usage,
     UserTurn,
@@ -114,6 +115,12 @@ class OpenAIImagesBackend(OpenAIClient, Backend):
     def api_model(self) -> str:
         """The model name sent to the server."""
         return self.model
+
+    async def preflight(self, listings: ModelListings) -> list[str]:
+        """A key (when one is asked for), and the model offered."""
+        if self.client_connection().api_key is None:
+            return [self.connection.no_key(self.name)]
+        return await self.check_offered(listings, [("model", self.api_model)])
 
     def _common(self) -> dict[str, Any]:
         o = self.options
@@ -229,8 +236,12 @@ class CompatImagesBackend(OpenAIImagesBackend):
         return self.options.model or self.model
 
     def client_connection(self) -> Connection:
-        """Local servers often need no key; the SDK insists on one, so send a dummy."""
+        """Local servers often need no key; the SDK insists on one, so send a dummy (unless
+        the config names where the key is: then a missing one is missing)."""
         from pydantic import SecretStr
 
         conn = self.connection
-        return Connection(conn.api_key or SecretStr("unused"), conn.base_url, conn.timeout)
+        if conn.api_key is None and conn.key_hint is not None:
+            return conn
+        key = conn.api_key or SecretStr("unused")
+        return Connection(key, conn.base_url, conn.timeout, conn.key_hint)

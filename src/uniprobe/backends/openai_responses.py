@@ -31,6 +31,7 @@ from uniprobe.backends.base import (
     Capabilities,
     Conversation,
     ImageData,
+    ModelListings,
     Reply,
     Usage,
     UserTurn,
@@ -179,6 +180,13 @@ class OpenAIResponsesBackend(OpenAIClient, Backend):
                 params["previous_response_id"] = previous
             params["input"] = [self._user(turn.text, turn.images)]
         return params
+
+    async def preflight(self, listings: ModelListings) -> list[str]:
+        """A key, and the model and the tool's image model offered."""
+        if self.connection.api_key is None:
+            return [self.connection.no_key(self.name)]
+        names = [("model", self.model), ("image_model", self.options.image_model)]
+        return await self.check_offered(listings, names)
 
     # response -----------------------------------------------------------------------
     async def send(self, conversation: Conversation, turn: UserTurn) -> Reply:

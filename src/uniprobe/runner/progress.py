@@ -20,8 +20,13 @@ __all__ = ["RunProgress"]
 class RunProgress:
     """Two bars per run (generation, scoring) with live counters; a no-op when disabled."""
 
-    def __init__(self, enabled: bool = True, console: Console | None = None) -> None:
+    def __init__(
+        self, enabled: bool = True, console: Console | None = None, *, warnings: bool | None = None
+    ) -> None:
         self.enabled = enabled
+        self.warnings = enabled if warnings is None else warnings
+        """Whether `warn` prints (default: when the bars show)."""
+        self._console = console or Console(stderr=True)
         self._progress = (
             Progress(
                 TextColumn("{task.description}"),
@@ -29,7 +34,7 @@ class RunProgress:
                 MofNCompleteColumn(),
                 TextColumn("{task.fields[info]}"),
                 TimeElapsedColumn(),
-                console=console or Console(stderr=True),
+                console=self._console,
                 transient=False,
             )
             if enabled
@@ -65,3 +70,10 @@ class RunProgress:
         """Update a bar's counters without advancing it."""
         if self._progress is not None and task is not None:
             self._progress.update(task, info=info)
+
+    def warn(self, message: str) -> None:
+        """Say something once, above the bars (nothing unless `warnings`)."""
+        if self.warnings:
+            self._console.print(
+                f"warning: {message}", highlight=False, markup=False, soft_wrap=True
+            )

@@ -28,15 +28,23 @@ from uniprobe.backends.base import (
     SessionContext,
     UserTurn,
 )
+from uniprobe.backends.pricing import cost_warnings
 from uniprobe.backends.registry import create_backend
 from uniprobe.cases.images import case_image_bytes
 from uniprobe.cases.schema import Case, Suite
 from uniprobe.cases.validate import vocabulary_problems
 from uniprobe.config import Config, ProviderConfig
-from uniprobe.errors import BackendError, CaseFileError, RunDirError, UniprobeError
+from uniprobe.errors import (
+    BackendError,
+    CaseFileError,
+    PreflightError,
+    RunDirError,
+    UniprobeError,
+)
 from uniprobe.hashing import sha256_json
 from uniprobe.limits import Limiter, RetryStats, call_with_retries
 from uniprobe.runner.cache import ReplyCache, cache_key
+from uniprobe.runner.preflight import NEEDS_A_JUDGE, policy_for
 from uniprobe.runner.progress import RunProgress
 from uniprobe.runner.settings import RunSettings
 from uniprobe.scoring.engine import score_sample
@@ -57,8 +65,11 @@ from uniprobe.store.records import (
 from uniprobe.store.rundir import RunDir
 
 __all__ = [
+    "RETRIED_KINDS",
+    "ErrorCount",
     "RunResult",
     "WorkItem",
+    "error_counts",
     "run_dir_name",
     "run_model",
     "score_run",
@@ -77,8 +88,23 @@ class WorkItem:
 
 
 @dataclass(frozen=True)
+class ErrorCount:
+    """Samples that ended in one kind of error, and what the first of them said."""
+
+    kind: str
+    """The `BackendError` kind (rate_limit, server, auth, ...), else the exception type."""
+    status: int | None
+    """The HTTP status, if any."""
+    samples: int
+    """How many samples ended so."""
+    first: str
+    """The first one's message."""
+
+
+@dataclass(frozen=True)
 class RunResult:
-    """Where a run is and what it holds."""
+    """Where a run is and what it holds. A run with `errors` did not answer every turn:
+    the CLI exits 1 and prints `failures`; `--resume` holds those samples again."""
 
     path: Path
     model: str
@@ -87,6 +113,10 @@ class RunResult:
     scored: int
     new_samples: int
     extra: dict[str, Any] = field(default_factory=dict)
+    failures: tuple[ErrorCount, ...] = ()
+    """The errors by kind and status, most frequent first."""
+    policy: str | None = None
+    """The judge policy the run scores with."""
 
 
 def _now() -> str:
@@ -435,12 +465,19 @@ async def run_model(
     progress = progress or RunProgress(enabled=False)
     options = {**config.models.get(model, {}), **settings.options.get(model, {})}
     backend = create_backend(model, options, config=config)
+    policy = policy_for(backend, settings.policy)
+    if policy is None:
+        await backend.aclose()
+        raise PreflightError([f"{model}: {NEEDS_A_JUDGE}"])
+    settings = settings.model_copy(update={"policy": policy})
     cache = ReplyCache(settings.cache) if settings.cache else None
     judging: Judging | None = None
     try:
         if settings.score:
-            judging = Judging.of(settings.policy, settings.judge_options, config)
-        _check_vocabulary(suite, backend, settings.policy)
+            judging = Judging.of(policy, settings.judge_options, config)
+        _check_vocabulary(suite, backend, policy)
+        for line in cost_warnings(backend.priced_models, config.prices):
+            progress.warn(line)
         run = _start_run(suite, backend, judging, settings, run_path)
         caller = _Caller(
             backend, settings, config.provider(_provider_key(backend)), cache, progress
@@ -469,7 +506,7 @@ def _start_run(
     suite: Suite, backend: Backend, judging: Judging | None, settings: RunSettings, path: Path
 ) -> RunDir:
     """Create the run folder (or open it to resume) and mark it running."""
-    wanted = _manifest(suite, backend, settings.epochs, judging, settings.policy, path.name)
+    wanted = _manifest(suite, backend, settings.epochs, judging, settings.policy or "", path.name)
     run = _open_run(path, wanted, settings.resume)
     run.keep_suite(suite)
     m = run.manifest()
@@ -511,8 +548,28 @@ def _result(run: RunDir, runner: _Runner, cache: ReplyCache | None) -> RunResult
     if runner.stopped:
         extra["stopped"] = runner.stopped
     return RunResult(
-        run.path, runner.backend.name, len(samples), errors, scored, runner.new_samples, extra
+        run.path,
+        runner.backend.name,
+        len(samples),
+        errors,
+        scored,
+        runner.new_samples,
+        extra,
+        failures=error_counts(samples.values()),
+        policy=judging.policy.name if judging is not None else run.manifest().policy,
     )
+
+
+def error_counts(samples: Iterable[SampleRecord]) -> tuple[ErrorCount, ...]:
+    """The samples that ended in an error, by kind and status, most frequent first."""
+    counts: dict[tuple[str, int | None], list[str]] = {}
+    for sample in samples:
+        for turn in sample.turns:
+            if turn.error is not None:
+                key = (turn.error.kind or turn.error.type, turn.error.status)
+                counts.setdefault(key, []).append(turn.error.message)
+    ranked = sorted(counts.items(), key=lambda kv: (-len(kv[1]), kv[0][0], kv[0][1] or 0))
+    return tuple(ErrorCount(k, s, len(msgs), msgs[0]) for (k, s), msgs in ranked)
 
 
 def _provider_key(backend: Backend) -> str:
@@ -529,7 +586,24 @@ def _open_run(run_path: Path, wanted: Manifest, resume: bool) -> RunDir:
     run = RunDir.open(run_path)
     _check_resumable(run.manifest(), wanted, run_path)
     run.remove_partial_files()
+    run.drop_samples(k for k, s in run.samples().items() if _worth_retrying(s))
     return run
+
+
+RETRIED_KINDS = frozenset({"rate_limit", "server", "timeout", "network", "auth", "config"})
+"""Error kinds a resumed run tries again: the provider was busy or down, or the key or the
+configuration was wrong (and may have been fixed). Refusals are outcomes, not errors."""
+
+
+def _worth_retrying(sample: SampleRecord) -> bool:
+    """Whether a resumed run holds this sample again: it ended in an error that a retry
+    later, or a fixed key or model name, could cure (see `RETRIED_KINDS`)."""
+    if sample.status != "error":
+        return False
+    error = next((t.error for t in sample.turns if t.error is not None), None)
+    if error is None:
+        return False
+    return error.retryable or error.kind in RETRIED_KINDS or error.status in (401, 403, 404)
 
 
 async def score_run(

@@ -35,8 +35,8 @@ class RunSettings(BaseModel):
     """Continue the runs already in --out."""
     concurrency: int = 8
     """Conversations at once per model."""
-    policy: str = "reference"
-    """Judge policy to score with."""
+    policy: str | None = None
+    """Judge policy to score with (default: reference, for the reference models only)."""
     options: Mapping[str, Mapping[str, Any]] = Field(default_factory=dict)
     """Options by model name (over the config file's [models."<name>"])."""
     judge_options: Mapping[str, Mapping[str, Any]] = Field(default_factory=dict)
@@ -45,6 +45,8 @@ class RunSettings(BaseModel):
     """Score as samples finish."""
     progress: bool = False
     """Show progress bars."""
+    warnings: bool = False
+    """Say at the start, on stderr, what will make costs unknown (unpriced or retired models)."""
     rpm: float | None = None
     """Requests per minute to the provider."""
     max_cost: float | None = None

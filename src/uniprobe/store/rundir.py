@@ -19,7 +19,7 @@ import io
 import json
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TypeVar
 
@@ -104,6 +104,14 @@ def _read_lines(path: Path, model: type[R]) -> Iterator[R]:
             except (ValueError, ValidationError) as exc:
                 first = str(exc).splitlines()[0]
                 raise RunDirError(f"{path}:{number}: unreadable record: {first}") from None
+
+
+K = TypeVar("K", SampleRecord, ScoreRecord)
+
+
+def _drop_lines(path: Path, model: type[K], keys: set[str]) -> None:
+    kept = [r for r in _read_lines(path, model) if r.key not in keys]
+    atomic_write(path, b"".join(r.model_dump_json().encode("utf-8") + b"\n" for r in kept))
 
 
 class RunDir:
@@ -207,6 +215,17 @@ class RunDir:
         for rec in _read_lines(self.samples_path, SampleRecord):
             out.setdefault(rec.key, rec)
         return out
+
+    def drop_samples(self, keys: Iterable[str]) -> None:
+        """Forget these samples and their scores (to hold them again), each file rewritten
+        atomically: scores first, so that a kill in between leaves no score without its
+        sample's replacement."""
+        gone = set(keys)
+        if not gone:
+            return
+        for policy in self.policies():
+            _drop_lines(self.scores_path(policy), ScoreRecord, gone)
+        _drop_lines(self.samples_path, SampleRecord, gone)
 
     def append_score(self, record: ScoreRecord) -> None:
         """Append one sample's verdicts under its policy."""

@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 import threading
 import traceback
+from dataclasses import replace
 
 from uniprobe.testing._handlers import FaultRaised, Handler
-from uniprobe.testing._wire import Endpoint, Outgoing, RecordedRequest, WireError
+from uniprobe.testing._wire import Endpoint, Outgoing, RecordedRequest, WireError, json_reply
 from uniprobe.testing.faults import Fault, FaultSchedule
 from uniprobe.testing.gemini_wire import GeminiAPI, gemini_error, gemini_fault_reply
 from uniprobe.testing.openai_wire import (
@@ -20,7 +21,7 @@ from uniprobe.testing.openai_wire import (
 )
 from uniprobe.testing.responses_wire import ResponsesAPI
 
-__all__ = ["Dispatcher", "gemini_shaped", "route"]
+__all__ = ["GEMINI_PAGE_SIZE", "Dispatcher", "gemini_shaped", "model_list", "route"]
 
 _ROUTES: dict[str, Endpoint] = {
     "/v1/responses": "responses",
@@ -30,6 +31,10 @@ _ROUTES: dict[str, Endpoint] = {
 }
 _GEMINI = re.compile(r"^/(?:v1|v1beta)/models/([^/:]+):generateContent$")
 _FILE = re.compile(r"^/files/([0-9a-f]{32}\.(?:png|jpeg|webp))$")
+_MODELS = frozenset({"/v1/models", "/v1beta/models"})
+GEMINI_PAGE_SIZE = 3
+"""Models per page of the Gemini listing when the client names no `pageSize` (the real
+API's default is 50): small, so that a client must follow `nextPageToken`."""
 ERROR_FAULTS = frozenset(
     {"rate_limit", "rate_limit_ms", "quota", "server_error", "unavailable", "moderation_blocked"}
 )
@@ -64,6 +69,8 @@ def route(method: str, path: str) -> tuple[Endpoint | None, str | None]:
     """The endpoint a request goes to (None: unknown) and, for Gemini, the model name."""
     if method == "GET" and (f := _FILE.match(path)):
         return "files", f.group(1)
+    if method == "GET" and path in _MODELS:
+        return "models.list", None
     if method != "POST":
         return None, None
     if path in _ROUTES:
@@ -73,17 +80,49 @@ def route(method: str, path: str) -> tuple[Endpoint | None, str | None]:
 
 
 def gemini_shaped(req: RecordedRequest) -> bool:
-    """Whether the reply to this request takes Google's shape (else OpenAI's)."""
+    """Whether the reply to this request takes Google's shape (else OpenAI's). The model
+    list at /v1/models is Google's when asked with a Google key (header or `key=`)."""
+    if req.endpoint == "models.list":
+        google_key = "x-goog-api-key" in req.headers or "key" in req.query
+        return req.path.startswith("/v1beta/") or google_key
     if req.endpoint is not None:
         return req.endpoint == "gemini.generate"
     return req.path.startswith("/v1beta/") or ":" in req.path
+
+
+def model_list(req: RecordedRequest, models: frozenset[str]) -> Outgoing:
+    """The provider's model listing: OpenAI's one list, or Google's pages
+    (`pageSize`, `pageToken` -> `nextPageToken`)."""
+    names = sorted(models)
+    if not gemini_shaped(req):
+        data = [{"id": m, "object": "model", "created": 0, "owned_by": "system"} for m in names]
+        return json_reply(200, {"object": "list", "data": data})
+    try:
+        size = int(req.query.get("pageSize") or GEMINI_PAGE_SIZE)
+        start = int(req.query.get("pageToken") or 0)
+    except ValueError:
+        return gemini_error(400, "INVALID_ARGUMENT", "Invalid page size or page token.")
+    page = names[start : start + max(1, size)]
+    body: dict[str, object] = {
+        "models": [
+            {
+                "name": f"models/{m}",
+                "displayName": m,
+                "supportedGenerationMethods": ["generateContent", "countTokens"],
+            }
+            for m in page
+        ]
+    }
+    if start + len(page) < len(names):
+        body["nextPageToken"] = str(start + len(page))
+    return json_reply(200, body)
 
 
 def _unauthorized(req: RecordedRequest, keys: frozenset[str] | None) -> Outgoing | None:
     """401 without a key; with a list of `keys`, a key not on it is refused as the real
     APIs do, except that the OpenAI message echoes the whole key (as some compatible
     servers do), so that a client which records error bodies verbatim leaks it."""
-    if req.endpoint == "gemini.generate":
+    if gemini_shaped(req):
         key = req.headers.get("x-goog-api-key") or req.query.get("key")
         if not key:
             return gemini_error(401, "UNAUTHENTICATED", _GEMINI_401)
@@ -187,6 +226,8 @@ class Dispatcher:
         self, req: RecordedRequest, model: str | None
     ) -> tuple[Outgoing | None, Fault | None]:
         """The reply (None: send nothing and drop the connection) and the fault applied."""
+        if req.endpoint == "models.list" and self.models is None:
+            req = replace(req, endpoint=None)  # a fake that takes any name lists none
         if req.endpoint is None:
             if gemini_shaped(req):
                 message = f"The requested URL {req.path} was not found."
@@ -197,6 +238,8 @@ class Dispatcher:
         denied = _unauthorized(req, self.api_keys) or _unknown_model(req, model, self.models)
         if denied is not None:
             return denied, None
+        if req.endpoint == "models.list" and self.models is not None:
+            return model_list(req, self.models), None  # never faulted: faults hit the work
         return self._answer(req, model or "", self.faults.take(req.path, req.endpoint))
 
     def _answer(

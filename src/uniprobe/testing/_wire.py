@@ -36,6 +36,7 @@ Endpoint = Literal[
     "images.edits",
     "chat.completions",
     "gemini.generate",
+    "models.list",
     "files",
 ]
 """The endpoints the fake serves; faults are matched against these."""
