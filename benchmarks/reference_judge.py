@@ -26,6 +26,9 @@ import time
 from collections import Counter, defaultdict
 from typing import Any
 
+import numpy as np
+from PIL import Image
+
 from uniprobe.cases.checks import Color, Count, Position, Present
 from uniprobe.cases.schema import Case
 from uniprobe.scenes.colors import COLOR_NAMES
@@ -114,6 +117,19 @@ def run_scene(args: tuple[int, int]) -> dict[str, Any]:
     }
 
 
+def _outsider_rate(n: int = 20) -> float:
+    """Images/s the judge takes to decline canvases it cannot explain (never parsed)."""
+    rng = np.random.default_rng(0)
+    images = [
+        Image.fromarray(rng.integers(0, 256, (512, 512, 3), dtype=np.uint8)) for _ in range(n)
+    ]
+    judge = ReferenceJudge()
+    t0 = time.perf_counter()
+    for image in images:
+        judge.see(Canvas(1, image, None, drawn=True))
+    return n / (time.perf_counter() - t0)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scenes", type=int, default=500)
@@ -154,6 +170,7 @@ def main() -> None:
         f"({per_image * 1000:.0f} ms/image); wall {wall:.1f} s with {args.workers} worker(s), "
         f"{args.scenes / wall:.2f} images/s overall"
     )
+    print(f"  declined canvases (uniform noise): {_outsider_rate():.1f} images/s")
     if args.failures:
         with open(args.failures, "w", encoding="utf-8") as fh:
             for f in failures:

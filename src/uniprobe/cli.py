@@ -399,6 +399,21 @@ def calibrate(
         ],
         rows,
     )
+    _table(
+        "per perturbation (object checks on edited copies of each scene; 'none': clean)",
+        ["perturbation", "items", "decided", "accuracy on decided", "95% CI", "wrong"],
+        [
+            [
+                name,
+                str(r.items),
+                _fmt(r.coverage),
+                _fmt(r.accuracy),
+                _fmt_ci(r.accuracy_ci),
+                str(r.wrong),
+            ]
+            for name, r in report.perturbations.items()
+        ],
+    )
     spent = ", ".join(
         f"{name}: {u.calls} calls" + (f", ${u.cost_usd:.4f}" if u.cost_usd is not None else "")
         for name, u in report.usage.items()

@@ -32,8 +32,19 @@ def _scores(run: Path) -> dict[str, dict[str, Any]]:
     for line in (run / "scores" / "reference.jsonl").read_text().splitlines():
         record = json.loads(line)
         record.pop("scored")  # when it was scored
+        # the judges' versions and options are recorded as they are now, not as they were
+        for key in ("judges", "judge_options"):
+            record.pop(key)
+        record["verdicts"] = [_verdict(v) for v in record["verdicts"]]
         out[record["case_id"]] = record
     return out
+
+
+def _verdict(v: dict[str, Any]) -> dict[str, Any]:
+    """A verdict without its judge's version."""
+    v = {**v, "judge": (v["judge"] or "").split("@")[0]}
+    v["children"] = [_verdict(c) for c in v["children"]]
+    return v
 
 
 def test_an_old_run_summarises_as_it_did(old_run: Path) -> None:

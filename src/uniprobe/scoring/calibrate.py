@@ -28,7 +28,7 @@ from uniprobe.store.records import JudgeUsage, Status
 if TYPE_CHECKING:
     from uniprobe.config import Config
 
-__all__ = ["CalibrationReport", "KindResult", "calibrate"]
+__all__ = ["CalibrationReport", "KindResult", "PerturbationResult", "calibrate"]
 
 
 _CASE = Case.model_validate(
@@ -86,6 +86,49 @@ class KindResult:
 
 
 @dataclass
+class PerturbationResult:
+    """How a policy's judges did on the items of one perturbation ('none': clean renders)."""
+
+    perturbation: str
+    items: int = 0
+    decided: int = 0
+    correct: int = 0
+
+    @property
+    def coverage(self) -> float | None:
+        """Share of items decided (pass or fail)."""
+        return self.decided / self.items if self.items else None
+
+    @property
+    def accuracy(self) -> float | None:
+        """Correct verdicts over decided items."""
+        return self.correct / self.decided if self.decided else None
+
+    @property
+    def accuracy_ci(self) -> tuple[float, float] | None:
+        """95% Wilson interval of the accuracy on decided items."""
+        return wilson(self.correct, self.decided)
+
+    @property
+    def wrong(self) -> int:
+        """Decided items whose verdict is wrong."""
+        return self.decided - self.correct
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON form."""
+        return {
+            "perturbation": self.perturbation,
+            "items": self.items,
+            "decided": self.decided,
+            "correct": self.correct,
+            "wrong": self.wrong,
+            "coverage": self.coverage,
+            "accuracy": self.accuracy,
+            "accuracy_ci": self.accuracy_ci,
+        }
+
+
+@dataclass
 class CalibrationReport:
     """A policy's judges measured on the controlled set."""
 
@@ -96,7 +139,10 @@ class CalibrationReport:
     seconds: float
     usage: dict[str, JudgeUsage]
     mistakes: list[dict[str, Any]]
-    """Every wrong or unknown verdict: item id, check, truth, verdict, reason."""
+    """Every wrong or unknown verdict of a clean item: item id, check, truth, verdict,
+    reason."""
+    perturbations: dict[str, PerturbationResult] = field(default_factory=dict)
+    """Per perturbation ('none' first): coverage and accuracy on decided items."""
 
     @property
     def items(self) -> int:
@@ -135,6 +181,7 @@ class CalibrationReport:
             "usage": {k: v.model_dump() for k, v in self.usage.items()},
             "kinds": {k: r.as_dict() for k, r in sorted(self.kinds.items())},
             "mistakes": self.mistakes,
+            "perturbations": {k: r.as_dict() for k, r in self.perturbations.items()},
         }
 
 
@@ -210,7 +257,10 @@ async def calibrate(
         await judging.aclose()
     kinds: dict[str, KindResult] = {}
     mistakes: list[dict[str, Any]] = []
+    perturbations = _by_perturbation(results)
     for item, status, reason, judge_name in results:
+        if item.perturbation != "none":
+            continue
         k = kinds.setdefault(item.kind, KindResult(item.kind, judge_name))
         k.items += 1
         k.confusion["true" if item.truth else "false"][status] += 1
@@ -240,4 +290,17 @@ async def calibrate(
         seconds,
         ledger.usage,
         sorted(mistakes, key=lambda m: m["id"]),
+        perturbations,
     )
+
+
+def _by_perturbation(results: Sequence[_Judged]) -> dict[str, PerturbationResult]:
+    """Coverage and accuracy on decided items per perturbation, 'none' first."""
+    out: dict[str, PerturbationResult] = {}
+    for item, status, _, _ in results:
+        r = out.setdefault(item.perturbation, PerturbationResult(item.perturbation))
+        r.items += 1
+        if status != "unknown":
+            r.decided += 1
+            r.correct += status == ("pass" if item.truth else "fail")
+    return dict(sorted(out.items(), key=lambda kv: (kv[0] != "none", kv[0])))

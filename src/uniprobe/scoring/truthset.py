@@ -13,6 +13,14 @@ judge. Each base scene (the oracle render) comes with perturbed renders:
 (Perturbations change the largest object, and only when its box covers at least 3% of
 the image: a clear-cut change.)
 
+Each base scene is also passed through what real editors and pipelines do to an image
+(`PERTURBATIONS`, parameters drawn per scene from fixed ranges): JPEG at quality
+70-90, a resize round trip through 384 or 768 pixels, a 1-3 pixel shift, a 2-4% crop
+resized back, gamma 0.9-1.1, channel gains within 5%, a Gaussian blur of sigma
+0.5-1. Their object checks (count, presence, relation, position, colour) keep the
+base scene's truth; the item's `perturbation` names what was done ("none" for clean
+renders).
+
 Every image gets checks with a known verdict, true and false ones: counts (the true
 number, and one more), presence and absence, relations and positions of objects
 clearly apart, colours of tinted objects, style, text on a sign (a scene with a word
@@ -25,13 +33,15 @@ kind (true) and outside another kind (false), plus `same_as` of an identical cop
 from __future__ import annotations
 
 import difflib
+import io
 import random
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from PIL import Image, ImageFont
+import numpy as np
+from PIL import Image, ImageFilter, ImageFont
 
 from uniprobe.cases.checks import (
     Absent,
@@ -57,7 +67,14 @@ from uniprobe.scenes.vocabulary import glyph_concepts
 if TYPE_CHECKING:
     pass
 
-__all__ = ["MIN_CHANGE", "WORDS", "CalibrationItem", "calibration_set"]
+__all__ = [
+    "MIN_CHANGE",
+    "PERTURBATIONS",
+    "WORDS",
+    "CalibrationItem",
+    "calibration_set",
+    "perturb_image",
+]
 
 WORDS = ("OPEN", "CAFE", "HOTEL", "EXIT", "PARK", "BAKERY", "TAXI", "MUSEUM", "GARDEN", "BANK")
 """Words drawn on signs for text checks."""
@@ -84,6 +101,8 @@ class CalibrationItem:
     image: Image.Image
     reference: Image.Image | None = None
     """The image an edit check compares with (the base scene)."""
+    perturbation: str = "none"
+    """What was done to the render after drawing it (`PERTURBATIONS`), or 'none'."""
 
     @property
     def kind(self) -> str:
@@ -262,8 +281,71 @@ def _other_word(word: str, rng: random.Random) -> str:
     return rng.choice(far)
 
 
-def calibration_set(scenes: int = 12, *, seed: int = 0, size: int = 512) -> list[CalibrationItem]:
-    """The controlled set: `scenes` random base scenes and their perturbations."""
+PERTURBATIONS = ("jpeg", "resize", "shift", "crop", "gamma", "gains", "blur")
+"""What editors do to an image, in the order the set applies them."""
+_OBJECT_KINDS = ("count", "present", "absent", "relation", "position", "color")
+
+
+def perturb_image(image: Image.Image, name: str, rng: random.Random) -> tuple[Image.Image, str]:
+    """The image after one perturbation with parameters drawn from `rng`, and a label of
+    the parameters (e.g. 'jpeg q=78')."""
+    im = image.convert("RGB")
+    w, h = im.size
+    if name == "jpeg":
+        q = rng.randint(70, 90)
+        buf = io.BytesIO()
+        im.save(buf, format="JPEG", quality=q)
+        return Image.open(io.BytesIO(buf.getvalue())).convert("RGB"), f"jpeg q={q}"
+    if name == "resize":
+        side = rng.choice((384, 768))
+        mid = im.resize((side * w // max(w, h), side * h // max(w, h)), Image.Resampling.BICUBIC)
+        return mid.resize((w, h), Image.Resampling.BICUBIC), f"resize via {side}"
+    if name == "shift":
+        dx, dy = rng.choice((-1, 1)) * rng.randint(1, 3), rng.choice((-1, 1)) * rng.randint(1, 3)
+        a = np.pad(np.asarray(im), ((3, 3), (3, 3), (0, 0)), mode="edge")
+        a = a[3 - dy : 3 - dy + h, 3 - dx : 3 - dx + w]
+        return Image.fromarray(np.ascontiguousarray(a)), f"shift {dx},{dy}"
+    if name == "crop":
+        share = rng.uniform(0.02, 0.04)
+        cx, cy = round(w * share * rng.random()), round(h * share * rng.random())
+        box = (cx, cy, cx + round(w * (1 - share)), cy + round(h * (1 - share)))
+        return im.crop(box).resize((w, h), Image.Resampling.LANCZOS), f"crop {share:.1%}"
+    if name == "gamma":
+        g = rng.uniform(0.9, 1.1)
+        lut = [round(255 * (i / 255) ** g) for i in range(256)] * 3
+        return im.point(lut), f"gamma {g:.2f}"
+    if name == "gains":
+        gains = [rng.uniform(0.95, 1.05) for _ in range(3)]
+        lut = [min(255, round(i * k)) for k in gains for i in range(256)]
+        return im.point(lut), "gains " + ",".join(f"{k:.2f}" for k in gains)
+    if name == "blur":
+        sigma = rng.uniform(0.5, 1.0)
+        return im.filter(ImageFilter.GaussianBlur(sigma)), f"blur sigma={sigma:.2f}"
+    raise ValueError(f"unknown perturbation '{name}'; known: {', '.join(PERTURBATIONS)}")
+
+
+def _perturbed_items(
+    index: int, spec: SceneSpec, base: RenderedScene, rng: random.Random
+) -> list[CalibrationItem]:
+    """The base scene's object checks on each perturbed copy of its render."""
+    checks = [(c, t) for c, t in _truth_checks(spec, base, rng) if c.kind in _OBJECT_KINDS]
+    items = []
+    for name in PERTURBATIONS:
+        image, _ = perturb_image(base.image, name, rng)
+        for n, (check, truth) in enumerate(checks):
+            items.append(
+                CalibrationItem(
+                    f"{index}/{name}/{n}", "scene", check, truth, image, perturbation=name
+                )
+            )
+    return items
+
+
+def calibration_set(
+    scenes: int = 12, *, seed: int = 0, size: int = 512, perturbed: bool = True
+) -> list[CalibrationItem]:
+    """The controlled set: `scenes` random base scenes, their edits and (with `perturbed`)
+    their perturbed copies."""
     if scenes < 1:
         raise ValueError("calibration needs at least one scene")
     items: list[CalibrationItem] = []
@@ -336,4 +418,6 @@ def calibration_set(scenes: int = 12, *, seed: int = 0, size: int = 512) -> list
                         base.image,
                     )
                 )
+        if perturbed:
+            items += _perturbed_items(index, spec, base, random.Random(f"{seed}/{index}/perturb"))
     return items

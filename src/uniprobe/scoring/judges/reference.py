@@ -2,8 +2,12 @@
 
 It answers count, present, absent, relation, position and colour checks by parsing
 the canvas into OpenMoji glyphs and backdrops (`uniprobe.scenes.perceive`). It is
-exact on the synthetic world and blind outside it: real photographs need the VLM or
-detector judges.
+exact on the synthetic world and blind outside it, and it knows it: a canvas its
+renderer cannot explain (`Explanation.explained` below `min_explained`, or glyph ink no
+glyph matches above `1 - min_matched_ink`) gets `unknown`, "not a synthetic scene", with
+the measured figures. Photographs, noise and gradients explain almost nothing; clean
+renders 94-100%; JPEG, resampling and blur lower the share and the judge then declines
+rather than guess. Real photographs need the VLM or detector judges.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from uniprobe.scenes.geometry import Box, contains, in_place, relation_holds
 from uniprobe.scenes.perceive import (
     BACKDROP_MIN_SHARE,
     Detection,
+    Explanation,
     Perception,
     PerceptionConfig,
     perceive,
@@ -48,7 +53,7 @@ class ReferenceJudge(Judge):
     """Pixel-only judge of the synthetic world."""
 
     name = "reference"
-    version = "1"
+    version = "2"
     kinds = frozenset({"count", "present", "absent", "relation", "position", "color"})
 
     class Options(JudgeOptions):
@@ -56,6 +61,16 @@ class ReferenceJudge(Judge):
 
         backdrop_min_share: float = Field(BACKDROP_MIN_SHARE, gt=0, lt=1)
         """A backdrop is present when its colour covers at least this share of the image."""
+        min_explained: float = Field(0.9, ge=0, le=1)
+        """Share of the canvas the renderer must explain (fills, their edges, matched ink)
+        for the judge to decide; below it every check is `unknown`."""
+        min_matched_ink: float = Field(0.5, ge=0, le=1)
+        """Share of the canvas's glyph ink that detected glyphs must explain (clean renders
+        of the core suite reach 0.89 where glyphs overlap; a blur that hides every outline
+        gives 0)."""
+        min_fit: float = Field(0.9, ge=0, le=1)
+        """Lowest fit score a detection may have (clean renders fit at 0.94 or better; a
+        cropped or resampled glyph read as another one fits worse)."""
 
     options: Options
 
@@ -74,6 +89,10 @@ class ReferenceJudge(Judge):
     def decide(self, check: Check, ctx: JudgeContext) -> JudgeResult:
         """Synchronous form of `judge`."""
         seen = self.see(ctx.canvas)
+        if seen is not None and check.kind in self.kinds:
+            declined = self._declined(seen)
+            if declined is not None:
+                return declined
         if isinstance(check, Count | Present | Absent):
             return self._count(check, ctx, seen)
         if isinstance(check, Relation):
@@ -85,6 +104,29 @@ class ReferenceJudge(Judge):
         return JudgeResult("unknown", f"the reference judge does not answer '{check.kind}'")
 
     # helpers ------------------------------------------------------------------------
+    def _declined(self, seen: Perception, which: str = "the canvas") -> JudgeResult | None:
+        """`unknown` when the renderer cannot explain the canvas, else None."""
+        ex = seen.explanation
+        assert ex is not None
+        o = self.options
+        if ex.explained < o.min_explained:
+            why = f"{ex.explained:.1%} of {which} explained, needs {o.min_explained:.0%}"
+        elif ex.matched_ink < o.min_matched_ink:
+            why = f"{ex.matched_ink:.1%} of its glyph ink matched, needs {o.min_matched_ink:.0%}"
+        elif ex.min_fit < o.min_fit:
+            why = f"a glyph fits at {ex.min_fit:.2f}, needs {o.min_fit:.2f}"
+        else:
+            return None
+        return JudgeResult("unknown", f"not a synthetic scene: {why}", self._figures(ex))
+
+    def _figures(self, ex: Explanation) -> dict[str, Any]:
+        return {
+            "explanation": ex.as_evidence(),
+            "min_explained": self.options.min_explained,
+            "min_matched_ink": self.options.min_matched_ink,
+            "min_fit": self.options.min_fit,
+        }
+
     def _term(self, word: str) -> Term | JudgeResult:
         term = try_resolve(word)
         if term is None:
@@ -112,6 +154,12 @@ class ReferenceJudge(Judge):
             least = self.options.backdrop_min_share
             n = int(share >= least)
             evidence.update(share=round(share, 4), min_share=least)
+            near = seen.backdrops_near.get(term.name, 0.0)
+            if not n and near >= least:
+                evidence["share_near"] = round(near, 4)
+                return JudgeResult(
+                    "unknown", f"the {term.name} colour is near but not exact: drifted", evidence
+                )
         else:
             within = None
             if check.within is not None:
@@ -140,7 +188,10 @@ class ReferenceJudge(Judge):
         if canvas is None:
             return JudgeResult("unknown", f"no canvas of turn {check.matches.turn} to count on")
         seen = self.see(canvas)
-        return 0 if seen is None else len(self._found(term, seen, None))
+        if seen is None:
+            return 0
+        declined = self._declined(seen, f"the canvas of turn {check.matches.turn}")
+        return declined if declined is not None else len(self._found(term, seen, None))
 
     def _relation(self, check: Relation, seen: Perception | None) -> JudgeResult:
         subject, obj = self._term(check.subject), self._term(check.object)
