@@ -153,6 +153,10 @@ class Connection:
             raise ConfigError(self.no_key(backend))
         return self.api_key.get_secret_value()
 
+    def secrets(self) -> tuple[str, ...]:
+        """Values to redact from what the provider says: the key, if there is one."""
+        return (self.api_key.get_secret_value(),) if self.api_key is not None else ()
+
     def no_key(self, backend: str) -> str:
         """The one line that says a key is missing, and where to put it."""
         where = self.key_hint or (

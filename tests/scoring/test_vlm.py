@@ -831,3 +831,30 @@ def test_the_vlm_policy_scores_a_sample_through_the_engine(
     assert water.status == "pass"
     assert score.judge_usage["vlm"].calls == 1 and len(fake.requests) == 1
     assert score.judge_options["vlm"]["model"] == "gpt-5.5-2026-04-23"
+
+
+@pytest.mark.parametrize("provider", ["openai", "google"])
+def test_a_rejected_plain_key_echoed_by_the_provider_is_redacted(
+    vlm: FakeVlm, provider: str
+) -> None:
+    plain = "plain-judge-key-0042"  # not shaped like a provider key: only the config knows it
+    with FakeServer(chat_handler=vlm, json_handler=vlm, api_keys=["another"]) as server:
+        base = server.url if provider == "google" else server.url + "/v1"
+        config = Config(
+            providers={provider: ProviderConfig(api_key=SecretStr(plain), base_url=base)}
+        )
+        opts = {"provider": provider, "retry_base_delay": 0.01, "max_attempts": 1}
+        judge = VlmJudge(opts, config=config)
+
+        async def go() -> JudgeResult:
+            try:
+                return await judge.judge(Count(object="dolphin", equals=2), _ctx())
+            finally:
+                await judge.aclose()
+
+        result = asyncio.run(go())
+        echoed = [r for r in server.requests if r.status in (400, 401)]
+    assert echoed, "the fake refused the key"
+    assert result.status == "unknown"
+    assert plain not in result.reason and plain not in json.dumps(result.evidence, default=str)
+    assert "[redacted]" in result.reason

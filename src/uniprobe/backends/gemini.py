@@ -305,8 +305,7 @@ class GeminiBackend(Backend):
 
     def secrets(self) -> tuple[str, ...]:
         """Values to redact from what the provider says: the key, if there is one."""
-        key = self.connection.api_key
-        return (key.get_secret_value(),) if key is not None else ()
+        return self.connection.secrets()
 
     def _error(self, exc: Any) -> BackendError:
         return genai_error(exc, self.name, self.secrets())

@@ -77,8 +77,7 @@ class OpenAIClient:
 
     def secrets(self) -> tuple[str, ...]:
         """Values to redact from what the provider says: the key, if there is one."""
-        key = self.client_connection().api_key
-        return (key.get_secret_value(),) if key is not None else ()
+        return self.client_connection().secrets()
 
     def client(self) -> AsyncOpenAI:
         """The SDK client (made on first use)."""

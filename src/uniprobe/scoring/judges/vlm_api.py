@@ -132,7 +132,7 @@ class ChatApi:
                 **knobs,
             )
         except (openai.APIError, ValueError) as exc:
-            raise from_openai_error(exc, BACKEND) from exc
+            raise from_openai_error(exc, BACKEND, self.connection.secrets()) from exc
         if not resp.choices:
             raise BackendError(
                 "the response has no choices", backend=BACKEND, kind="bad_response", retryable=True
@@ -199,7 +199,7 @@ class GeminiApi:
                 config=config,
             )
         except errors.APIError as exc:
-            raise genai_error(exc, BACKEND) from exc
+            raise genai_error(exc, BACKEND, self.connection.secrets()) from exc
         except ValueError as exc:
             raise BackendError(
                 f"unreadable response: {exc}", backend=BACKEND, kind="bad_response", retryable=True
