@@ -42,12 +42,44 @@ def test_an_old_run_summarises_as_it_did(old_run: Path) -> None:
     assert summary.overall.strict_accuracy.n == 15
 
 
-def test_rescoring_an_old_run_gives_the_same_verdicts(old_run: Path) -> None:
+def _verdicts(records: dict[str, dict[str, Any]], *, reasons: bool) -> set[tuple[Any, ...]]:
+    out: set[tuple[Any, ...]] = set()
+
+    def walk(case: str, verdict: dict[str, Any]) -> None:
+        reason = verdict["reason"] if reasons else None
+        out.add((case, verdict["path"], verdict["status"], tuple(verdict["tags"]), reason))
+        for child in verdict["children"]:
+            walk(case, child)
+
+    for case, record in records.items():
+        for verdict in record["verdicts"]:
+            walk(case, verdict)
+    return out
+
+
+@pytest.mark.parametrize(
+    ("metric", "reasons"),
+    [pytest.param("aligned", False, id="aligned"), pytest.param("pixels", True, id="pixels")],
+)
+def test_rescoring_an_old_run_gives_the_same_verdicts(
+    old_run: Path, metric: str, reasons: bool
+) -> None:
+    # pixels judge 3 records more (its options, the alignment) and, by default, decides
+    # with the aligned metric: the same verdicts; the strict metric even the same reasons
     before = _scores(old_run)
-    uniprobe.score(old_run, force=True)
+    uniprobe.score(old_run, force=True, judge_options={"pixels": {"metric": metric}})
     after = _scores(old_run)
     assert len(after) == 15
-    assert after == before
+    assert _verdicts(after, reasons=reasons) == _verdicts(before, reasons=reasons)
+    for case, record in after.items():
+        assert record["judges"] == before[case]["judges"] | {"pixels": "3"}
+        assert {
+            k: v for k, v in record.items() if k not in ("judges", "judge_options", "verdicts")
+        } == {
+            k: v
+            for k, v in before[case].items()
+            if k not in ("judges", "judge_options", "verdicts")
+        }
 
 
 def test_an_old_run_reports(old_run: Path, tmp_path: Path) -> None:
