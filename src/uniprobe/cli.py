@@ -414,6 +414,23 @@ def calibrate(
             for name, r in report.perturbations.items()
         ],
     )
+    if report.locality:
+        _table(
+            "locality: `unchanged` on re-renders (must pass) and on real changes outside "
+            "the edit (must fail)",
+            ["perturbation", "must", "items", "rate", "95% CI", "unknown"],
+            [
+                [
+                    r.perturbation,
+                    r.expect,
+                    str(r.items),
+                    _fmt(r.rate),
+                    _fmt_ci(r.rate_ci),
+                    str(r.unknown),
+                ]
+                for r in sorted(report.locality.values(), key=lambda r: r.expect == "fail")
+            ],
+        )
     spent = ", ".join(
         f"{name}: {u.calls} calls" + (f", ${u.cost_usd:.4f}" if u.cost_usd is not None else "")
         for name, u in report.usage.items()

@@ -67,7 +67,7 @@ def test_rescoring_with_other_options_needs_force_or_a_name(run: Path) -> None:
     for key, rec in new.items():
         assert (rec.policy, rec.judged_by) == ("ssim", "reference")
         assert rec.judge_options["pixels"]["metric"] == "ssim"
-        assert old[key].judge_options["pixels"]["metric"] == "changed_share"
+        assert old[key].judge_options["pixels"]["metric"] == "aligned"
         # the literal model fails the same checks whichever pixel metric decides edits
         assert [v.status for v in rec.verdicts] == [v.status for v in old[key].verdicts]
 

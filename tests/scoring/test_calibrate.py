@@ -90,13 +90,20 @@ def test_reference_policy_is_trustworthy_on_every_kind(items: list[CalibrationIt
         assert result.accuracy is not None and result.accuracy >= 0.97, (kind, report.mistakes)
         total = sum(sum(row.values()) for row in result.confusion.values())
         assert total == result.items
-    assert report.judges == {"ocr": "2", "pixels": "2", "reference": "2"}
+    assert report.judges == {"ocr": "2", "pixels": "3", "reference": "2"}
     assert report.usage == {}
 
 
 def test_a_wrong_judge_is_caught(items: list[CalibrationItem]) -> None:
     # A pixels judge that tolerates any change calls every perturbation 'unchanged'.
-    lax = {"pixels": {"max_changed": 1.0, "max_changed_same": 1.0}}
+    lax = {
+        "pixels": {
+            "max_changed": 1.0,
+            "max_changed_same": 1.0,
+            "max_changed_aligned": 1.0,
+            "max_changed_aligned_same": 1.0,
+        }
+    }
     report = asyncio.run(calibrate("reference", options=lax, items=items))
     same = report.kinds["same_as"]
     assert same.confusion["false"]["pass"] > 0
@@ -118,6 +125,10 @@ def test_calibrate_command_prints_json() -> None:
     assert data["policy"] == "reference"
     assert data["items"] == sum(k["items"] for k in data["kinds"].values()) > 0
     assert set(data["kinds"]["count"]["confusion"]) == {"true", "false"}
+    locality = data["locality"]
+    assert {r["expect"] for r in locality.values()} == {"pass", "fail"}
+    assert locality["jpeg"]["expect"] == "pass" and locality["recolored"]["expect"] == "fail"
+    assert all(r["items"] > 0 and r["rate"] is not None for r in locality.values())
 
 
 def test_calibrate_command_rejects_a_bad_judge_option() -> None:

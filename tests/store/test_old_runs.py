@@ -32,19 +32,8 @@ def _scores(run: Path) -> dict[str, dict[str, Any]]:
     for line in (run / "scores" / "reference.jsonl").read_text().splitlines():
         record = json.loads(line)
         record.pop("scored")  # when it was scored
-        # the judges' versions and options are recorded as they are now, not as they were
-        for key in ("judges", "judge_options"):
-            record.pop(key)
-        record["verdicts"] = [_verdict(v) for v in record["verdicts"]]
         out[record["case_id"]] = record
     return out
-
-
-def _verdict(v: dict[str, Any]) -> dict[str, Any]:
-    """A verdict without its judge's version."""
-    v = {**v, "judge": (v["judge"] or "").split("@")[0]}
-    v["children"] = [_verdict(c) for c in v["children"]]
-    return v
 
 
 def test_an_old_run_summarises_as_it_did(old_run: Path) -> None:
@@ -53,12 +42,45 @@ def test_an_old_run_summarises_as_it_did(old_run: Path) -> None:
     assert summary.overall.strict_accuracy.n == 15
 
 
-def test_rescoring_an_old_run_gives_the_same_verdicts(old_run: Path) -> None:
+def _verdicts(records: dict[str, dict[str, Any]], *, reasons: bool) -> set[tuple[Any, ...]]:
+    out: set[tuple[Any, ...]] = set()
+
+    def walk(case: str, verdict: dict[str, Any]) -> None:
+        reason = verdict["reason"] if reasons else None
+        out.add((case, verdict["path"], verdict["status"], tuple(verdict["tags"]), reason))
+        for child in verdict["children"]:
+            walk(case, child)
+
+    for case, record in records.items():
+        for verdict in record["verdicts"]:
+            walk(case, verdict)
+    return out
+
+
+@pytest.mark.parametrize(
+    ("metric", "reasons"),
+    [pytest.param("aligned", False, id="aligned"), pytest.param("pixels", True, id="pixels")],
+)
+def test_rescoring_an_old_run_gives_the_same_verdicts(
+    old_run: Path, metric: str, reasons: bool
+) -> None:
+    # pixels judge 3 records more (its options, the alignment) and, by default, decides
+    # with the aligned metric; reference judge 2 first asks whether the canvas is a
+    # synthetic scene: the same verdicts; the strict metric even the same reasons
     before = _scores(old_run)
-    uniprobe.score(old_run, force=True)
+    uniprobe.score(old_run, force=True, judge_options={"pixels": {"metric": metric}})
     after = _scores(old_run)
     assert len(after) == 15
-    assert after == before
+    assert _verdicts(after, reasons=reasons) == _verdicts(before, reasons=reasons)
+    for case, record in after.items():
+        assert record["judges"] == before[case]["judges"] | {"pixels": "3", "reference": "2"}
+        assert {
+            k: v for k, v in record.items() if k not in ("judges", "judge_options", "verdicts")
+        } == {
+            k: v
+            for k, v in before[case].items()
+            if k not in ("judges", "judge_options", "verdicts")
+        }
 
 
 def test_an_old_run_reports(old_run: Path, tmp_path: Path) -> None:

@@ -7,6 +7,11 @@ counted apart (coverage). An item is *decisive* when every wrong reading of the 
 changes its verdict (true items, and false items of yes/no kinds; a false `count
 equals 5` stays false for most misreadings of 4 dolphins); the error on decisive
 items estimates how often the judge misreads.
+
+Locality is measured apart (`calibrate_locality`) on `uniprobe.scoring.locality_truth`:
+per perturbation, the share of content-preserving re-renders an `unchanged` check passes
+and the share of real changes outside the excluded region it fails. It runs when the
+policy's `unchanged` judge is the local `pixels` judge (a VLM would cost a call per item).
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from uniprobe.cases.checks import Check
 from uniprobe.cases.schema import Case
 from uniprobe.scoring.judge import Canvas, Judge, JudgeContext, Ledger
+from uniprobe.scoring.locality_truth import LocalityItem, locality_set
 from uniprobe.scoring.policy import Judging
 from uniprobe.scoring.truthset import CalibrationItem, calibration_set
 from uniprobe.statistics import wilson
@@ -28,7 +34,14 @@ from uniprobe.store.records import JudgeUsage, Status
 if TYPE_CHECKING:
     from uniprobe.config import Config
 
-__all__ = ["CalibrationReport", "KindResult", "PerturbationResult", "calibrate"]
+__all__ = [
+    "CalibrationReport",
+    "KindResult",
+    "LocalityRow",
+    "PerturbationResult",
+    "calibrate",
+    "calibrate_locality",
+]
 
 
 _CASE = Case.model_validate(
@@ -143,6 +156,8 @@ class CalibrationReport:
     reason."""
     perturbations: dict[str, PerturbationResult] = field(default_factory=dict)
     """Per perturbation ('none' first): coverage and accuracy on decided items."""
+    locality: dict[str, LocalityRow] | None = None
+    """Per perturbation of the locality set (None when not measured)."""
 
     @property
     def items(self) -> int:
@@ -182,6 +197,9 @@ class CalibrationReport:
             "kinds": {k: r.as_dict() for k, r in sorted(self.kinds.items())},
             "mistakes": self.mistakes,
             "perturbations": {k: r.as_dict() for k, r in self.perturbations.items()},
+            "locality": {k: r.as_dict() for k, r in self.locality.items()}
+            if self.locality is not None
+            else None,
         }
 
 
@@ -228,10 +246,13 @@ async def calibrate(
     scenes: int = 12,
     seed: int = 0,
     concurrency: int = 4,
+    locality_items: Sequence[LocalityItem] | None = None,
 ) -> CalibrationReport:
     """Judge the controlled set with a policy's judges; accuracy per check kind.
 
-    Only the kinds the policy routes to a judge are measured.
+    Only the kinds the policy routes to a judge are measured. Locality is measured on
+    `locality_items`, else (when `items` is not given) on `2 * scenes` scenes of the
+    locality set, if the policy's `unchanged` judge is `pixels`.
     """
     judging = Judging.of(policy, options, config)
     try:
@@ -253,6 +274,13 @@ async def calibrate(
 
         results = [r for g in await asyncio.gather(*(one(g) for g in groups.values())) for r in g]
         seconds = time.perf_counter() - started
+        locality = None
+        unchanged = judging.judge_for("unchanged")
+        if unchanged is not None and unchanged.name == "pixels":
+            if locality_items is None and items is None:
+                locality_items = locality_set(2 * scenes, seed=seed)
+            if locality_items is not None:
+                locality = await calibrate_locality(unchanged, locality_items, ledger, slots)
     finally:
         await judging.aclose()
     kinds: dict[str, KindResult] = {}
@@ -291,6 +319,7 @@ async def calibrate(
         ledger.usage,
         sorted(mistakes, key=lambda m: m["id"]),
         perturbations,
+        locality,
     )
 
 
@@ -304,3 +333,73 @@ def _by_perturbation(results: Sequence[_Judged]) -> dict[str, PerturbationResult
             r.decided += 1
             r.correct += status == ("pass" if item.truth else "fail")
     return dict(sorted(out.items(), key=lambda kv: (kv[0] != "none", kv[0])))
+
+
+# --- locality ----------------------------------------------------------------------------
+
+
+@dataclass
+class LocalityRow:
+    """How `unchanged` did on one perturbation of the locality set."""
+
+    perturbation: str
+    expect: Status
+    """pass (a content-preserving re-render) or fail (a real change)."""
+    items: int = 0
+    right: int = 0
+    unknown: int = 0
+    wrong: list[str] = field(default_factory=list)
+    """Ids of the items judged wrongly (or unknown)."""
+
+    @property
+    def rate(self) -> float | None:
+        """Pass rate of re-renders, or fail rate of real changes."""
+        return self.right / self.items if self.items else None
+
+    @property
+    def rate_ci(self) -> tuple[float, float] | None:
+        """95% Wilson interval of the rate."""
+        return wilson(self.right, self.items)
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON form."""
+        return {
+            "perturbation": self.perturbation,
+            "expect": self.expect,
+            "items": self.items,
+            "rate": self.rate,
+            "rate_ci": self.rate_ci,
+            "unknown": self.unknown,
+            "wrong": self.wrong,
+        }
+
+
+async def calibrate_locality(
+    judge: Judge,
+    items: Sequence[LocalityItem],
+    ledger: Ledger | None = None,
+    slots: asyncio.Semaphore | None = None,
+) -> dict[str, LocalityRow]:
+    """Judge every locality item's `unchanged` check; a row per perturbation."""
+    ledger = ledger or Ledger()
+    slots = slots or asyncio.Semaphore(4)
+
+    async def one(item: LocalityItem) -> Status:
+        parts = {"edit": item.excluded} if item.excluded is not None else {}
+        refs = {"turn:1": Canvas(1, item.reference, None, drawn=True)}
+        canvas = Canvas(2, item.image, None, drawn=True)
+        ctx = JudgeContext(_CASE, 2, canvas, refs, parts, item.reference.size, ledger)
+        async with slots:
+            return (await judge.judge(item.check, ctx)).status
+
+    statuses = await asyncio.gather(*(one(i) for i in items))
+    rows: dict[str, LocalityRow] = {}
+    for item, status in zip(items, statuses, strict=True):
+        expect: Status = "pass" if item.truth else "fail"
+        row = rows.setdefault(item.perturbation, LocalityRow(item.perturbation, expect))
+        row.items += 1
+        row.right += status == expect
+        row.unknown += status == "unknown"
+        if status != expect:
+            row.wrong.append(item.id)
+    return rows

@@ -1,18 +1,33 @@
 """The pixels judge: edit locality (`unchanged`), no change at all (`same_as`), and style.
 
-Comparison rule (fixed, and recorded in every verdict): the canvas is brought to the
-reference image's frame first — centre-cropped to the reference's aspect ratio if it
-differs by more than 1%, then resized to the reference's size with Lanczos. Then, on
-the compared region (the whole image for `same_as`; for `unchanged`, everything but
-the named parts' boxes and the boxes of the named objects found in either image, each
-grown by `margin`), three metrics are computed and recorded:
+Comparison rule (recorded in every verdict): the canvas is brought to the reference
+image's frame first — centre-cropped to the reference's aspect ratio if it differs by
+more than 1%, then resized to the reference's size with Lanczos. The compared region is
+the whole image for `same_as`; for `unchanged`, everything but the named parts' boxes
+and the boxes of the named objects found in either image, each grown by `margin`.
+On it, these are always recorded:
 
 * changed share: pixels where a channel differs by more than `pixel_threshold`;
 * PSNR of the compared pixels;
 * SSIM (Wang et al. 2004: Gaussian window, sigma 1.5, on luma), averaged over them.
 
-`metric` says which one decides: `changed_share` (exact, for synthetic scenes and
-pixel-preserving editors) or `ssim` (for models that redraw the whole picture).
+`metric` says what decides:
+
+* `aligned` (default): survives a re-render. When the changed share is already at most
+  `max_changed_aligned` the images agree and nothing more is done. Otherwise the canvas is
+  registered onto the reference (ECC affine on the compared region, else ORB features
+  + RANSAC affine, else no warp; the method, matrix and quality are recorded), each
+  colour channel is mapped onto the reference's by a robust gain and offset fitted on
+  the compared region (global colour, contrast and gamma drift), both are smoothed
+  (`blur_sigma`), and a pixel differs where a channel moves by more than
+  `color_threshold` or the local (masked) SSIM falls below `min_local_ssim`; differences
+  narrower than `min_blob` pixels are dropped (misregistration seams). It passes when
+  at most `max_changed_aligned` (`same_as`: `max_changed_aligned_same`) of the compared
+  pixels differ. Calibrated on `uniprobe.scoring.locality_truth`.
+* `pixels` (alias `changed_share`): the strict rule, changed share at most `max_changed`
+  (`max_changed_same`) — exact, for synthetic scenes and pixel-preserving editors;
+* `ssim`: mean SSIM at least `min_ssim` (`min_ssim_same`).
+
 Objects are located by the reference perception (`regions = "reference"`) or by the
 detector judge (`regions = "detector"`, for photographs).
 """
@@ -24,6 +39,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
+from numpy.typing import NDArray
 from PIL import Image
 from pydantic import Field
 
@@ -39,8 +55,11 @@ from uniprobe.scoring.imaging import (
     align,
     changed_mask,
     colorful_share,
+    match_colors,
     psnr,
+    register,
     ssim_map,
+    structural_change,
 )
 from uniprobe.scoring.judge import (
     Canvas,
@@ -76,14 +95,15 @@ class PixelsJudge(Judge):
     """Pixel comparisons between a canvas and a reference image, and global style."""
 
     name = "pixels"
-    version = "2"
+    version = "3"
     kinds = frozenset({"unchanged", "same_as", "style"})
 
     class Options(JudgeOptions):
         """Thresholds of the pixel comparisons; recorded with every score."""
 
-        metric: Literal["changed_share", "ssim"] = "changed_share"
-        """What decides unchanged/same_as (all metrics are recorded either way)."""
+        metric: Literal["aligned", "pixels", "changed_share", "ssim"] = "aligned"
+        """What decides unchanged/same_as: aligned (survives re-rendering), pixels (strict;
+        `changed_share` is its old name) or ssim. The strict metrics are recorded either way."""
         pixel_threshold: int = Field(24, ge=0, le=255)
         """A pixel changed when a channel differs by more than this (0..255)."""
         max_changed: float = Field(0.01, ge=0, le=1)
@@ -94,6 +114,18 @@ class PixelsJudge(Judge):
         """ssim: unchanged passes when the mean SSIM outside the edit is at least this."""
         min_ssim_same: float = Field(0.95, ge=-1, le=1)
         """ssim: same_as passes when the mean SSIM of the whole image is at least this."""
+        blur_sigma: float = Field(1.5, ge=0)
+        """aligned: Gaussian sigma (pixels) both images are smoothed with before comparing."""
+        color_threshold: int = Field(48, ge=0, le=255)
+        """aligned: a smoothed pixel differs when a channel moves by more than this."""
+        min_local_ssim: float = Field(0.5, ge=-1, le=1)
+        """aligned: ... or when its local SSIM falls below this."""
+        min_blob: int = Field(7, ge=1)
+        """aligned: differences narrower than this many pixels are dropped."""
+        max_changed_aligned: float = Field(0.002, ge=0, le=1)
+        """aligned: unchanged passes when at most this share of compared pixels differ."""
+        max_changed_aligned_same: float = Field(0.002, ge=0, le=1)
+        """aligned: same_as passes when at most this share of all pixels differ."""
         margin: int = Field(6, ge=0)
         """Pixels added around excluded boxes."""
         regions: Literal["reference", "detector"] = "reference"
@@ -207,9 +239,65 @@ class PixelsJudge(Judge):
             )
         limit = cfg.max_changed if check is not None else cfg.max_changed_same
         evidence["max_changed"] = limit
+        if cfg.metric == "aligned":
+            limit = cfg.max_changed_aligned if check is not None else cfg.max_changed_aligned_same
+            if share > limit:
+                return self._aligned(a, b, mask, check is not None, evidence)
+            evidence["aligned"] = {"registration": None, "reason": "pixels already agree"}
         return JudgeResult(
             "pass" if share <= limit else "fail",
             f"{share:.2%} of pixels {where}changed (limit {limit:.1%})",
+            evidence,
+        )
+
+    def _aligned(
+        self,
+        a: NDArray[np.uint8],
+        b: NDArray[np.uint8],
+        mask: NDArray[np.bool_],
+        edit: bool,
+        evidence: dict[str, Any],
+    ) -> JudgeResult:
+        """Decide after registration and colour matching (metric `aligned`)."""
+        cfg = self.options
+        warped, inside, registration = register(a, b, mask)
+        out_of_frame = float((mask & ~inside).sum()) / float(mask.sum())
+        mask = mask & inside
+        if not mask.any():
+            return JudgeResult("unknown", "nothing left to compare after alignment", evidence)
+        matched, curves = match_colors(a, warped, mask)
+        differs, ssim = structural_change(
+            a,
+            matched,
+            mask,
+            sigma=cfg.blur_sigma,
+            color_threshold=cfg.color_threshold,
+            min_ssim=cfg.min_local_ssim,
+            min_blob=cfg.min_blob,
+        )
+        share = float(differs.sum()) / float(mask.sum())
+        limit = cfg.max_changed_aligned if edit else cfg.max_changed_aligned_same
+        ys, xs = np.nonzero(differs)
+        evidence["aligned"] = {
+            "registration": registration.evidence(),
+            "out_of_frame_share": round(out_of_frame, 4),
+            "color_fit": curves,
+            "changed_share": round(share, 5),
+            "ssim": round(float(ssim[mask].mean()), 4),
+            "changed_box": [int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1]
+            if len(xs)
+            else None,
+            "max_changed": limit,
+            "blur_sigma": cfg.blur_sigma,
+            "color_threshold": cfg.color_threshold,
+            "min_local_ssim": cfg.min_local_ssim,
+            "min_blob": cfg.min_blob,
+        }
+        where = "outside the edited region " if edit else ""
+        return JudgeResult(
+            "pass" if share <= limit else "fail",
+            f"after alignment ({registration.method}) and colour matching, {share:.2%} of "
+            f"pixels {where}differ (limit {limit:.1%})",
             evidence,
         )
 
