@@ -112,10 +112,9 @@ def test_imported_photographs_get_no_decided_reference_verdict(tmp_path: Path) -
         target.parent.mkdir(parents=True, exist_ok=True)
         _photo(rng.choice(PHOTOS)).save(target.with_suffix(".png"))
     result, _ = uniprobe.import_run(
-        folder, "paper", model="import/photos", out=tmp_path / "runs", score=False,
+        folder, "paper", model="import/photos", out=tmp_path / "runs", policy="reference",
         allow_missing=True,
     )  # fmt: skip
-    uniprobe.score(result.path, policy="reference")
     verdicts = [
         v
         for record in RunDir.open(result.path).scores("reference").values()
