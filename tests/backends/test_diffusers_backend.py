@@ -34,6 +34,7 @@ from PIL import Image  # noqa: E402
 from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer  # noqa: E402
 
 from fake_hub import cache_model, fake_hub, use_hub  # noqa: E402
+from hub_refusals import hub_refusals  # noqa: E402
 from uniprobe.backends import diffusers as diffusers_backend  # noqa: E402
 from uniprobe.backends.base import (  # noqa: E402
     Conversation,
@@ -407,26 +408,7 @@ def test_offline_a_model_id_in_the_cache_loads_from_its_snapshot(
     assert replies[0].images[0].data == _run(in_memory, turns)[0].images[0].data
 
 
-@pytest.mark.parametrize(
-    ("status", "error_code", "message"),
-    [
-        pytest.param(
-            404,
-            "RepoNotFound",
-            f"no model '{REPO}' on the Hugging Face Hub (https://huggingface.co/{REPO}); if "
-            f"it is private, set HF_TOKEN to a token with access, then download it with: "
-            f"hf download {REPO}",
-            id="no-such-repo",
-        ),
-        pytest.param(
-            401,
-            "GatedRepo",
-            f"the model is gated: accept its terms at https://huggingface.co/{REPO}, set "
-            f"HF_TOKEN to a token with access, then download it with: hf download {REPO}",
-            id="gated",
-        ),
-    ],
-)
+@pytest.mark.parametrize(("status", "error_code", "message"), hub_refusals(REPO))
 def test_online_a_model_id_missing_from_the_cache_is_downloaded(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, status: int, error_code: str, message: str
 ) -> None:

@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from hub_refusals import hub_refusals
 from uniprobe.cases.checks import (
     Absent,
     Check,
@@ -445,26 +446,7 @@ def test_offline_a_model_id_in_the_cache_loads_from_its_snapshot(
     assert cached == from_folder.detect(image, ["dog"])
 
 
-@pytest.mark.parametrize(
-    ("status", "error_code", "message"),
-    [
-        pytest.param(
-            404,
-            "RepoNotFound",
-            f"no model '{REPO}' on the Hugging Face Hub (https://huggingface.co/{REPO}); if "
-            f"it is private, set HF_TOKEN to a token with access, then download it with: "
-            f"hf download {REPO}",
-            id="no-such-repo",
-        ),
-        pytest.param(
-            401,
-            "GatedRepo",
-            f"the model is gated: accept its terms at https://huggingface.co/{REPO}, set "
-            f"HF_TOKEN to a token with access, then download it with: hf download {REPO}",
-            id="gated",
-        ),
-    ],
-)
+@pytest.mark.parametrize(("status", "error_code", "message"), hub_refusals(REPO))
 def test_online_a_model_id_missing_from_the_cache_is_downloaded(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, status: int, error_code: str, message: str
 ) -> None:
