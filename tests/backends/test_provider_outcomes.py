@@ -48,7 +48,6 @@ RETIRED_25 = " (retired on 2026-10-02; use 'gemini-3.1-flash-image')"
 
 
 @pytest.fixture(scope="module")
-
 def fake() -> Iterator[FakeServer]:
     with FakeServer() as server:
         yield server
