@@ -151,7 +151,10 @@ def test_hints_state_the_rule_the_judges_apply() -> None:
         "Every cat must be above every dog, comparing their centres as you look at the image."
     )
     _, unchanged = ask(CHECK.validate_python({"unchanged": {"against": 1}}))
-    assert unchanged == "Ignore differences too small to see (up to 1% of the pixels may change)."
+    assert unchanged == (
+        "Ignore a slight re-rendering of the whole picture (a small shift, crop, scale, "
+        "colour or sharpness change) and differences too small to see."
+    )
 
 
 @pytest.mark.parametrize(

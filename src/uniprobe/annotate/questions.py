@@ -157,7 +157,10 @@ def _unchanged(check: Unchanged) -> Question:
     ref = reference_name(check.against)
     excluded = [_areas(check.outside)] if check.outside else []
     excluded += [f"any {o}" for o in check.outside_objects]
-    hint = "Ignore differences too small to see (up to 1% of the pixels may change)."
+    hint = (
+        "Ignore a slight re-rendering of the whole picture (a small shift, crop, scale, "
+        "colour or sharpness change) and differences too small to see."
+    )
     if not excluded:
         return f"Is the image unchanged from {ref}?", hint
     return f"Outside {_join(excluded)}, is the image unchanged from {ref}?", hint
