@@ -23,7 +23,7 @@ from uniprobe.annotate.app import Annotation, create_app
 from uniprobe.annotate.items import canvases
 from uniprobe.annotate.serve import listen, make_server, url_of
 from uniprobe.annotate.serve import open_browser as open_page
-from uniprobe.backends.base import Capabilities
+from uniprobe.backends.base import Capabilities, ImageKind
 from uniprobe.backends.registry import model_capabilities
 from uniprobe.cases.export import export_dataset as write_dataset
 from uniprobe.cases.export import export_prompts as write_prompts
@@ -36,7 +36,7 @@ from uniprobe.errors import PreflightError, Problem, RunDirError, UsageError
 from uniprobe.report.build import write_report
 from uniprobe.report.metrics import RunSummary, summarize
 from uniprobe.runner.importer import ImportPlan, import_answers
-from uniprobe.runner.preflight import NEEDS_A_JUDGE, run_problems
+from uniprobe.runner.preflight import NEEDS_A_JUDGE, image_problems, run_problems
 from uniprobe.runner.preflight import check_models as check_models_of
 from uniprobe.runner.progress import RunProgress
 from uniprobe.runner.run import RunResult, run_dir_name, run_model, score_run
@@ -99,8 +99,10 @@ def run(
     Before anything is sent or written, every model is checked (`check_models`: a key,
     the key accepted, the model offered) and so is the judge policy (a model that is not
     a reference needs `policy`, since the default `reference` judge reads only synthetic
-    scenes; the policy must answer every check of the suite; its judges' providers need
-    a key): any problem raises `PreflightError` with one line each. Returns one
+    scenes; the policy must answer every check of the suite, each with a judge that reads
+    the kind of image the model draws, `images` if given, else its backend's
+    `Capabilities.draws`; its judges' providers need a key): any problem raises
+    `PreflightError` with one line each. Returns one
     `RunResult` per model; a result with `errors` lists them in `failures`.
     """
     settings = run_settings(settings, **changes)
@@ -123,16 +125,21 @@ def run(
 def check_models(
     models: Sequence[str],
     settings: RunSettings | None = None,
+    *,
+    suite: Suite | str | Path | None = None,
     **changes: Any,
 ) -> dict[str, list[str]]:
     """What would make each model's calls fail, found without generating anything: a
     missing key, a key the provider rejects, a model name it does not offer (naming the
     closest it does). One `models.list` call per provider; local and reference backends
-    have nothing to check. Returns the problems by model (an empty list: ok). Settings as
-    for `run` (`options`, `config`)."""
+    have nothing to check. With a `suite` and a `policy`, also every judge of the policy
+    that the suite's checks reach but that cannot read what the model draws (as `run`
+    checks). Returns the problems by model (an empty list: ok). Settings as for `run`
+    (`options`, `config`, `policy`, `images`)."""
     settings = run_settings(settings, **changes)
     cfg = settings.config if isinstance(settings.config, Config) else load_config(settings.config)
-    return asyncio.run(check_models_of(models, settings=settings, config=cfg))
+    the_suite = suite if isinstance(suite, Suite) or suite is None else load_suite(suite)
+    return asyncio.run(check_models_of(models, settings=settings, config=cfg, suite=the_suite))
 
 
 def list_models() -> dict[str, Capabilities]:
@@ -268,16 +275,23 @@ def import_run(
     allow_missing: bool = False,
     policy: str | None = None,
     score: bool = True,
+    images: ImageKind = "any",
 ) -> tuple[RunResult, ImportPlan]:
     """Make a run from images produced elsewhere (see `uniprobe cases prompts`), and score it.
 
-    Images from outside are not synthetic scenes, so `policy` must be named (`vlm`,
-    `detector`, ...); `reference` only for imported synthetic scenes. Without one,
-    `PreflightError`, and nothing is written.
+    Images from outside are of unknown kind (`images="any"`), so `policy` must be named
+    and read any image (`vlm`, `detector`, ...); `reference` only for images declared
+    `images="synthetic"` (scenes of uniprobe's own renderer, such as re-imported reference
+    renders; the reference judge still declines a canvas it cannot explain). Without a
+    policy, or with one whose judges cannot read the images, `PreflightError`, and nothing
+    is written.
     """
     if policy is None:
         raise PreflightError([f"{model}: {NEEDS_A_JUDGE}"])
     the_suite = suite if isinstance(suite, Suite) else load_suite(suite)
+    problems = image_problems(the_suite, model, images, policy)
+    if problems:
+        raise PreflightError(problems)
     result, plan = import_answers(
         Path(folder),
         the_suite,
@@ -285,6 +299,7 @@ def import_run(
         out=Path(out),
         allow_missing=allow_missing,
         policy=policy,
+        images=images,
     )
     if score:
         n = asyncio.run(score_run(result.path, the_suite, policy=policy))

@@ -93,6 +93,14 @@ RunJudgeOpt = Annotated[
         "any model but reference/*: reference reads only synthetic scenes.",
     ),
 ]
+ImagesOpt = Annotated[
+    uniprobe.ImageKind | None,
+    typer.Option(
+        help="What the models draw, if not what their backends declare: synthetic for "
+        "scenes of uniprobe's own renderer (re-imported reference renders, the fake "
+        "provider), which the reference judge may then read; any for any other image."
+    ),
+]
 JudgeOptionOpt = Annotated[
     list[str],
     typer.Option("--judge-option", "-J", help="Judge option judge.key=value; repeatable."),
@@ -132,6 +140,7 @@ def run(
     resume: Annotated[bool, typer.Option(help=_about("resume"))] = _RUN.resume,
     concurrency: Annotated[int, typer.Option(help=_about("concurrency"))] = _RUN.concurrency,
     policy: RunJudgeOpt = None,
+    images: ImagesOpt = None,
     judge_option: JudgeOptionOpt = [],  # noqa: B006 - typer reads the default, never mutates it
     option: Annotated[
         list[str], typer.Option("--option", "-M", help="Model option key=value (all models).")
@@ -167,6 +176,7 @@ def run(
         resume=resume,
         concurrency=concurrency,
         policy=policy,
+        images=images,
         options={m: options for m in model},
         judge_options=_parse_judge_options(judge_option),
         score=score,
@@ -549,14 +559,23 @@ def import_(
             "--judge",
             "--policy",
             help="Judge policy to score with (required): vlm or detector for real images; "
-            "reference reads only synthetic scenes.",
+            "reference reads only synthetic scenes (with --images synthetic).",
         ),
     ] = None,
     score: Annotated[bool, typer.Option(help="Score the imported run.")] = True,
+    images: Annotated[
+        uniprobe.ImageKind,
+        typer.Option(
+            help="What the answers are: any (default: images from outside, of unknown kind) "
+            "or synthetic (scenes of uniprobe's own renderer, e.g. re-imported "
+            "reference/oracle renders), which --judge reference may then read."
+        ),
+    ] = "any",
 ) -> None:
     """Turn images produced elsewhere (a GUI, a private model) into a scored run. Name the
-    judge: --judge vlm or --judge detector read real images; --judge reference
-    reads only synthetic scenes (such as those `reference/oracle` draws)."""
+    judge: --judge vlm or --judge detector read any image; --judge reference reads only
+    synthetic scenes (such as those `reference/oracle` draws), declared with --images
+    synthetic."""
     result, plan = uniprobe.import_run(
         folder,
         suite,
@@ -565,6 +584,7 @@ def import_(
         allow_missing=allow_missing,
         policy=policy,
         score=score,
+        images=images,
     )
     for name in plan.missing:
         err.print(f"missing (recorded as no image): {name}", highlight=False, markup=False)
@@ -631,12 +651,31 @@ def models_check(
     config: Annotated[
         Path | None, typer.Option(help="Config file (default: ./uniprobe.toml if present).")
     ] = None,
+    suite: SuiteOpt = "paper",
+    policy: Annotated[
+        str | None,
+        typer.Option(
+            "--judge",
+            "--policy",
+            help="Also check that this judge policy reads what each model draws, for every "
+            "check of --suite.",
+        ),
+    ] = None,
+    images: ImagesOpt = None,
 ) -> None:
     """Check models without generating anything: a key, the key accepted, the model offered
-    by the provider (one models.list per provider). One line per model; exit 2 if any has a
-    problem."""
+    by the provider (one models.list per provider); with --judge, that the policy's judges
+    read the kind of image each model draws for every check of --suite. One line per
+    model; exit 2 if any has a problem."""
     options = _parse_options(option)
-    found = uniprobe.check_models(models, options={m: options for m in models}, config=config)
+    found = uniprobe.check_models(
+        models,
+        options={m: options for m in models},
+        config=config,
+        policy=policy,
+        images=images,
+        suite=suite if policy is not None else None,
+    )
     for model, problems in found.items():
         if not problems:
             out.print(f"{model}: ok", highlight=False, markup=False, soft_wrap=True)

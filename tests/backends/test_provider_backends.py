@@ -88,6 +88,7 @@ def _run(
         config=_config(fake.url),
         options={name: options or {}},
         policy="reference",  # the fake draws synthetic scenes
+        images="synthetic",
     )
     return result
 

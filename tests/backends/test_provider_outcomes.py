@@ -92,6 +92,7 @@ def _run(
         retry=FAST,
         cache=cache,
         policy="reference",  # the fake draws synthetic scenes
+        images="synthetic",
     )
     return RunDir.open(result.path).samples()["wire.two_turns#0"]
 
@@ -367,6 +368,7 @@ def test_an_echoed_key_reaches_no_file_no_output_and_no_report(
             retry=FAST,
             progress=True,
             policy="reference",
+            images="synthetic",
         )
         echoed = [r for r in fake.requests if r.status in (400, 401)]
     assert echoed and all(key.encode() not in r.body for r in echoed)  # sent in a header

@@ -36,7 +36,12 @@ def answers(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_imported_answers_score_like_the_run_they_came_from(answers: Path, tmp_path: Path) -> None:
     result, plan = uniprobe.import_run(
-        answers, SUITE, model="import/oracle-copy", out=tmp_path, policy="reference"
+        answers,
+        SUITE,
+        model="import/oracle-copy",
+        out=tmp_path,
+        policy="reference",
+        images="synthetic",
     )
     assert plan.missing == [] and plan.unexpected == []
     assert result.path == tmp_path / "paper-import-oracle-copy"
@@ -44,7 +49,10 @@ def test_imported_answers_score_like_the_run_they_came_from(answers: Path, tmp_p
     assert summary.protocol == "imported"
     assert summary.overall.strict_accuracy.value == 1.0
     manifest = RunDir.open(result.path).manifest()
-    assert manifest.model.options["imported_from"] == str(answers.resolve())
+    assert manifest.model.options == {
+        "imported_from": str(answers.resolve()),
+        "images": "synthetic",
+    }
     # a text answer is a text reply, not an image
     topic = RunDir.open(result.path).samples()["paper.global.topic_restriction.monkey#0"]
     assert topic.turns[1].reply is not None and topic.turns[1].reply.images == []
@@ -77,6 +85,8 @@ def test_missing_and_unexpected_files_are_named_and_nothing_is_written(
             "import/x",
             "--judge",
             "reference",
+            "--images",
+            "synthetic",
             "--out",
             str(tmp_path / "runs"),
         ],
@@ -108,6 +118,8 @@ def test_allow_missing_records_no_image_and_lists_what_was_not_imported(
             "import/x",
             "--judge",
             "reference",
+            "--images",
+            "synthetic",
             "--out",
             str(tmp_path / "runs"),
             "--allow-missing",

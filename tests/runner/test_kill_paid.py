@@ -57,6 +57,8 @@ def _command(tmp_path: Path, fake: FakeServer, *extra: str) -> list[str]:
         "--no-progress",
         "--judge",
         "reference",
+        "--images",
+        "synthetic",  # the fake paints synthetic scenes
         *extra,
     ]
 

@@ -83,7 +83,8 @@ def _uniprobe(
 
 
 def _run(tmp_path: Path, *args: str, key: str | None = KEY) -> subprocess.CompletedProcess[str]:
-    common = ["--suite", "one.yaml", "--out", "runs", "--no-progress"]
+    # the fake paints synthetic scenes, which the reference judge reads: declared so
+    common = ["--suite", "one.yaml", "--out", "runs", "--no-progress", "--images", "synthetic"]
     return _uniprobe(tmp_path, "run", *common, *args, key=key)
 
 
@@ -239,11 +240,31 @@ def test_importing_outside_images_needs_a_named_judge(tmp_path: Path) -> None:
     assert not (tmp_path / "r").exists()
 
 
+def test_importing_outside_images_for_the_reference_judge_needs_them_declared_synthetic(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "one.yaml").write_text(ONE_TURN, encoding="utf-8")
+    args = ["import", "answers", "--suite", "one.yaml", "--model", "import/x", "--out", "r"]
+    done = _uniprobe(tmp_path, *args, "--judge", "reference")
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.splitlines() == [
+        "error: import/x: judge 'reference' (policy 'reference') reads only synthetic scenes; "
+        "'count' checks of this suite need a judge that reads any image: --judge vlm or "
+        "--judge detector"
+    ]
+    assert not (tmp_path / "r").exists()
+    # declared synthetic, the import goes on (here: to the missing folder of answers)
+    declared = _uniprobe(tmp_path, *args, "--judge", "reference", "--images", "synthetic")
+    assert declared.returncode == 2
+    assert declared.stderr.splitlines() == ["error: answers is not a folder of answers"]
+
+
 def test_a_run_warns_once_at_the_start_which_costs_will_be_unknown(
     fake: FakeServer, tmp_path: Path
 ) -> None:
     _setup(tmp_path, fake)
-    common = ["--suite", "one.yaml", "--out", "runs", "--judge", "reference"]
+    common = ["--suite", "one.yaml", "--out", "runs", "--judge", "reference", "--images"]
+    common.append("synthetic")
     done = _uniprobe(
         tmp_path, "run", *common, "-m", "openai/gpt-5.5", "-M", "image_model=gpt-image-1-mini"
     )
@@ -253,3 +274,129 @@ def test_a_run_warns_once_at_the_start_which_costs_will_be_unknown(
         'unknown cost (set [prices."gpt-image-1-mini"])'
     )
     assert [line for line in done.stderr.splitlines() if line.startswith("warning:")] == [warning]
+
+
+# --- the judge reads what the model draws ----------------------------------------------------
+
+MIXED = "mixed-reference-count"
+"""A custom policy: `count` to the reference judge (synthetic scenes only), the rest to vlm."""
+
+
+@pytest.fixture
+def mixed(monkeypatch: pytest.MonkeyPatch) -> str:
+    """MIXED, registered for one test (the registry has no removal: its table is patched)."""
+    policy = uniprobe.Policy(MIXED, {"count": "reference", "color": "vlm", "text": "ocr"})
+    monkeypatch.setitem(uniprobe.policy_registry._items, MIXED, policy)
+    return MIXED
+
+COLOURED = """\
+- id: two.birds
+  family: global_instruction
+  subtype: two
+  turns:
+    - user: "Generate an image of 3 red birds."
+      expect:
+        - count: {object: bird, equals: 3}
+        - color: {object: bird, equals: red}
+"""
+
+
+def test_the_reference_policy_on_a_real_model_is_refused_naming_what_it_cannot_read(
+    fake: FakeServer, tmp_path: Path
+) -> None:
+    _setup(tmp_path, fake)
+    common = ["--suite", "one.yaml", "--out", "runs", "--no-progress", "--judge", "reference"]
+    done = _uniprobe(tmp_path, "run", *common, "-m", "openai/gpt-5.5")
+    assert _refused(done, tmp_path) == [
+        "error: openai/gpt-5.5: judge 'reference' (policy 'reference') reads only synthetic "
+        "scenes; 'count' checks of this suite need a judge that reads any image: --judge vlm "
+        "or --judge detector"
+    ]
+    assert {r.endpoint for r in fake.requests} == {"models.list"}  # nothing generated
+
+
+def test_a_custom_policy_sending_a_kind_to_a_synthetic_only_judge_is_refused(
+    fake: FakeServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mixed: str
+) -> None:
+    _setup(tmp_path, fake)
+    (tmp_path / "two.yaml").write_text(COLOURED, encoding="utf-8")
+    monkeypatch.setenv("UNIPROBE_TEST_KEY", KEY)
+    models = ["openai/gpt-5.5", "google/gemini-3.1-flash-image", "reference/oracle"]
+    with pytest.raises(uniprobe.PreflightError) as caught:
+        uniprobe.run(
+            tmp_path / "two.yaml",
+            models,
+            out=tmp_path / "runs",
+            policy=MIXED,
+            config=tmp_path / "uniprobe.toml",
+        )
+    line = (
+        "{}: judge 'reference' (policy '" + MIXED + "') reads only synthetic scenes; 'count' "
+        "checks of this suite need a judge that reads any image: --judge vlm or --judge detector"
+    )
+    # one line per model that draws any image; the reference backend draws synthetic scenes
+    assert caught.value.problems == [line.format(m) for m in models[:2]]
+    assert not (tmp_path / "runs").exists()
+    assert {r.endpoint for r in fake.requests} == {"models.list"}
+    # declared synthetic (the fake paints synthetic scenes), the same policy may judge them
+    found = uniprobe.check_models(
+        models[:2],
+        config=tmp_path / "uniprobe.toml",
+        policy=MIXED,
+        images="synthetic",
+        suite=tmp_path / "two.yaml",
+    )
+    assert found == {m: [] for m in models[:2]}
+
+
+def test_a_policy_that_reads_any_image_is_fine(
+    fake: FakeServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _setup(tmp_path, fake)
+    monkeypatch.setenv("UNIPROBE_TEST_KEY", KEY)
+    config = tmp_path / "uniprobe.toml"
+    for policy in ("vlm", "detector", "human"):
+        found = uniprobe.check_models(
+            ["openai/gpt-5.5"], config=config, policy=policy, suite="paper"
+        )
+        assert found == {"openai/gpt-5.5": []}, policy
+    assert uniprobe.check_models(
+        ["openai/gpt-5.5"], config=config, policy="reference", suite="paper"
+    )["openai/gpt-5.5"] == [
+        "openai/gpt-5.5: judge 'reference' (policy 'reference') reads only synthetic scenes; "
+        "'absent', 'color', 'count', 'position', 'present' and 'relation' checks of this suite "
+        "need a judge that reads any image: --judge vlm or --judge detector"
+    ]
+
+
+def test_models_check_with_a_judge_checks_what_it_reads(fake: FakeServer, tmp_path: Path) -> None:
+    _setup(tmp_path, fake)
+    names = ["openai/gpt-5.5", "reference/oracle"]
+    args = ["models", "check", *names, "--suite", "one.yaml", "--judge", "reference"]
+    done = _uniprobe(tmp_path, *args)
+    assert done.returncode == 2, done.stderr
+    assert done.stdout.splitlines() == [
+        "openai/gpt-5.5: judge 'reference' (policy 'reference') reads only synthetic scenes; "
+        "'count' checks of this suite need a judge that reads any image: --judge vlm or "
+        "--judge detector",
+        "reference/oracle: ok",
+    ]
+    ok = _uniprobe(tmp_path, *args, "--images", "synthetic")
+    assert (ok.returncode, ok.stdout.splitlines()) == (0, [f"{n}: ok" for n in names])
+    vlm = _uniprobe(tmp_path, "models", "check", names[0], "--suite", "one.yaml", "--judge", "vlm")
+    assert (vlm.returncode, vlm.stdout) == (0, "openai/gpt-5.5: ok\n")
+
+
+def test_judges_and_backends_declare_the_images_they_read_and_draw() -> None:
+    reads = {n: uniprobe.judge_registry.get(n).reads for n in uniprobe.judge_registry.names()}
+    assert reads == {
+        "detector": "any",
+        "human": "any",
+        "ocr": "any",
+        "pixels": "any",
+        "reference": "synthetic",
+        "vlm": "any",
+    }
+    draws = {n: c.draws for n, c in uniprobe.list_models().items()}
+    assert draws["reference/oracle"] == draws["reference/literal"] == "synthetic"
+    assert {d for n, d in draws.items() if not n.startswith("reference/")} == {"any"}

@@ -84,9 +84,16 @@ def _run(
     **kw: Unpack[_RunOptions],
 ) -> uniprobe.RunResult:
     config = config or _config(fake.url)
-    # the fake draws synthetic scenes, which the reference judge reads: named explicitly
+    # the fake draws synthetic scenes, which the reference judge reads: declared explicitly
     [result] = uniprobe.run(
-        suite, [model], out=out, config=config, retry=FAST, policy="reference", **kw
+        suite,
+        [model],
+        out=out,
+        config=config,
+        retry=FAST,
+        policy="reference",
+        images="synthetic",
+        **kw,
     )
     return result
 

@@ -111,9 +111,19 @@ def test_imported_photographs_get_no_decided_reference_verdict(tmp_path: Path) -
         target = folder / turn["answer"]
         target.parent.mkdir(parents=True, exist_ok=True)
         _photo(rng.choice(PHOTOS)).save(target.with_suffix(".png"))
+    # preflight refuses the reference judge for images of unknown kind...
+    with pytest.raises(uniprobe.PreflightError) as refused:
+        uniprobe.import_run(folder, "paper", model="import/photos", out=tmp_path / "runs",
+                            policy="reference", allow_missing=True)  # fmt: skip
+    assert refused.value.problems[0].startswith(
+        "import/photos: judge 'reference' (policy 'reference') reads only synthetic scenes"
+    )
+    assert not (tmp_path / "runs").exists()
+    # ...so the photographs are declared synthetic (wrongly) to reach the judge itself,
+    # which must still decline every canvas it cannot explain
     result, _ = uniprobe.import_run(
         folder, "paper", model="import/photos", out=tmp_path / "runs", policy="reference",
-        allow_missing=True,
+        allow_missing=True, images="synthetic",
     )  # fmt: skip
     verdicts = [
         v

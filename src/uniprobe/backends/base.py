@@ -14,7 +14,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -31,13 +31,31 @@ __all__ = [
     "Conversation",
     "Exchange",
     "ImageData",
+    "ImageKind",
     "ModelListings",
     "Reply",
     "Session",
     "SessionContext",
     "Usage",
     "UserTurn",
+    "can_read",
 ]
+
+ImageKind = Literal["synthetic", "any"]
+"""What kind of image a model draws or a judge reads.
+
+* `synthetic`: the scenes of uniprobe's built-in renderer (`uniprobe.scenes`): flat
+  backdrops, the glyph vocabulary, white canvases, as the reference backends draw them;
+* `any`: any image at all (photographs, a diffusion model's or a provider's renders).
+
+A judge that reads `any` also reads `synthetic` scenes; one that reads only `synthetic`
+scenes cannot judge a model that draws `any` image (see `can_read`).
+"""
+
+
+def can_read(reads: ImageKind, draws: ImageKind) -> bool:
+    """Whether a judge that reads `reads` can judge images of kind `draws`."""
+    return reads == "any" or draws == "synthetic"
 
 
 @dataclass(frozen=True)
@@ -73,7 +91,10 @@ class Usage:
     output_image_tokens: int | None = None
     images: int = 0
     cached_input_tokens: int | None = None
-    """Input tokens served from the provider's prompt cache (billed at their own rate)."""
+    """Part of input_tokens served from the provider's prompt cache (billed at the cached
+    input rate)."""
+    cached_input_image_tokens: int | None = None
+    """Part of cached_input_tokens that encoded images (None: not reported)."""
 
 
 @dataclass(frozen=True)
@@ -139,6 +160,9 @@ class Capabilities:
     different tracks and never ranked together."""
     reads_expectations: bool = False
     """Reference backends only: they draw from the case's checks."""
+    draws: ImageKind = "any"
+    """The kind of image the model draws: `synthetic` for the reference backends (the
+    built-in renderer's scenes), `any` for providers and local models."""
 
 
 class ModelListings:

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from uniprobe._version import __version__
+from uniprobe.backends.base import ImageKind
 from uniprobe.cases.export import ANSWER_SUFFIXES, answer_stem
 from uniprobe.cases.images import case_image_bytes
 from uniprobe.cases.schema import Suite
@@ -94,8 +95,10 @@ def import_answers(
     out: Path,
     allow_missing: bool = False,
     policy: str = "reference",
+    images: ImageKind = "any",
 ) -> tuple[RunResult, ImportPlan]:
-    """Write a run of `model` from the answers in `folder` (not scored: see `score_run`)."""
+    """Write a run of `model` from the answers in `folder` (not scored: see `score_run`).
+    The manifest's model options record the folder and the kind of `images` declared."""
     if "/" not in model:
         raise UsageError(f"name the model as provider/name, e.g. import/{model}")
     plan = plan_import(folder, suite)
@@ -117,7 +120,9 @@ def import_answers(
             uniprobe_version=__version__,
             suite=suite_info(suite),
             model=ModelInfo(
-                name=model, options={"imported_from": str(folder.resolve())}, protocol="imported"
+                name=model,
+                options={"imported_from": str(folder.resolve()), "images": images},
+                protocol="imported",
             ),
             epochs=1,
             policy=policy,

@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
+from uniprobe.backends.base import ImageKind
 from uniprobe.config import Config
 from uniprobe.errors import UsageError
 from uniprobe.limits import RetryPolicy
@@ -37,6 +38,11 @@ class RunSettings(BaseModel):
     """Conversations at once per model."""
     policy: str | None = None
     """Judge policy to score with (default: reference, for the reference models only)."""
+    images: ImageKind | None = None
+    """What the models draw, over their backends' own declaration (`synthetic` for the
+    reference backends, `any` image otherwise): `synthetic` declares models known to draw
+    the built-in renderer's scenes (the fake provider's painter) so that the reference
+    judge may read them."""
     options: Mapping[str, Mapping[str, Any]] = Field(default_factory=dict)
     """Options by model name (over the config file's [models."<name>"])."""
     judge_options: Mapping[str, Mapping[str, Any]] = Field(default_factory=dict)

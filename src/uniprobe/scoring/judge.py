@@ -6,7 +6,10 @@ its own output. When it cannot decide, it says `unknown` with the reason.
 
 A judge subclasses `Judge` and writes one method, `judge(check, ctx)`. It declares
 `name` (its registry name), `version` (bumped whenever verdicts may change), `kinds`
-(the check kinds it answers) and an `Options` model (validated; thresholds, model
+(the check kinds it answers), `reads` (the kind of image it can read: `any`, the
+default, or only the built-in renderer's `synthetic` scenes; preflight refuses a run
+whose policy sends a check to a judge that cannot read what the model draws) and an
+`Options` model (validated; thresholds, model
 ids), and is registered with `@judges.register(name)`; `make_judge(name, options,
 config)` makes one. Every other hook has a default, and the engine and policies call
 them all, unconditionally:
@@ -43,6 +46,7 @@ from PIL import Image
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from uniprobe._registry import Registry
+from uniprobe.backends.base import ImageKind
 from uniprobe.cases.checks import Check
 from uniprobe.errors import ConfigError
 from uniprobe.hashing import sha256_bytes
@@ -180,6 +184,9 @@ class Judge(ABC):
     """Bumped whenever verdicts may change."""
     kinds: frozenset[str]
     """Check kinds this judge answers."""
+    reads: ClassVar[ImageKind] = "any"
+    """The kind of image it can read: `any`, or only `synthetic` scenes of the built-in
+    renderer (the reference judge). Checked by preflight against what the model draws."""
     volatile: bool = False
     """True when verdicts depend on data that changes after scoring (people's labels)."""
     options: JudgeOptions

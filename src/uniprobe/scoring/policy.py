@@ -11,6 +11,9 @@ A built-in policy is a preference list of routes: each check kind goes to the fi
 route whose judges declare it (`kinds`; `agree` needs both, `verify` the proposer), so
 a new check kind reaches a policy as soon as a judge declares it.
 
+A route reads what its judges read (`Judge.reads`): `any` image only when every judge
+of it does; preflight checks it against the kind of image the model draws.
+
 Policies are chosen by name (`--judge`); each judge's options come from the config
 file's `[judges.<name>]` table, overridden by `-J name.key=value`.
 """
@@ -23,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from uniprobe._registry import Registry
+from uniprobe.backends.base import ImageKind
 from uniprobe.cases.checks import CHECK_KINDS
 from uniprobe.errors import ConfigError
 from uniprobe.scoring.judge import Judge, judges, make_judge
@@ -35,7 +39,15 @@ from uniprobe.scoring.judges.combine import combined
 if TYPE_CHECKING:
     from uniprobe.config import Config
 
-__all__ = ["Judging", "Policy", "parse_route", "policies", "preferring", "route_kinds"]
+__all__ = [
+    "Judging",
+    "Policy",
+    "parse_route",
+    "policies",
+    "preferring",
+    "route_kinds",
+    "route_reads",
+]
 
 _COMBINED = re.compile(r"^(agree|verify)\(\s*([\w-]+)\s*,\s*([\w-]+)\s*\)$")
 
@@ -77,6 +89,13 @@ def route_kinds(route: str) -> frozenset[str]:
     how, parts = parse_route(route)
     kinds = [judges.get(p).kinds for p in parts]
     return kinds[0] & kinds[1] if how == "agree" else kinds[0]
+
+
+def route_reads(route: str) -> ImageKind:
+    """The kind of image a route can read: `any` only when every judge of it reads any
+    image (an `agree` or `verify` route is as limited as its most limited judge)."""
+    _how, parts = parse_route(route)
+    return "any" if all(judges.get(p).reads == "any" for p in parts) else "synthetic"
 
 
 def preferring(*prefer: str) -> dict[str, str]:

@@ -47,6 +47,7 @@ class ReferenceBackend(Backend):
         text_output=True,
         protocol="reference",
         reads_expectations=True,
+        draws="synthetic",
     )
 
     class Options(Backend.Options):

@@ -55,6 +55,7 @@ class ReferenceJudge(Judge):
     name = "reference"
     version = "2"
     kinds = frozenset({"count", "present", "absent", "relation", "position", "color"})
+    reads = "synthetic"
 
     class Options(JudgeOptions):
         """Reference judge settings."""
