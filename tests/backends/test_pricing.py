@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 from pathlib import Path
 from types import SimpleNamespace
@@ -11,6 +12,7 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
+import uniprobe
 from uniprobe.backends.base import Reply, Session, SessionContext, Usage, UserTurn
 from uniprobe.backends.openai_responses import OpenAIResponsesBackend
 from uniprobe.backends.pricing import (
@@ -25,6 +27,7 @@ from uniprobe.backends.registry import create_backend
 from uniprobe.config import Config, Price, ProviderConfig, load_config
 from uniprobe.errors import ConfigError
 from uniprobe.scoring.judges.vlm import DEFAULT_MODELS
+from uniprobe.store.rundir import RunDir
 from uniprobe.testing.server import FakeServer
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "uniprobe"
@@ -232,8 +235,8 @@ TURNS = ("Generate an image of 2 birds.", "Make the birds blue.")
 """8 and 5 text tokens by the fake's count; its reply "Here is an image of 2 birds." is 7."""
 
 
-def _conversation(name: str) -> list[Reply]:
-    with FakeServer() as fake:
+def _conversation(name: str, *, prompt_cache: bool = False) -> list[Reply]:
+    with FakeServer(prompt_cache=prompt_cache) as fake:
         config = Config(
             providers={
                 "openai": ProviderConfig(api_key=SecretStr("k"), base_url=fake.url + "/v1"),
@@ -257,7 +260,7 @@ def test_a_two_turn_responses_conversation_costs_what_the_price_file_says() -> N
     # gpt-5.5: text in 5.0, out 30.0; gpt-image-2-2026-04-21: text in 5.0, image in 8.0,
     # image out 30.0 (USD per million tokens).
     # Turn 1: gpt-5.5 reads 8, writes 7; the tool reads 8 text, draws 272 image tokens.
-    assert first.usage == Usage(16, 279, 0, 272, 1, 0)
+    assert first.usage == Usage(16, 279, 0, 272, 1, 0, None)
     assert first.cost_usd == pytest.approx((8 * 5.0 + 7 * 30.0 + 8 * 5.0 + 272 * 30.0) / 1e6)
     assert first.cost_usd == pytest.approx(0.00845)
     # Turn 2: gpt-5.5 reads the dialogue (8 + 7 + 5 text, its image as 194 tokens at its
@@ -273,7 +276,7 @@ def test_a_gemini_conversation_costs_what_the_price_file_says() -> None:
     first, second = _conversation("google/gemini-3.1-flash-image")
     # gemini-3.1-flash-image: text in 0.25, image in 0.25, text out 1.50, image out 60.0.
     # Turn 1: 8 text in; 7 text and 1120 image tokens out.
-    assert first.usage == Usage(8, 1127, 0, 1120, 1, None)
+    assert first.usage == Usage(8, 1127, 0, 1120, 1, None, None)
     assert first.cost_usd == pytest.approx((8 * 0.25 + 7 * 1.50 + 1120 * 60.0) / 1e6)
     # Turn 2: the history resent: 8 + 7 + 5 text and the 258-token image in.
     assert second.usage == Usage(278, 1127, 258, 1120, 1, None)
@@ -281,3 +284,129 @@ def test_a_gemini_conversation_costs_what_the_price_file_says() -> None:
         ((8 + 7 + 5) * 0.25 + 258 * 0.25 + 7 * 1.50 + 1120 * 60.0) / 1e6
     )
     assert (first.cost_usd, second.cost_usd) == pytest.approx((0.0672125, 0.06728))
+
+
+# --- cached input tokens ---------------------------------------------------------------------
+
+
+def test_cached_tokens_are_billed_at_the_cached_rate_or_make_the_cost_unknown() -> None:
+    # gpt-image-2: text in 5.0, cached 1.25, image in 8.0, image out 30.0: cached image
+    # tokens have no price, and which cached tokens were images matters
+    image2 = price_for("gpt-image-2")
+
+    def edit(cached: int, cached_images: int | None, image_in: int = 194) -> Usage:
+        return Usage(106 + image_in, 272, image_in, 272, 1, cached, cached_images)
+
+    assert cost_of(edit(100, 0), image2) == pytest.approx(
+        (6 * 5.0 + 100 * 1.25 + 194 * 8.0 + 272 * 30.0) / 1e6
+    )
+    assert cost_of(edit(100, None, image_in=0), image2) == pytest.approx(
+        (6 * 5.0 + 100 * 1.25 + 272 * 30.0) / 1e6
+    )
+    assert cost_of(edit(100, None), image2) is None  # text or image? not said, and it matters
+    assert cost_of(edit(100, 50), image2) is None  # cached image tokens: no published price
+    assert cost_of(edit(0, None), image2) == pytest.approx((106 * 5.0 + 194 * 8 + 272 * 30) / 1e6)
+    # gemini-3.1-flash-image bills image input at its text rate (0.25; cached 0.025): the
+    # split does not matter, and a reported one gives the same number
+    flash = price_for("gemini-3.1-flash-image")
+    expected = (5 * 0.25 + 273 * 0.025 + 7 * 1.50 + 1120 * 60.0) / 1e6
+    for split in (None, 258, 253):
+        assert cost_of(Usage(278, 1127, 258, 1120, 1, 273, split), flash) == pytest.approx(expected)
+    # a model with no cached price: unknown as soon as a token was cached
+    plain = Price(text_input_per_mtok=1.0, text_output_per_mtok=2.0)
+    assert cost_of(Usage(10, 5, cached_input_tokens=0), plain) == pytest.approx(20 / 1e6)
+    assert cost_of(Usage(10, 5, cached_input_tokens=4), plain) is None
+
+
+def test_the_image_tool_cached_tokens_are_read_and_priced() -> None:
+    backend = OpenAIResponsesBackend("gpt-5.5")
+    usage = SimpleNamespace(
+        input_tokens=20, output_tokens=7, input_tokens_details={"cached_tokens": 15}
+    )
+    gen = {**_gen(5, 272), "cached_tokens": 3}
+    gen["cached_tokens_details"] = {"cached_image_tokens": 0, "cached_text_tokens": 3}
+    total, cost = backend._usage(SimpleNamespace(usage=usage, tool_usage={"image_gen": gen}), 1)
+    assert (total.cached_input_tokens, total.cached_input_image_tokens) == (18, 0)
+    # gpt-5.5: 5 fresh at 5.0, 15 cached at 0.50, 7 out at 30.0; the tool: 2 fresh at 5.0,
+    # 3 cached at 1.25, 272 image out at 30.0
+    assert cost == pytest.approx(
+        (5 * 5.0 + 15 * 0.50 + 7 * 30.0 + 2 * 5.0 + 3 * 1.25 + 272 * 30.0) / 1e6
+    )
+    gen["cached_tokens_details"] = {"cached_image_tokens": 2, "cached_text_tokens": 1}
+    gen["input_tokens_details"] = {"image_tokens": 2, "text_tokens": 3}
+    assert backend._usage(SimpleNamespace(usage=usage, tool_usage={"image_gen": gen}), 1)[1] is None
+
+
+def test_a_cached_responses_conversation_costs_what_the_price_file_says() -> None:
+    first, second = _conversation("openai/gpt-5.5", prompt_cache=True)
+    assert first.usage == Usage(16, 279, 0, 272, 1, 0, None)
+    assert first.cost_usd == pytest.approx(0.00845)
+    # Turn 2: of gpt-5.5's 214 input tokens, the 209 of turn 1 (8 + 7 text, the 194-token
+    # image) come from the cache at 0.50 instead of 5.0; the tool's input is new.
+    assert second.usage == Usage(413, 279, 194, 272, 1, 209, None)
+    assert second.cost_usd == pytest.approx(
+        (5 * 5.0 + 209 * 0.50 + 7 * 30.0 + 5 * 5.0 + 194 * 8.0 + 272 * 30.0) / 1e6
+    )
+    assert second.cost_usd == pytest.approx(0.0100765)
+
+
+def test_a_cached_gemini_conversation_costs_what_the_price_file_says() -> None:
+    first, second = _conversation("google/gemini-3.1-flash-image", prompt_cache=True)
+    assert first.usage == Usage(8, 1127, 0, 1120, 1, None, None)
+    # Turn 2: the resent history (8 + 7 text, the 258-token image) is cached: 273 tokens,
+    # 258 of them image, at 0.025 (images are billed at the text rate); 5 fresh at 0.25.
+    assert second.usage == Usage(278, 1127, 258, 1120, 1, 273, 258)
+    assert second.cost_usd == pytest.approx(
+        (5 * 0.25 + 15 * 0.025 + 258 * 0.025 + 7 * 1.50 + 1120 * 60.0) / 1e6
+    )
+    assert second.cost_usd == pytest.approx(0.067218575)
+
+
+TWO_TURNS = """\
+- id: cached.birds
+  family: global_instruction
+  subtype: cached
+  turns:
+    - user: "Generate an image of 2 birds."
+      expect:
+        - count: {object: bird, equals: 2}
+    - user: "Make the birds blue."
+      expect:
+        - color: {object: bird, equals: blue}
+"""
+
+
+def test_the_run_log_records_cached_tokens_per_turn(tmp_path: Path) -> None:
+    (tmp_path / "two.yaml").write_text(TWO_TURNS, encoding="utf-8")
+    with FakeServer(prompt_cache=True) as fake:
+        config = Config(
+            providers={"openai": ProviderConfig(api_key=SecretStr("k"), base_url=fake.url + "/v1")}
+        )
+        [result] = uniprobe.run(
+            tmp_path / "two.yaml",
+            ["openai/gpt-5.5"],
+            out=tmp_path / "runs",
+            config=config,
+            policy="reference",
+            images="synthetic",  # the fake paints synthetic scenes
+            score=False,
+        )
+    [line] = (result.path / "samples.jsonl").read_text().splitlines()
+    turns = json.loads(line)["turns"]
+    usages = [{k: t["reply"]["usage"][k] for k in USAGE_KEYS} for t in turns]
+    assert usages == [
+        {"input_tokens": 16, "cached_input_tokens": 0, "cached_input_image_tokens": None},
+        {"input_tokens": 413, "cached_input_tokens": 209, "cached_input_image_tokens": None},
+    ]
+    assert [t["reply"]["cost_usd"] for t in turns] == pytest.approx([0.00845, 0.0100765])
+
+
+USAGE_KEYS = ("input_tokens", "cached_input_tokens", "cached_input_image_tokens")
+
+
+def test_an_old_run_log_without_cached_tokens_still_loads() -> None:
+    old = Path(__file__).parents[1] / "store" / "fixtures" / "run-0.1.0-paper-literal"
+    assert "cached_input" not in (old / "samples.jsonl").read_text()
+    samples = RunDir.open(old).samples()
+    replies = [t.reply for s in samples.values() for t in s.turns if t.reply is not None]
+    assert replies and all(r.usage.cached_input_tokens is None for r in replies)

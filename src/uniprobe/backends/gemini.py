@@ -276,6 +276,9 @@ class GeminiBackend(Backend):
             output_image_tokens=out_images,
             images=1 if out_images else 0,
             cached_input_tokens=u.cached_content_token_count,
+            cached_input_image_tokens=by_modality(u.cache_tokens_details, "IMAGE")
+            if u.cache_tokens_details is not None
+            else None,
         )
 
     async def preflight(self, listings: ModelListings) -> list[str]:

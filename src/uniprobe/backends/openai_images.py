@@ -194,6 +194,8 @@ class OpenAIImagesBackend(OpenAIClient, Backend):
             if out_details is not None
             else getattr(u, "output_tokens", None),
             images=len(images),
+            # not in the SDK's type, kept if the server reports it (as Responses' does)
+            cached_input_tokens=getattr(in_details, "cached_tokens", None),
         )
         meta: dict[str, Any] = {"endpoint": "edits" if edit else "generations"}
         meta["model"] = self.api_model

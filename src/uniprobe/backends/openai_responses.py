@@ -326,6 +326,10 @@ class OpenAIResponsesBackend(OpenAIClient, Backend):
             if out_details is not None
             else _get(gen, "output_tokens"),
             images=n_images,
+            cached_input_tokens=_get(gen, "cached_tokens"),
+            cached_input_image_tokens=_get(
+                _get(gen, "cached_tokens_details"), "cached_image_tokens"
+            ),
         )
         text_cost = cost_of(text, price_for(self.model, self.prices))
         image_cost = cost_of(image, price_for(self.options.image_model, self.prices))
@@ -335,7 +339,8 @@ class OpenAIResponsesBackend(OpenAIClient, Backend):
             input_image_tokens=image.input_image_tokens,
             output_image_tokens=image.output_image_tokens,
             images=n_images,
-            cached_input_tokens=text.cached_input_tokens,
+            cached_input_tokens=_either(text.cached_input_tokens, image.cached_input_tokens),
+            cached_input_image_tokens=image.cached_input_image_tokens,
         )
         cost = None if text_cost is None or image_cost is None else round(text_cost + image_cost, 8)
         return total, cost
@@ -343,6 +348,11 @@ class OpenAIResponsesBackend(OpenAIClient, Backend):
 
 def _sum(a: int | None, b: int | None) -> int | None:
     return None if a is None or b is None else a + b
+
+
+def _either(a: int | None, b: int | None) -> int | None:
+    """The sum of the counts reported (None: neither was)."""
+    return None if a is None and b is None else (a or 0) + (b or 0)
 
 
 def _get(obj: Any, name: str) -> Any:

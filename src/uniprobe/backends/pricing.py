@@ -10,6 +10,15 @@ model, the VLM judge's models) are read from it too.
 
 Cost rules:
 
+* Cached input tokens (`Usage.cached_input_tokens`, part of the input tokens on both
+  providers: OpenAI's `input_tokens_details.cached_tokens`, Gemini's
+  `cachedContentTokenCount`) are billed at `cached_input` instead of their text rate.
+  That price is for cached text; cached image tokens are billed at it only when the model
+  bills image input at its text rate (Gemini, the Responses text models), else their
+  cost is unknown. When the provider does not say how many cached tokens were images,
+  the split matters only if some could be (a model with different image and text rates,
+  given images): then the cost is unknown too.
+
 * Every component of a listed model is priced, or named `unpublished` when the provider
   publishes no price for it.
 * A call's cost is the sum over the components it used. A component it used with no
@@ -241,18 +250,42 @@ def _part(tokens: int | None, per_mtok: float | None) -> float | None:
     return None if per_mtok is None else tokens * per_mtok / 1e6
 
 
+def _cached_images(usage: Usage, price: Price) -> int | None:
+    """How many cached input tokens encoded images: as reported; else as few as can be
+    when the split does not change the cost (no image given, or images billed at the text
+    rate); None when it would and was not reported."""
+    cached, image_in = usage.cached_input_tokens or 0, usage.input_image_tokens or 0
+    if usage.cached_input_image_tokens is not None:
+        return min(usage.cached_input_image_tokens, cached, image_in)
+    text_in = (usage.input_tokens or 0) - image_in
+    fewest = max(0, cached - text_in)
+    if min(cached, image_in) == fewest or _same_rate(price):
+        return fewest
+    return None
+
+
+def _same_rate(price: Price) -> bool:
+    """Whether the model bills image input at its text input rate."""
+    return price.image_input_per_mtok == price.text_input_per_mtok
+
+
 def cost_of(usage: Usage, price: Price | None) -> float | None:
     """USD cost of one call, or None if any component it used has no known price or a
     count was not reported."""
     if price is None or usage.input_tokens is None or usage.output_tokens is None:
         return None
+    cached_images = _cached_images(usage, price)
+    if cached_images is None:
+        return None
     image_in = usage.input_image_tokens or 0
-    cached = usage.cached_input_tokens or 0
+    cached_text = (usage.cached_input_tokens or 0) - cached_images
     image_out = usage.output_image_tokens or 0
+    cached_image_rate = price.cached_input_per_mtok if _same_rate(price) else None
     parts = [
-        _part(max(0, usage.input_tokens - image_in - cached), price.text_input_per_mtok),
-        _part(cached, price.cached_input_per_mtok),
-        _part(image_in, price.image_input_per_mtok),
+        _part(max(0, usage.input_tokens - image_in - cached_text), price.text_input_per_mtok),
+        _part(cached_text, price.cached_input_per_mtok),
+        _part(image_in - cached_images, price.image_input_per_mtok),
+        _part(cached_images, cached_image_rate),
         _part(max(0, usage.output_tokens - image_out), price.text_output_per_mtok),
         _part(image_out, price.image_output_per_mtok),
     ]

@@ -419,6 +419,8 @@ def _reply_record(run: RunDir, reply: Reply, seconds: float) -> ReplyRecord:
             input_image_tokens=u.input_image_tokens,
             output_image_tokens=u.output_image_tokens,
             images=u.images,
+            cached_input_tokens=u.cached_input_tokens,
+            cached_input_image_tokens=u.cached_input_image_tokens,
         ),
         cost_usd=reply.cost_usd,
         latency_s=round(seconds, 4),

@@ -82,6 +82,11 @@ class UsageRecord(_Record):
     """Part of output_tokens that encoded images."""
     images: int = 0
     """Images generated."""
+    cached_input_tokens: int | None = None
+    """Part of input_tokens served from the provider's prompt cache, billed at its cached
+    input rate (None: not reported, and in run logs written before uniprobe recorded it)."""
+    cached_input_image_tokens: int | None = None
+    """Part of cached_input_tokens that encoded images (None: not reported)."""
 
 
 class ErrorRecord(_Record):

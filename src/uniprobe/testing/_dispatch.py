@@ -207,6 +207,7 @@ class Dispatcher:
         models: frozenset[str] | None = None,
         api_keys: frozenset[str] | None = None,
         image_urls: bool = False,
+        prompt_cache: bool = False,
     ) -> None:
         self.canvas = canvas
         self.chat_handler = chat_handler
@@ -214,9 +215,12 @@ class Dispatcher:
         self.models = models
         self.api_keys = api_keys
         self.files = ServedFiles(image_urls=image_urls)
-        self.responses = ResponsesAPI(canvas=canvas)
+        self.responses = ResponsesAPI(canvas=canvas, prompt_cache=prompt_cache)
         self.gemini = GeminiAPI(
-            canvas=canvas, strict_signatures=strict_signatures, json_handler=json_handler
+            canvas=canvas,
+            strict_signatures=strict_signatures,
+            json_handler=json_handler,
+            prompt_cache=prompt_cache,
         )
         self.errors: list[str] = []
         self._stopping = stopping

@@ -90,9 +90,16 @@ class GeminiAPI:
     """generateContent; issues thought signatures and checks the ones sent back."""
 
     def __init__(
-        self, *, canvas: int, strict_signatures: bool, json_handler: Handler | None = None
+        self,
+        *,
+        canvas: int,
+        strict_signatures: bool,
+        json_handler: Handler | None = None,
+        prompt_cache: bool = False,
     ) -> None:
         self.canvas = canvas
+        self.prompt_cache = prompt_cache
+        """Report the tokens of every content before the latest as `cachedContentTokenCount`."""
         self.strict_signatures = strict_signatures
         self.json_handler = json_handler
         self.missing_signatures = 0
@@ -251,15 +258,17 @@ class GeminiAPI:
             "finishReason": "STOP",
             "index": 0,
         }
+        usage = {**_usage(prompt, text, image_tokens), **self._cached(contents)}
         return json_reply(
             200,
-            {
-                "candidates": [candidate],
-                "usageMetadata": _usage(prompt, text, image_tokens),
-                **meta,
-            },
+            {"candidates": [candidate], "usageMetadata": usage, **meta},
             images=served,
         )
+
+    def _cached(self, contents: list[_Content]) -> dict[str, Any]:
+        """With `prompt_cache`, every content before the latest counts as served from the
+        cache (a resent prefix, as Gemini's implicit caching does)."""
+        return _cache_usage(contents[:-1]) if self.prompt_cache else {}
 
     def _json(
         self, body: dict[str, Any], prompt: tuple[int, int], meta: dict[str, str]
@@ -282,6 +291,18 @@ class GeminiAPI:
         }
         usage = _usage(prompt, answer, 0)
         return json_reply(200, {"candidates": [candidate], "usageMetadata": usage, **meta})
+
+
+def _cache_usage(contents: list[_Content]) -> dict[str, Any]:
+    """`cachedContentTokenCount` and `cacheTokensDetails` for the contents served from the
+    cache (part of `promptTokenCount`); nothing when none were."""
+    text, image = _prompt_tokens(contents, None)
+    if not text + image:
+        return {}
+    details = [{"modality": "TEXT", "tokenCount": text}]
+    if image:
+        details.append({"modality": "IMAGE", "tokenCount": image})
+    return {"cachedContentTokenCount": text + image, "cacheTokensDetails": details}
 
 
 def _prompt_tokens(contents: list[_Content], system: object) -> tuple[int, int]:

@@ -62,8 +62,10 @@ class Turn:
 class ResponsesAPI:
     """POST /v1/responses; keeps stored conversations, thread-safe."""
 
-    def __init__(self, *, canvas: int) -> None:
+    def __init__(self, *, canvas: int, prompt_cache: bool = False) -> None:
         self.canvas = canvas
+        self.prompt_cache = prompt_cache
+        """Report the tokens of every earlier turn as `cached_tokens`."""
         self._stored: OrderedDict[str, tuple[Turn, ...]] = OrderedDict()
         self._calls: OrderedDict[str, bytes] = OrderedDict()
         self._lock = threading.Lock()
@@ -182,7 +184,7 @@ class ResponsesAPI:
             "tool_choice": body.get("tool_choice", "auto"),
             "tools": tools,
             "truncation": "disabled",
-            "usage": _usage(conversation, text),
+            "usage": _usage(conversation, text, cached=self.prompt_cache),
             "tool_usage": {"image_gen": gen, "web_search": {"num_requests": 0}},
         }
         served = 1 if image is not None and variant != "invalid_base64" else 0
@@ -260,12 +262,18 @@ def _call_error(code: str) -> dict[str, Any]:
     }
 
 
-def _usage(conversation: tuple[Turn, ...], text: str) -> dict[str, Any]:
-    prompt = sum(text_tokens(t.text) + INPUT_IMAGE_TOKENS * len(t.images) for t in conversation)
+def _usage(conversation: tuple[Turn, ...], text: str, *, cached: bool) -> dict[str, Any]:
+    """The text model's usage; with `cached`, every turn before the latest counts as served
+    from the prompt cache (a resent or stored prefix, as OpenAI's prompt caching does)."""
+
+    def tokens(turns: tuple[Turn, ...]) -> int:
+        return sum(text_tokens(t.text) + INPUT_IMAGE_TOKENS * len(t.images) for t in turns)
+
+    prompt = tokens(conversation)
     out = text_tokens(text)
     return {
         "input_tokens": prompt,
-        "input_tokens_details": {"cached_tokens": 0},
+        "input_tokens_details": {"cached_tokens": tokens(conversation[:-1]) if cached else 0},
         "output_tokens": out,
         "output_tokens_details": {"reasoning_tokens": 0},
         "total_tokens": prompt + out,

@@ -61,6 +61,11 @@ class FakeServer:
         image_urls: Answer the Images API with image URLs (served by the fake itself,
             `GET /files/...`) whatever `response_format` asks, as some compatible
             servers do. Without it a URL is sent only for `response_format="url"`.
+        prompt_cache: Report the input tokens of every earlier turn of a conversation as
+            served from the provider's prompt cache, as its implicit caching does for a
+            resent prefix: the Responses model's `input_tokens_details.cached_tokens`,
+            Gemini's `cachedContentTokenCount` (with `cacheTokensDetails` by modality).
+            Without it nothing is cached (the Responses reply says 0, Gemini's says nothing).
 
     Attributes:
         faults: The fault queue and random mix (`faults.pending()`, `faults.clear()`).
@@ -83,6 +88,7 @@ class FakeServer:
         models: Iterable[str] | None = None,
         api_keys: Iterable[str] | None = None,
         image_urls: bool = False,
+        prompt_cache: bool = False,
     ) -> None:
         if latency < 0:
             raise ValueError(f"latency must be >= 0, not {latency}")
@@ -101,6 +107,7 @@ class FakeServer:
             models=frozenset(models) if models is not None else None,
             api_keys=frozenset(api_keys) if api_keys is not None else None,
             image_urls=image_urls,
+            prompt_cache=prompt_cache,
         )
         self._state = ServerState(self._dispatcher, self._recorder, latency, stopping)
         self._httpd: LoopbackHTTPServer | None = None
