@@ -236,6 +236,7 @@ def test_the_numbers_on_the_page_are_the_summaries(site: Path, runs: list[Path])
                 value = {
                     "locality_pass_rate": s.locality.pass_rate.value,
                     "median_changed_share": s.locality.median_changed_share,
+                    "median_strict_changed_share": s.locality.median_strict_changed_share,
                     "median_ssim": s.locality.median_ssim,
                 }.get(metric)
             if value is None:
@@ -264,11 +265,20 @@ def test_the_summary_shows_cost_latency_locality_and_distance(site: Path, runs: 
     assert literal.locality is not None
     assert literal.locality.checks == 1 and literal.locality.pass_rate.value == 0.0
     assert literal.locality.median_changed_share and literal.locality.median_changed_share > 0.01
+    # its edit really changed the frame: measured after alignment, the strict share beside it
+    assert (literal.locality.measured, literal.locality.aligned) == (1, 1)
+    strict = literal.locality.median_strict_changed_share
+    assert strict is not None and strict > 0.01
+    assert strict != literal.locality.median_changed_share  # two measures, both shown
     assert literal.p50_latency_s is not None and literal.p95_latency_s is not None
     assert list(literal.distances) == ["2"]
     ids = {a.get("id") for _, a in page.tags}
     assert {"summary", "charts", "leaderboard", "run-html-reference-literal"} <= ids
     assert "Locality" in page.plain and "Latency per turn" in page.plain
+    assert "median changed share outside the edit after alignment and colour matching" in (
+        page.plain
+    )
+    assert "strict share before alignment" in page.plain
     assert "p95" in page.plain and "generation $0.0000" in page.plain
 
 

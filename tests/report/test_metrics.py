@@ -370,6 +370,32 @@ def test_summarize_latency_percentiles_and_locality(tiny: Path) -> None:
     assert s.distances == {}
 
 
+def test_locality_medians_are_the_measure_the_verdicts_used(tiny: Path) -> None:
+    rerendered = {  # the strict share says 30% moved; after alignment 0.1% differ
+        "metric": "aligned",
+        "changed_share": 0.3,
+        "ssim": 0.6,
+        "aligned": {"changed_share": 0.001, "ssim": 0.97, "registration": None},
+    }
+    agreed = {"metric": "aligned", "changed_share": 0.002, "ssim": 0.99, "aligned": {}}
+    strict = {"metric": "pixels", "changed_share": 0.05, "ssim": 0.8}
+    scores = {
+        s.key: s
+        for s in [
+            _score("tiny.post.dog_cat", 0, "pass", [_unchanged("pass", rerendered)]),
+            _score("tiny.post.dog_cat", 1, "pass", [_unchanged("pass", agreed)]),
+            _score("tiny.post.dog_cat", 2, "fail", [_unchanged("fail", strict)]),
+        ]
+    }
+    s = summarize(uniprobe.load_suite(tiny), _manifest(), {}, scores, "reference")
+    assert s.locality is not None
+    assert (s.locality.measured, s.locality.aligned) == (3, 1)
+    # as decided: 0.001, 0.002, 0.05; before alignment: 0.3, 0.002, 0.05
+    assert s.locality.median_changed_share == 0.002
+    assert s.locality.median_strict_changed_share == 0.05
+    assert s.locality.median_ssim == 0.97  # 0.97 (aligned), 0.99, 0.8
+
+
 def test_summarize_without_unchanged_checks_has_no_locality(tiny: Path) -> None:
     scores = {s.key: s for s in [_birds(0, "pass", "pass")]}
     s = summarize(uniprobe.load_suite(tiny), _manifest(), {}, scores, "reference")

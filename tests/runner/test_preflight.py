@@ -289,6 +289,7 @@ def mixed(monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setitem(uniprobe.policy_registry._items, MIXED, policy)
     return MIXED
 
+
 COLOURED = """\
 - id: two.birds
   family: global_instruction

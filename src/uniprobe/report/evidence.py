@@ -12,7 +12,12 @@
   comparison image's frame with the pixels judge's own `align` rule, and every pixel is
   coloured by how much it changed: yellow to red above the judge's default threshold
   (24/255 on a channel), faint orange below it, over a pale copy of the comparison
-  image. Heat-maps are cached by the pair of image hashes.
+  image. When the verdict was decided after alignment (the pixels judge's `aligned`
+  metric), the heat-map shows that measure instead: the canvas warped by the recorded
+  registration, its colours mapped by the recorded fit, both smoothed by the recorded
+  sigma, red above the recorded `color_threshold` — a re-rendered but unchanged frame
+  stays pale. Its `changed` box is the aligned one too (`uniprobe.report.locality`).
+  Heat-maps are cached by the pair of image hashes (and the alignment, if any).
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import os
 import shutil
 from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +35,8 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image
 
+from uniprobe.hashing import sha256_bytes
+from uniprobe.report.locality import Alignment, measure_of
 from uniprobe.scoring.engine import canvas_source
 from uniprobe.scoring.imaging import align
 from uniprobe.scoring.judges.pixels import PixelsJudge
@@ -99,23 +107,25 @@ def _walk(node: Any, role: str, turn: int | None) -> Iterator[tuple[int | None, 
 
 def boxes_of(evidence: Mapping[str, Any]) -> dict[int | None, list[dict[str, Any]]]:
     """Boxes in a verdict's evidence: under None those on the verdict's own image, under
-    N those on turn N's canvas. A pixels verdict's `changed_box` is one of them."""
+    N those on turn N's canvas. A pixels verdict's changed box is one of them: the one
+    after alignment where the verdict was decided after alignment."""
     out: dict[int | None, list[dict[str, Any]]] = {}
     for turn, box in _walk(evidence, "evidence", None):
         out.setdefault(turn, []).append(box)
-    changed = _box(evidence.get("changed_box"))
+    changed = measure_of(evidence).changed_box
     if changed is not None:
         out.setdefault(None, []).append({"box": changed, "label": "changed", "role": "changed"})
     return out
 
 
-def _palette() -> tuple[NDArray[np.uint8], NDArray[np.uint8]]:
+@cache
+def _palette(threshold: int = _THRESHOLD) -> tuple[NDArray[np.uint8], NDArray[np.uint8]]:
     """Per difference 0..255: how much of the pale background stays (0..255), and what
     colour is added (faint orange up to the threshold, then yellow to red)."""
     d = np.arange(256, dtype=np.float32)
-    faint, strong = (d > 4) & (d <= _THRESHOLD), d > _THRESHOLD
+    faint, strong = (d > 4) & (d <= threshold), d > threshold
     keep = np.where(strong, 0.0, np.where(faint, 0.6, 1.0)) * 255
-    t = np.clip((d - _THRESHOLD) / 100.0, 0, 1)
+    t = np.clip((d - threshold) / 100.0, 0, 1)
     add = np.zeros((256, 3), np.float32)
     add[faint] = np.array([255, 170, 90], np.float32) * 0.4
     add[strong] = np.stack([235 - 20 * t, 210 * (1 - t), np.zeros_like(t)], axis=1)[strong]
@@ -123,17 +133,50 @@ def _palette() -> tuple[NDArray[np.uint8], NDArray[np.uint8]]:
     return np.round(keep).astype(np.uint8), as_u8
 
 
-_KEEP, _ADD = _palette()
 _PALE = np.round(np.arange(256) * 0.25 + 185).astype(np.uint8)
 
 
-def heatmap(reference: Image.Image, canvas: Image.Image) -> Image.Image:
-    """The change from `reference` to `canvas`, in the reference's frame (see the module)."""
+def heatmap(
+    reference: Image.Image, canvas: Image.Image, alignment: Alignment | None = None
+) -> Image.Image:
+    """The change from `reference` to `canvas`, in the reference's frame, as the verdict
+    measured it: strictly, or after `alignment` (see the module)."""
     a = np.asarray(reference.convert("RGB"))
     b = np.asarray(align(canvas.convert("RGB"), reference.size))
-    r, g, bl = cv2.split(cv2.absdiff(a, b))
-    diff = np.maximum(np.maximum(r, g), bl)  # the channel that moved most
-    gray = cv2.cvtColor(a, cv2.COLOR_RGB2GRAY)
+    if alignment is None:
+        r, g, bl = cv2.split(cv2.absdiff(a, b))
+        diff = np.maximum(np.maximum(r, g), bl)  # the channel that moved most
+        return _draw(a, diff, _THRESHOLD)
+    return _draw(a, _aligned_diff(a, b, alignment), alignment.color_threshold)
+
+
+def _aligned_diff(a: NDArray[np.uint8], b: NDArray[np.uint8], how: Alignment) -> NDArray[np.uint8]:
+    """Per pixel, the channel that moved most once `b` is warped and colour-matched onto
+    `a` and both are smoothed, as the pixels judge measured it; 0 where the warped canvas
+    has no content (not compared)."""
+    h, w = a.shape[:2]
+    matrix = np.array(how.matrix, np.float64)
+    flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
+    warped = cv2.warpAffine(b, matrix, (w, h), flags=flags, borderMode=cv2.BORDER_REPLICATE)
+    inside = cv2.warpAffine(
+        np.ones((h, w), np.uint8), matrix, (w, h), flags=cv2.INTER_NEAREST | cv2.WARP_INVERSE_MAP
+    )
+    levels = np.arange(256, dtype=np.float64)
+    matched = np.empty_like(a)
+    for c, (gain, offset) in enumerate(how.color_fit):
+        lut = np.clip(gain * levels + offset + 0.5, 0, 255).astype(np.uint8)
+        matched[..., c] = lut[warped[..., c]]
+    if how.blur_sigma > 0:
+        a = np.asarray(cv2.GaussianBlur(a, (0, 0), how.blur_sigma), dtype=np.uint8)
+        matched = np.asarray(cv2.GaussianBlur(matched, (0, 0), how.blur_sigma), dtype=np.uint8)
+    diff = np.asarray(cv2.absdiff(a, matched).max(axis=2), dtype=np.uint8)
+    diff[inside == 0] = 0
+    return diff
+
+
+def _draw(a: NDArray[np.uint8], diff: NDArray[Any], threshold: int) -> Image.Image:
+    """`diff` coloured over a pale copy of `a` (yellow to red above `threshold`)."""
+    gray: NDArray[Any] = cv2.cvtColor(a, cv2.COLOR_RGB2GRAY)
     scale = HEATMAP_SIDE / max(diff.shape)
     if scale < 1:
         k = int(np.ceil(1 / scale))
@@ -142,8 +185,9 @@ def heatmap(reference: Image.Image, canvas: Image.Image) -> Image.Image:
         diff = cv2.resize(diff, size, interpolation=cv2.INTER_NEAREST)
         gray = cv2.resize(gray, size, interpolation=cv2.INTER_AREA)
     # uint8 look-up tables all the way: pale background x share kept + colour of change
-    kept = cv2.multiply(cv2.LUT(gray, _PALE), cv2.LUT(diff, _KEEP), scale=1 / 255)
-    added = cv2.LUT(cv2.merge([diff, diff, diff]), _ADD)
+    keep, add = _palette(threshold)
+    kept = cv2.multiply(cv2.LUT(gray, _PALE), cv2.LUT(diff, keep), scale=1 / 255)
+    added = cv2.LUT(cv2.merge([diff, diff, diff]), add)
     out = cv2.add(cv2.merge([kept, kept, kept]), added)
     return Image.fromarray(np.asarray(out), "RGB")
 
@@ -154,34 +198,41 @@ class Heatmaps:
     def __init__(self, folder: Path, *, previous: Path | None = None) -> None:
         self.folder = folder
         self.previous = previous
-        self._todo: dict[str, tuple[Path, Path]] = {}
+        self._todo: dict[str, tuple[Path, Path, Alignment | None]] = {}
         self._done: set[str] = set()
 
-    def request(self, reference: tuple[str, Path], canvas: tuple[str, Path]) -> str:
-        """File name of the heat-map of this (sha256, path) pair, made on `flush`."""
-        name = f"{reference[0]}-{canvas[0]}.png"
+    def request(
+        self,
+        reference: tuple[str, Path],
+        canvas: tuple[str, Path],
+        alignment: Alignment | None = None,
+    ) -> str:
+        """File name of the heat-map of this (sha256, path) pair, made on `flush` (after
+        `alignment`, if given: the name then ends in a hash of it)."""
+        tail = "" if alignment is None else "-a" + sha256_bytes(alignment.key().encode())[:12]
+        name = f"{reference[0]}-{canvas[0]}{tail}.png"
         if name not in self._done and name not in self._todo:
-            self._todo[name] = (reference[1], canvas[1])
+            self._todo[name] = (reference[1], canvas[1], alignment)
         return name
 
     def flush(self, workers: int | None = None) -> int:
         """Make every requested heat-map not already made; returns how many were computed."""
         self.folder.mkdir(parents=True, exist_ok=True)
-        todo: list[tuple[str, Path, Path]] = []
-        for name, (ref, can) in self._todo.items():
+        todo: list[tuple[str, Path, Path, Alignment | None]] = []
+        for name, (ref, can, alignment) in self._todo.items():
             old = self.previous / name if self.previous is not None else None
             if old is not None and old.is_file():
                 link_or_copy(old, self.folder / name)
             else:
-                todo.append((name, ref, can))
+                todo.append((name, ref, can, alignment))
         self._done.update(self._todo)
         self._todo.clear()
         with ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 1) as pool:
             list(pool.map(self._make, todo))
         return len(todo)
 
-    def _make(self, job: tuple[str, Path, Path]) -> None:
-        name, ref, can = job
+    def _make(self, job: tuple[str, Path, Path, Alignment | None]) -> None:
+        name, ref, can, alignment = job
         with Image.open(ref) as r, Image.open(can) as c:
-            image = heatmap(r, c)
+            image = heatmap(r, c, alignment)
         image.save(self.folder / name, format="PNG", compress_level=3)

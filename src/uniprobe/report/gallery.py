@@ -25,6 +25,7 @@ from typing import Any
 
 from uniprobe.cases.schema import FAMILIES, Case
 from uniprobe.report.evidence import Heatmaps, boxes_of, canvas_ref, check_turn, link_or_copy
+from uniprobe.report.locality import measure_of
 from uniprobe.report.metrics import walk_verdicts
 from uniprobe.store.records import ImageRef, SampleRecord, ScoreRecord, Verdict
 from uniprobe.store.rundir import RunDir
@@ -219,8 +220,17 @@ class _Sample:
         ref_path, canvas_path = self.images.path(ref), self.images.path(canvas)
         if ref_path is None or canvas_path is None:
             return None
-        name = self.heatmaps.request((ref.sha256, ref_path), (canvas.sha256, canvas_path))
+        alignment = measure_of(v.evidence).alignment
+        name = self.heatmaps.request(
+            (ref.sha256, ref_path), (canvas.sha256, canvas_path), alignment
+        )
         what = f"turn {against}" if isinstance(against, int) else f"image '{against}'"
+        how = (
+            "(red: changed)"
+            if alignment is None
+            else f"after alignment and colour matching, as judged (red: a smoothed channel "
+            f"moved by more than {alignment.color_threshold}/255)"
+        )
         return {
             "type": "heatmap",
             "heatmap": {
@@ -230,7 +240,7 @@ class _Sample:
             },
             "frame": [ref.width, ref.height],
             "boxes": boxes,
-            "caption": f"change from {what} (red: changed)",
+            "caption": f"change from {what} {how}",
         }
 
 

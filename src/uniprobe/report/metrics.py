@@ -8,7 +8,10 @@
 * **Refusal rate**: share of samples in which the model refused at least once.
 * **Locality**: of the `unchanged` verdicts (conditional branches included), the share
   that passed, and the median changed share and SSIM outside the edit where the judge
-  recorded them (the pixels judge does; a VLM judge does not).
+  recorded them (the pixels judge does; a VLM judge does not), as the verdict measured
+  them: after alignment and colour matching where the judge aligned (its default
+  `aligned` metric; see `uniprobe.report.locality`), else the strict pixel share. The
+  median strict (pre-alignment) share is kept beside it.
 * **Context distance**: strict accuracy of the cases tagged `distance:N`, per N.
 * Intervals: 95% percentile bootstrap that resamples *cases* (all epochs of a case go
   together), 2000 replicates, fixed seed, so equal inputs give equal intervals.
@@ -24,6 +27,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from uniprobe.cases.schema import FAMILIES, Case, Suite
+from uniprobe.report.locality import measure_of
 from uniprobe.statistics import BOOTSTRAP
 from uniprobe.statistics import bootstrap_ratio as _bootstrap_ratio
 from uniprobe.store.records import Manifest, SampleRecord, ScoreRecord, Verdict
@@ -101,10 +105,16 @@ class Locality(_M):
     """Share of decided `unchanged` verdicts that passed."""
     measured: int
     """Verdicts whose evidence records the changed share (pixels judge)."""
+    aligned: int = 0
+    """Of those, verdicts measured after alignment and colour matching."""
     median_changed_share: float | None
-    """Median share of compared pixels that changed outside the edit."""
+    """Median share of compared pixels that changed outside the edit, as the verdicts
+    measured it (after alignment where the judge aligned)."""
+    median_strict_changed_share: float | None = None
+    """Median share of compared pixels that changed before any alignment (the strict
+    rule: a re-rendered frame's crop, scale and colour drift count as change)."""
     median_ssim: float | None
-    """Median SSIM outside the edit, where recorded."""
+    """Median SSIM outside the edit, where recorded (after alignment where aligned)."""
 
 
 class RunSummary(_M):
@@ -286,23 +296,23 @@ def _locality(rows: Sequence[_Row]) -> Locality | None:
     den = [sum(v.status != "unknown" for v in vs) for vs in by_case.values()]
     decided = [v for v in verdicts if v.status != "unknown"]
 
-    def median(key: str) -> tuple[int, float | None]:
-        found = [float(v.evidence[key]) for v in decided if _number(v.evidence.get(key))]
-        return len(found), (round(float(np.median(found)), 6) if found else None)
+    measures = [measure_of(v.evidence) for v in decided]
 
-    measured, changed = median("changed_share")
+    def median(values: Iterable[float | None]) -> float | None:
+        found = [v for v in values if v is not None]
+        return round(float(np.median(found)), 6) if found else None
+
+    shares = [m for m in measures if m.changed_share is not None]
     return Locality(
         checks=len(decided),
         unknown=len(verdicts) - len(decided),
         pass_rate=bootstrap_ratio(num, den),
-        measured=measured,
-        median_changed_share=changed,
-        median_ssim=median("ssim")[1],
+        measured=len(shares),
+        aligned=sum(m.aligned for m in shares),
+        median_changed_share=median(m.changed_share for m in measures),
+        median_strict_changed_share=median(m.strict_changed_share for m in measures),
+        median_ssim=median(m.ssim for m in measures),
     )
-
-
-def _number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _percentile(values: Sequence[float], q: float) -> float | None:
