@@ -320,6 +320,7 @@ class FailingBackend(uniprobe.Backend):
         text_output=True,
         protocol="reference",
         reads_expectations=False,
+        draws="synthetic",  # a white canvas, which the reference judge reads
     )
 
     async def send(self, conversation: Conversation, turn: UserTurn) -> Reply:
