@@ -11,10 +11,10 @@ rpm = 50
 base_url = "http://127.0.0.1:8000/v1"
 
 [models."openai/gpt-5.5"]     # options of one model (validated by its backend)
-image_model = "gpt-image-1.5"
+image_model = "gpt-image-2-2026-04-21"
 quality = "low"
 
-[prices."gpt-image-1.5"]      # USD; the fields given replace the built-in table's
+[prices."gpt-image-2-2026-04-21"]      # USD; the fields given replace the built-in table's
 image_output_per_mtok = 32.0  # (uniprobe/backends/providers.toml)
 
 [judges.vlm]                  # options of a judge (validated by the judge)
@@ -65,7 +65,10 @@ class Price(_Model):
     text_input_per_mtok: float | None = Field(None, ge=0)
     """Per million input text tokens."""
     cached_input_per_mtok: float | None = Field(None, ge=0)
-    """Per million input tokens served from the provider's prompt cache."""
+    """Per million input text tokens served from the provider's prompt cache."""
+    cached_image_input_per_mtok: float | None = Field(None, ge=0)
+    """Per million input image tokens served from the prompt cache (when left out, and the
+    model bills image input at its text rate, `cached_input_per_mtok`)."""
     image_input_per_mtok: float | None = Field(None, ge=0)
     """Per million input image tokens."""
     text_output_per_mtok: float | None = Field(None, ge=0)

@@ -95,7 +95,7 @@ def test_no_retired_model_name_is_used_in_the_source() -> None:
 
 def test_the_retired_name_check_catches_a_use() -> None:
     retired = catalog().retired()
-    line = 'model = "gemini-2.5-flash-image"  # but not gpt-image-1.5 or gpt-image-1-mini'
+    line = 'model = "gemini-2.5-flash-image"  # but not gpt-image-2 or gpt-image-1.5-turbo'
     line += "; gpt-image-1."
     assert [m.group(1) for m in _uses(retired).finditer(line)] == [
         "gemini-2.5-flash-image",
@@ -120,7 +120,7 @@ def _uses(names: Any) -> re.Pattern[str]:
         ),
         pytest.param(
             ('status = "retired"', 'status = "gone"'),
-            "models.gpt-image-1.status: Input should be 'current', 'deprecated' or 'retired'",
+            "models.gpt-image-1.5.status: Input should be 'current', 'deprecated' or 'retired'",
             id="status",
         ),
         pytest.param(
@@ -149,15 +149,15 @@ def test_a_bad_data_file_is_one_line_naming_the_field(
 def test_config_overrides_replace_the_fields_they_give(tmp_path: Path) -> None:
     path = tmp_path / "uniprobe.toml"
     path.write_text(
-        '[prices."gpt-image-1-mini"]\ntext_output_per_mtok = 4.0\n'
+        '[prices."gpt-image-2.6-flare"]\ntext_output_per_mtok = 4.0\n'
         '[prices."gpt-5.5"]\ntext_output_per_mtok = 20.0\n'
         '[prices."my-local"]\ntext_input_per_mtok = 0.0\ntext_output_per_mtok = 0.0\n',
         encoding="utf-8",
     )
     config = load_config(path)
-    mini = price_for("gpt-image-1-mini", config.prices)
-    assert mini is not None
-    assert (mini.text_output_per_mtok, mini.image_output_per_mtok) == (4.0, 8.0)
+    flare = price_for("gpt-image-2.6-flare", config.prices)
+    assert flare is not None
+    assert (flare.text_output_per_mtok, flare.image_output_per_mtok) == (4.0, 30.0)
     # an override of the alias applies to the snapshot that serves it
     snapshot = price_for("gpt-5.5-2026-04-23", config.prices)
     assert snapshot is not None
@@ -165,7 +165,7 @@ def test_config_overrides_replace_the_fields_they_give(tmp_path: Path) -> None:
     assert price_for("my-local", config.prices) == Price(
         text_input_per_mtok=0.0, text_output_per_mtok=0.0
     )
-    assert cost_warnings(["gpt-image-1-mini"], config.prices) == []
+    assert cost_warnings(["gpt-image-2.6-flare"], config.prices) == []
 
 
 def test_a_bad_price_override_is_one_line_naming_the_field(tmp_path: Path) -> None:
@@ -182,7 +182,7 @@ def test_a_bad_price_override_is_one_line_naming_the_field(tmp_path: Path) -> No
 
 
 def test_a_component_with_no_price_makes_the_cost_unknown() -> None:
-    mini = price_for("gpt-image-1-mini")
+    mini = MINI  # no published text-output price
     image_only = Usage(input_tokens=10, output_tokens=272, output_image_tokens=272)
     assert cost_of(image_only, mini) == pytest.approx((10 * 2.0 + 272 * 8.0) / 1e6)
     with_text = Usage(input_tokens=10, output_tokens=280, output_image_tokens=272)
@@ -195,15 +195,26 @@ def test_a_component_with_no_price_makes_the_cost_unknown() -> None:
     )
 
 
+MINI = Price(
+    text_input_per_mtok=2.0,
+    cached_input_per_mtok=0.2,
+    cached_image_input_per_mtok=0.25,
+    image_input_per_mtok=2.5,
+    image_output_per_mtok=8.0,
+)
+"""Prices as published for the late gpt-image-1-mini: no text-output price."""
+
+
 def test_cost_warnings_name_what_will_be_unknown() -> None:
     assert cost_warnings(["gpt-5.5", "gpt-image-2-2026-04-21", "gemini-3-pro-image"]) == []
-    assert cost_warnings(["gpt-image-1-mini", "llava", "gpt-image-1", "gpt-4.1"]) == [
-        "gpt-image-1-mini: no price for text output tokens; calls that use them have unknown "
-        'cost (set [prices."gpt-image-1-mini"])',
+    models = ["my-mini", "llava", "gpt-image-1", "gpt-4.1"]
+    assert cost_warnings(models, {"my-mini": MINI}) == [
+        "my-mini: no price for text output tokens; calls that use them have unknown "
+        'cost (set [prices."my-mini"])',
         'llava: no known price; its calls have unknown cost (add [prices."llava"] to the config)',
         "gpt-image-1: retired on 2026-10-23 (use gpt-image-2.5-sunburst); its calls have "
         "unknown cost",
-        "gpt-4.1: shuts down on 2027-01-14 (use gpt-5.5-2026-04-23)",
+        "gpt-4.1: shuts down on 2027-01-14 (use gpt-6-luna)",
     ]
 
 
@@ -290,9 +301,10 @@ def test_a_gemini_conversation_costs_what_the_price_file_says() -> None:
 
 
 def test_cached_tokens_are_billed_at_the_cached_rate_or_make_the_cost_unknown() -> None:
-    # gpt-image-2: text in 5.0, cached 1.25, image in 8.0, image out 30.0: cached image
-    # tokens have no price, and which cached tokens were images matters
+    # gpt-image-2: text in 5.0, cached 1.25, image in 8.0, cached image 2.0, image out
+    # 30.0: which cached tokens were images matters
     image2 = price_for("gpt-image-2")
+    assert image2 is not None
 
     def edit(cached: int, cached_images: int | None, image_in: int = 194) -> Usage:
         return Usage(106 + image_in, 272, image_in, 272, 1, cached, cached_images)
@@ -304,7 +316,11 @@ def test_cached_tokens_are_billed_at_the_cached_rate_or_make_the_cost_unknown() 
         (6 * 5.0 + 100 * 1.25 + 272 * 30.0) / 1e6
     )
     assert cost_of(edit(100, None), image2) is None  # text or image? not said, and it matters
-    assert cost_of(edit(100, 50), image2) is None  # cached image tokens: no published price
+    assert cost_of(edit(100, 50), image2) == pytest.approx(
+        (56 * 5.0 + 50 * 1.25 + 144 * 8.0 + 50 * 2.0 + 272 * 30.0) / 1e6
+    )
+    no_cached_image = image2.model_copy(update={"cached_image_input_per_mtok": None})
+    assert cost_of(edit(100, 50), no_cached_image) is None  # cached images: no price
     assert cost_of(edit(0, None), image2) == pytest.approx((106 * 5.0 + 194 * 8 + 272 * 30) / 1e6)
     # gemini-3.1-flash-image bills image input at its text rate (0.25; cached 0.025): the
     # split does not matter, and a reported one gives the same number
@@ -334,6 +350,13 @@ def test_the_image_tool_cached_tokens_are_read_and_priced() -> None:
     )
     gen["cached_tokens_details"] = {"cached_image_tokens": 2, "cached_text_tokens": 1}
     gen["input_tokens_details"] = {"image_tokens": 2, "text_tokens": 3}
+    # the tool: 2 fresh text at 5.0, 1 cached text at 1.25, 2 cached image at 2.0
+    assert backend._usage(SimpleNamespace(usage=usage, tool_usage={"image_gen": gen}), 1)[
+        1
+    ] == pytest.approx(
+        (5 * 5.0 + 15 * 0.50 + 7 * 30.0 + 2 * 5.0 + 1.25 + 2 * 2.0 + 272 * 30.0) / 1e6
+    )
+    del gen["cached_tokens_details"]  # text or image? not said, and it matters: unknown
     assert backend._usage(SimpleNamespace(usage=usage, tool_usage={"image_gen": gen}), 1)[1] is None
 
 

@@ -177,7 +177,7 @@ def test_openai_responses_stateless_resends_the_dialogue(
 @pytest.mark.parametrize(
     ("model", "options", "sent_model", "format_asked"),
     [
-        pytest.param("openai-images/gpt-image-1.5", {}, "gpt-image-1.5", {}, id="openai-images"),
+        pytest.param("openai-images/gpt-image-2", {}, "gpt-image-2", {}, id="openai-images"),
         pytest.param("compat/local", {"model": "flux-kontext"}, "flux-kontext",
                      {"response_format": "b64_json"}, id="compat"),
     ],

@@ -108,11 +108,11 @@ def _posts(fake: FakeServer, prefix: str) -> list[dict[str, object]]:
 def test_images_api_edits_although_moderation_is_set(
     fake: FakeServer, suite: uniprobe.Suite, tmp_path: Path
 ) -> None:
-    sample = _run(fake, suite, "openai-images/gpt-image-1.5", tmp_path, {"moderation": "low"})
+    sample = _run(fake, suite, "openai-images/gpt-image-2", tmp_path, {"moderation": "low"})
     assert sample.status == "complete", sample.turns[-1].error
     generation, edit = _posts(fake, "/v1/images/")
     assert generation["moderation"] == "low"  # a parameter of generations only
-    assert "moderation" not in edit and edit["model"] == "gpt-image-1.5"
+    assert "moderation" not in edit and edit["model"] == "gpt-image-2"
     assert "response_format" not in generation  # gpt-image models reject it
 
 
@@ -140,9 +140,9 @@ def test_compat_server_answering_with_urls_is_downloaded(
 def test_image_timeout_defaults_to_300_seconds() -> None:
     assert Config().connection("openai-images").timeout == 300.0
     config = _config("http://127.0.0.1:9")
-    for name in ("openai-images/gpt-image-1.5", "openai/gpt-5.5", "google/gemini-3-pro-image"):
+    for name in ("openai-images/gpt-image-2", "openai/gpt-5.5", "google/gemini-3-pro-image"):
         assert create_backend(name, config=config).connection.timeout == 300.0
-    images = create_backend("openai-images/gpt-image-1.5", config=config)
+    images = create_backend("openai-images/gpt-image-2", config=config)
     assert isinstance(images, OpenAIImagesBackend)
     assert images.client().timeout == 300.0  # what the SDK client was made with
 
@@ -302,11 +302,11 @@ def test_gemini_daily_quota_is_not_retried(
         pytest.param("openai/gpt-5.5", {"image_model": "gpt-image-1"}, "openai/gpt-5.5: the "
                      "provider does not offer image_model 'gpt-image-1'"
                      f"{RETIRED_1}; the closest it offers "
-                     "is 'gpt-image-1.5'", id="openai-tool"),
+                     "is 'gpt-image-2'", id="openai-tool"),
         pytest.param("openai-images/gpt-image-1", {}, "openai-images/gpt-image-1: the provider "
                      "does not offer model 'gpt-image-1'"
                      f"{RETIRED_1}; the closest it offers is "
-                     "'gpt-image-1.5'", id="openai-images"),
+                     "'gpt-image-2'", id="openai-images"),
         pytest.param("google/gemini-2.5-flash-image", {}, "google/gemini-2.5-flash-image: the "
                      "provider does not offer model 'gemini-2.5-flash-image'"
                      f"{RETIRED_25}; the closest it "
@@ -316,7 +316,7 @@ def test_gemini_daily_quota_is_not_retried(
 def test_a_model_the_provider_does_not_offer_stops_the_run_before_any_request(
     suite: uniprobe.Suite, tmp_path: Path, name: str, options: dict[str, object], line: str
 ) -> None:
-    known = ["gpt-5.5", "gpt-image-1.5", "gpt-image-2-2026-04-21", "gemini-3-pro-image-preview"]
+    known = ["gpt-5.5", "gpt-image-2", "gpt-image-2-2026-04-21", "gemini-3-pro-image-preview"]
     with FakeServer(models=known) as fake, pytest.raises(uniprobe.PreflightError) as caught:
         _run(fake, suite, name, tmp_path, options)
     assert caught.value.problems == [line]
@@ -344,7 +344,7 @@ def _files_holding(root: Path, secret: str) -> list[Path]:
 @pytest.mark.parametrize(
     ("name", "key"),
     [
-        pytest.param("openai-images/gpt-image-1.5", "sk-proj-Wr0ngKey0123456789abcdef",
+        pytest.param("openai-images/gpt-image-2", "sk-proj-Wr0ngKey0123456789abcdef",
                      id="openai-shaped"),
         pytest.param("openai/gpt-5.5", "plain-local-secret-7f3a9c", id="configured"),
         pytest.param("google/gemini-2.5-flash-image", "AIzaSyD-0123456789abcdefghijklmnopqrstu",

@@ -45,7 +45,7 @@ def _command(tmp_path: Path, fake: FakeServer, *extra: str) -> list[str]:
         "--suite",
         str(suite),
         "--model",
-        "openai-images/gpt-image-1.5",
+        "openai-images/gpt-image-2",
         "--epochs",
         "4",
         "--concurrency",
@@ -66,7 +66,7 @@ def _command(tmp_path: Path, fake: FakeServer, *extra: str) -> list[str]:
 def test_killed_paid_run_resumes_without_paying_twice(fake: FakeServer, tmp_path: Path) -> None:
     env = {**os.environ, "UNIPROBE_TEST_KEY": KEY}
     cmd = _command(tmp_path, fake)
-    samples = tmp_path / "runs" / "tiny-openai-images-gpt-image-1.5" / "samples.jsonl"
+    samples = tmp_path / "runs" / "tiny-openai-images-gpt-image-2" / "samples.jsonl"
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:

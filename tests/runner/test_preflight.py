@@ -21,9 +21,10 @@ pytest.importorskip("google.genai")
 KEY = "sk-right-key-0123456789abcdef"
 OFFERED = [
     "gpt-5.5",
-    "gpt-image-1.5",
+    "gpt-image-2",
     "gpt-image-2-2026-04-21",
-    "gpt-image-1-mini",
+    "gpt-image-2.6-flare",
+    "gpt-image-3-preview",
     "gemini-3-pro-image-preview",
     "gemini-3.1-flash-image",
 ]
@@ -100,7 +101,7 @@ def _refused(done: subprocess.CompletedProcess[str], tmp_path: Path) -> list[str
     ("model", "provider"),
     [
         pytest.param("openai/gpt-5.5", "openai", id="openai"),
-        pytest.param("openai-images/gpt-image-1.5", "openai-images", id="openai-images"),
+        pytest.param("openai-images/gpt-image-2", "openai-images", id="openai-images"),
         pytest.param("google/gemini-3-pro-image-preview", "google", id="google"),
     ],
 )
@@ -146,13 +147,13 @@ def test_retired_models_are_named_with_the_closest_offered_one_per_line(
         "-m",
         "google/gemini-2.5-flash-image",
         "-m",
-        "openai-images/gpt-image-1.5",
+        "openai-images/gpt-image-2",
         "--judge",
         "reference",
     )
     assert _refused(done, tmp_path) == [
         "error: openai-images/gpt-image-1: the provider does not offer model 'gpt-image-1'"
-        f"{RETIRED_1}; the closest it offers is 'gpt-image-1.5'",
+        f"{RETIRED_1}; the closest it offers is 'gpt-image-2'",
         "error: google/gemini-2.5-flash-image: the provider does not offer model "
         f"'gemini-2.5-flash-image'{RETIRED_25}; the closest it offers is "
         "'gemini-3.1-flash-image'",
@@ -167,10 +168,10 @@ def test_a_real_model_without_a_judge_is_refused_naming_vlm_and_detector(
     fake: FakeServer, tmp_path: Path
 ) -> None:
     _setup(tmp_path, fake)
-    done = _run(tmp_path, "-m", "openai-images/gpt-image-1.5")
+    done = _run(tmp_path, "-m", "openai-images/gpt-image-2")
     [line] = _refused(done, tmp_path)
     assert line == (
-        "error: openai-images/gpt-image-1.5: no --judge given, and the default `reference` "
+        "error: openai-images/gpt-image-2: no --judge given, and the default `reference` "
         "judge reads only synthetic scenes: judge real images with --judge vlm ([judges.vlm] "
         "provider, model; the provider's key under [providers.<provider>] or its environment "
         "variable) or --judge detector ([judges.detector] model = a local OWLv2 or Grounding "
@@ -180,11 +181,11 @@ def test_a_real_model_without_a_judge_is_refused_naming_vlm_and_detector(
 
 def test_models_check_prints_one_line_per_model(fake: FakeServer, tmp_path: Path) -> None:
     _setup(tmp_path, fake)
-    names = ["openai-images/gpt-image-1.5", "google/gemini-2.5-flash-image", "reference/oracle"]
+    names = ["openai-images/gpt-image-2", "google/gemini-2.5-flash-image", "reference/oracle"]
     done = _uniprobe(tmp_path, "models", "check", *names)
     assert done.returncode == 2, done.stderr
     assert done.stdout.splitlines() == [
-        "openai-images/gpt-image-1.5: ok",
+        "openai-images/gpt-image-2: ok",
         "google/gemini-2.5-flash-image: the provider does not offer model "
         f"'gemini-2.5-flash-image'{RETIRED_25}; the closest it offers is "
         "'gemini-3.1-flash-image'",
@@ -198,24 +199,24 @@ def test_a_run_with_errors_exits_1_with_their_table_and_resume_retries_them(
     fake: FakeServer, tmp_path: Path
 ) -> None:
     _setup(tmp_path, fake)
-    args = ["-m", "openai-images/gpt-image-1.5", "--judge", "reference", "--epochs", "3"]
+    args = ["-m", "openai-images/gpt-image-2", "--judge", "reference", "--epochs", "3"]
     fake.inject("quota", path_prefix="/v1/images", times=2)  # not retried within the run
     done = _run(tmp_path, *args, "--concurrency", "1")
     assert done.returncode == 1, done.stderr
-    run = tmp_path / "runs" / "one-openai-images-gpt-image-1.5"
+    run = tmp_path / "runs" / "one-openai-images-gpt-image-2"
     assert done.stdout.startswith(
-        f"openai-images/gpt-image-1.5: 3 samples (3 new, 2 errors) in runs/{run.name}"
+        f"openai-images/gpt-image-2: 3 samples (3 new, 2 errors) in runs/{run.name}"
     )
     lines = done.stderr.splitlines()  # the CLI's table: tab stops when not a terminal
     assert lines[0].split() == ["model", "kind", "status", "samples", "first", "message"]
     model, kind, status, samples, first = lines[1].split(None, 4)
     assert (model, kind, status, samples) == (
-        "openai-images/gpt-image-1.5",
+        "openai-images/gpt-image-2",
         "rate_limit",
         "429",
         "2",
     )
-    assert first.startswith("openai-images/gpt-image-1.5: HTTP 429 insufficient_quota: ")
+    assert first.startswith("openai-images/gpt-image-2: HTTP 429 insufficient_quota: ")
     assert lines[2] == (
         "2 sample(s) ended in an error; after fixing the cause, run the same command with "
         "--resume to try them again"
@@ -225,7 +226,7 @@ def test_a_run_with_errors_exits_1_with_their_table_and_resume_retries_them(
     assert again.returncode == 0, again.stderr
     assert again.stderr == ""
     assert again.stdout.startswith(
-        f"openai-images/gpt-image-1.5: 3 samples (2 new, 0 errors) in runs/{run.name}"
+        f"openai-images/gpt-image-2: 3 samples (2 new, 0 errors) in runs/{run.name}"
     )
     # only the two failed samples were asked again; the finished one came from nowhere
     assert fake.count("/v1/images/generations", status=200) == 2
@@ -266,12 +267,12 @@ def test_a_run_warns_once_at_the_start_which_costs_will_be_unknown(
     common = ["--suite", "one.yaml", "--out", "runs", "--judge", "reference", "--images"]
     common.append("synthetic")
     done = _uniprobe(
-        tmp_path, "run", *common, "-m", "openai/gpt-5.5", "-M", "image_model=gpt-image-1-mini"
+        tmp_path, "run", *common, "-m", "openai/gpt-5.5", "-M", "image_model=gpt-image-3-preview"
     )
     assert done.returncode == 0, done.stderr
-    warning = (
-        "warning: gpt-image-1-mini: no price for text output tokens; calls that use them have "
-        'unknown cost (set [prices."gpt-image-1-mini"])'
+    warning = (  # offered, but not in providers.toml
+        "warning: gpt-image-3-preview: no known price; its calls have unknown cost "
+        '(add [prices."gpt-image-3-preview"] to the config)'
     )
     assert [line for line in done.stderr.splitlines() if line.startswith("warning:")] == [warning]
 

@@ -55,7 +55,7 @@ def _config(url: str, **provider: object) -> Config:
             "google": ProviderConfig(api_key=SecretStr("k"), base_url=url, **provider),
         },
         prices={
-            "gpt-image-1.5": Price(
+            "gpt-image-2": Price(
                 text_input_per_mtok=5, image_input_per_mtok=8, image_output_per_mtok=32
             )
         },
@@ -78,7 +78,7 @@ def _run(
     fake: FakeServer,
     suite: uniprobe.Suite,
     out: Path,
-    model: str = "openai-images/gpt-image-1.5",
+    model: str = "openai-images/gpt-image-2",
     *,
     config: Config | None = None,
     **kw: Unpack[_RunOptions],
@@ -160,7 +160,7 @@ def test_retries_stop_after_the_policy_allows(
     [
         pytest.param(
             "moderation_blocked",
-            "openai-images/gpt-image-1.5",
+            "openai-images/gpt-image-2",
             "Your request was rejected",
             id="openai-moderation",
         ),

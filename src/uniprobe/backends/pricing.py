@@ -13,9 +13,9 @@ Cost rules:
 * Cached input tokens (`Usage.cached_input_tokens`, part of the input tokens on both
   providers: OpenAI's `input_tokens_details.cached_tokens`, Gemini's
   `cachedContentTokenCount`) are billed at `cached_input` instead of their text rate.
-  That price is for cached text; cached image tokens are billed at it only when the model
-  bills image input at its text rate (Gemini, the Responses text models), else their
-  cost is unknown. When the provider does not say how many cached tokens were images,
+  That price is for cached text; cached image tokens are billed at `cached_image_input`
+  (OpenAI's image models publish one), or at `cached_input` when the model bills image
+  input at its text rate (Gemini, the Responses text models), else their cost is unknown. When the provider does not say how many cached tokens were images,
   the split matters only if some could be (a model with different image and text rates,
   given images): then the cost is unknown too.
 
@@ -55,13 +55,27 @@ __all__ = [
     "price_for",
 ]
 
-Component = Literal["text_input", "cached_input", "text_output", "image_input", "image_output"]
+Component = Literal[
+    "text_input",
+    "cached_input",
+    "cached_image_input",
+    "text_output",
+    "image_input",
+    "image_output",
+]
 """A token component a provider bills."""
 Kind = Literal["image", "text"]
 Status = Literal["current", "deprecated", "retired"]
 
 COMPONENTS: dict[Kind, tuple[Component, ...]] = {
-    "image": ("text_input", "cached_input", "text_output", "image_input", "image_output"),
+    "image": (
+        "text_input",
+        "cached_input",
+        "cached_image_input",
+        "text_output",
+        "image_input",
+        "image_output",
+    ),
     "text": ("text_input", "cached_input", "text_output", "image_input"),
 }
 """The components each kind of model bills (a text model makes no images)."""
@@ -259,9 +273,16 @@ def _cached_images(usage: Usage, price: Price) -> int | None:
         return min(usage.cached_input_image_tokens, cached, image_in)
     text_in = (usage.input_tokens or 0) - image_in
     fewest = max(0, cached - text_in)
-    if min(cached, image_in) == fewest or _same_rate(price):
+    if min(cached, image_in) == fewest or _same_image_cache_rate(price):
         return fewest
     return None
+
+
+def _same_image_cache_rate(price: Price) -> bool:
+    """Whether the split of input tokens into text and image leaves the cost unchanged:
+    image input at the text rate, cached or not."""
+    cached_image = price.cached_image_input_per_mtok
+    return _same_rate(price) and cached_image in (None, price.cached_input_per_mtok)
 
 
 def _same_rate(price: Price) -> bool:
@@ -280,7 +301,9 @@ def cost_of(usage: Usage, price: Price | None) -> float | None:
     image_in = usage.input_image_tokens or 0
     cached_text = (usage.cached_input_tokens or 0) - cached_images
     image_out = usage.output_image_tokens or 0
-    cached_image_rate = price.cached_input_per_mtok if _same_rate(price) else None
+    cached_image_rate = price.cached_image_input_per_mtok
+    if cached_image_rate is None and _same_rate(price):
+        cached_image_rate = price.cached_input_per_mtok
     parts = [
         _part(max(0, usage.input_tokens - image_in - cached_text), price.text_input_per_mtok),
         _part(cached_text, price.cached_input_per_mtok),

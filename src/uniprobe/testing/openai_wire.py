@@ -384,7 +384,7 @@ def openai_fault_reply(fault: Fault, req: RecordedRequest) -> Outgoing:
     """The error reply for a fault that replaces the answer (rate limits, 5xx, blocks)."""
     if fault.kind in ("rate_limit", "rate_limit_ms"):
         model = req.json.get("model") if isinstance(req.json, dict) else req.form.get("model")
-        return _rate_limited(fault, str(model or "gpt-image-1.5"))
+        return _rate_limited(fault, str(model or "gpt-image-2"))
     if fault.kind == "quota":
         return openai_error(
             429,
