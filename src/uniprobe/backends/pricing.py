@@ -15,9 +15,10 @@ Cost rules:
   `cachedContentTokenCount`) are billed at `cached_input` instead of their text rate.
   That price is for cached text; cached image tokens are billed at `cached_image_input`
   (OpenAI's image models publish one), or at `cached_input` when the model bills image
-  input at its text rate (Gemini, the Responses text models), else their cost is unknown. When the provider does not say how many cached tokens were images,
-  the split matters only if some could be (a model with different image and text rates,
-  given images): then the cost is unknown too.
+  input at its text rate (Gemini, the Responses text models), else their cost is
+  unknown. When the provider does not say how many cached tokens were images, the split
+  matters only if some could be (a model with different image and text rates, given
+  images): then the cost is unknown too.
 
 * Every component of a listed model is priced, or named `unpublished` when the provider
   publishes no price for it.
