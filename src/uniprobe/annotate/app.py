@@ -98,6 +98,8 @@ _SECURITY_HEADERS = {
     "x-content-type-options": "nosniff",
     "referrer-policy": "no-referrer",
 }
+
+
 @dataclass(frozen=True)
 class Standing:
     """Where one annotator stands."""
