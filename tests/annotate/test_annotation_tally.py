@@ -24,7 +24,7 @@ VALUES: list[LabelValue] = ["pass", "fail", "cant_tell"]
 
 def _rescan(
     groups: list[CanvasGroup], votes: list[Vote], annotator: str
-) -> tuple[list[str], dict[str, str]]:
+) -> tuple[list[str], dict[str, LabelValue]]:
     """The order and the labels as the server computed them before it kept indexes."""
     last: dict[tuple[str, str], Vote] = {}
     for v in sorted(votes, key=lambda v: (v.created, v.id)):
@@ -93,7 +93,9 @@ def test_labels_written_by_another_process_count_on_the_next_request(
     assert canvas is not None and canvas["id"] != groups[0].id
 
 
-def test_concurrent_labels_share_commits_and_each_gets_its_own_row(tmp_path: Path) -> None:
+def test_concurrent_labels_share_commits_and_each_gets_its_own_row(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     store = LabelStore(tmp_path / "labels.sqlite")
     check = {"count": {"object": "dog", "equals": 1}}
     commits = 0
@@ -104,7 +106,7 @@ def test_concurrent_labels_share_commits_and_each_gets_its_own_row(tmp_path: Pat
         commits += 1
         return write()
 
-    store._write = counting  # type: ignore[method-assign]
+    monkeypatch.setattr(store, "_write", counting)
     got: list[Label] = []
     lock = threading.Lock()
 

@@ -255,7 +255,8 @@ def test_a_malformed_request_gets_a_short_json_4xx_and_changes_nothing(
 
 
 def test_the_corpus_has_at_least_20_distinct_requests() -> None:
-    asks = [p.values[0] for p in CORPUS]
+    asks = [a for p in CORPUS if isinstance(a := p.values[0], Ask)]
+    assert len(asks) == len(CORPUS)
     assert len({(a.method, a.path, a.body, tuple(a.headers.items())) for a in asks}) >= 20
 
 
