@@ -51,6 +51,10 @@ class Cell:
     next: list[float] = field(default_factory=list)
     post: list[float] = field(default_factory=list)
     errors: int = 0
+    cpu: float = 0.0
+    """Server CPU seconds (user + system) spent on the cell."""
+    client_cpu: float = 0.0
+    """The clients' CPU seconds (this process)."""
     note: str = ""
 
 
@@ -109,6 +113,11 @@ class Server:
             raise RuntimeError(f"the server did not start: {line}")
         self.url = found.group(0)
 
+    def cpu(self) -> float:
+        """CPU seconds the server process used so far (user + system)."""
+        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def stop(self) -> None:
         self.proc.terminate()
         try:
@@ -165,7 +174,10 @@ def measure(run: Path, src: Path, clients: list[int], seconds: float, tag: str) 
             if n > 1 and single and single.next and pct(single.next, 0.5) * n > seconds:
                 out[n] = Cell(note=f"skipped: 1-client p50 x {n} > {seconds:.0f} s")
                 continue
+            before, mine = server.cpu(), time.process_time()
             out[n] = asyncio.run(drive(server.url, n, seconds, f"{tag}{n}"))
+            out[n].cpu = server.cpu() - before
+            out[n].client_cpu = time.process_time() - mine
         out[0] = Cell(next=[first], note="first request")
         return out
     finally:
@@ -195,7 +207,8 @@ def main() -> None:
         print(f"run: {len(groups)} canvases, {len(items)} items; {args.seconds:.0f} s per cell")
         print(
             f"{'tree':8} {'labels':>7} {'clients':>7} {'n next':>7} {'next p50':>8} "
-            f"{'next p95':>8} {'n post':>7} {'post p50':>8} {'post p95':>8} errors  (ms)"
+            f"{'next p95':>8} {'n post':>7} {'post p50':>8} {'post p95':>8} "
+            f"{'cpu/req':>7} {'client':>7} errors  (ms)"
         )
         loaded = 0
         for level in levels:
@@ -207,10 +220,13 @@ def main() -> None:
                 cells = measure(run, src, clients, args.seconds, tag)
                 for n in [*clients, 0]:
                     c = cells[n]
+                    done = len(c.next) + len(c.post)
+                    cpu = f"{c.cpu / done * 1000:7.2f}" if done and c.cpu else "      –"
+                    cpu += f" {c.client_cpu / done * 1000:7.2f}" if done else "       –"
                     print(
                         f"{tag:8} {level:7d} {n:7d} {len(c.next):7d} {ms(c.next, 0.5)} "
                         f"{ms(c.next, 0.95)} {len(c.post):7d} {ms(c.post, 0.5)} "
-                        f"{ms(c.post, 0.95)} {c.errors:6d}  {c.note}",
+                        f"{ms(c.post, 0.95)} {cpu} {c.errors:6d}  {c.note}",
                         flush=True,
                     )
                 shutil.rmtree(run.parent)

@@ -101,10 +101,10 @@ def test_concurrent_labels_share_commits_and_each_gets_its_own_row(
     commits = 0
     write = store._write
 
-    def counting() -> object:
+    def counting(*args: object) -> object:
         nonlocal commits
         commits += 1
-        return write()
+        return write(*args)  # type: ignore[arg-type]
 
     monkeypatch.setattr(store, "_write", counting)
     got: list[Label] = []

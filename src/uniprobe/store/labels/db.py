@@ -9,6 +9,10 @@ leaves half a label, and several processes (the annotation server, `uniprobe lab
 import`) can write at once. Reading a run that has no label file creates nothing.
 
 `LabelStore.add` returns only once the label is committed and synced (`synchronous=full`).
+`add` and `votes_after` (the annotation server's calls) keep one connection each open
+between calls: closing the last connection to a WAL file checkpoints it and deletes the
+WAL, three more syncs per label. A kept connection is reopened when the file it opened
+was removed or replaced.
 Labels added at the same time from several threads of one process share a commit (a
 group commit: the first waiting thread writes everyone's labels in one transaction), so
 32 annotators labelling at once cost one disk sync, not 32. `votes_after(row_id)` reads
@@ -18,10 +22,11 @@ annotation server keeps its in-memory index in step with the file, whoever write
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
@@ -103,32 +108,66 @@ class Vote:
     """When, in UTC ISO 8601 with milliseconds (sorts as text)."""
 
 
+class _Kept:
+    """A connection kept open between calls, for one thread at a time (hold `lock`)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self._db: sqlite3.Connection | None = None
+        self._file: tuple[int, int] | None = None
+
+    def get(self, path: Path, connect: Callable[[], sqlite3.Connection]) -> sqlite3.Connection:
+        """The connection, reopened if the file at `path` is not the one it opened."""
+        if self._db is not None and _identity(path) != self._file:
+            self._db.close()
+            self._db = None
+        if self._db is None:
+            self._db = connect()
+            self._file = _identity(path)
+        return self._db
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
+
+
 class LabelStore:
-    """The label file at `path` (opened per operation; constructing it touches nothing)."""
+    """The label file at `path` (constructing it touches nothing)."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        self._writer = threading.Lock()
+        self._writer = _Kept()
+        self._reader = _Kept()
         self._queue_lock = threading.Lock()
         self._queue: list[tuple[Label, Future[int]]] = []
 
     # connections ----------------------------------------------------------------------
     @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        """One short write transaction (BEGIN IMMEDIATE ... COMMIT, rolled back on error)."""
+    def _write(self, kept: _Kept | None = None) -> Iterator[sqlite3.Connection]:
+        """One short write transaction (BEGIN IMMEDIATE ... COMMIT, rolled back on error),
+        on the kept connection `kept` (its lock held) or on a connection of its own."""
         if not self.path.parent.is_dir():
             raise RunDirError(f"{self.path.parent} is not a folder")
-        with closing(self._connect()) as db:
+        with contextlib.ExitStack() as stack:
+            if kept is None:
+                db = stack.enter_context(closing(self._connect()))
+            else:
+                db = kept.get(self.path, self._connect)
             db.execute("begin immediate")
             try:
                 yield db
             except BaseException:
-                db.execute("rollback")
+                if db.in_transaction:
+                    db.execute("rollback")
                 raise
             db.execute("commit")
 
     def _connect(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
         try:
             db.execute("pragma journal_mode=wal")
             db.execute("pragma synchronous=full")
@@ -162,7 +201,7 @@ class LabelStore:
         done: Future[int] = Future()
         with self._queue_lock:
             self._queue.append((label, done))
-        with self._writer:
+        with self._writer.lock:
             if not done.done():  # nobody took it into their commit: write the queue
                 with self._queue_lock:
                     batch, self._queue = self._queue, []
@@ -173,7 +212,7 @@ class LabelStore:
         """Write a batch in one transaction; if it fails, each label on its own, so one
         label's error is that label's alone."""
         try:
-            with self._write() as db:
+            with self._write(self._writer) as db:
                 ids = [_insert(db, label) for label, _ in batch]
         except Exception as exc:
             if len(batch) == 1:
@@ -231,11 +270,16 @@ class LabelStore:
         were validated when written). No label file: none, and nothing is created."""
         if not self.path.is_file():
             return []
-        with closing(self._connect()) as db:
-            rows = db.execute(
-                "select id, item, annotator, label, created from labels where id > ? order by id",
-                (row_id,),
-            ).fetchall()
+        with self._reader.lock:
+            rows = (
+                self._reader.get(self.path, self._connect)
+                .execute(
+                    "select id, item, annotator, label, created from labels where id > ? "
+                    "order by id",
+                    (row_id,),
+                )
+                .fetchall()
+            )
         return [Vote(*row) for row in rows]
 
     def latest(self) -> list[Label]:
