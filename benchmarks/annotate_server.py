@@ -9,8 +9,10 @@ its checks, again and again. Prints p50/p95 of `GET /api/next` and `POST /api/la
 per level and client count.
 
 `--compare SRC` measures a second source tree the same way in the same run (e.g. main's
-`src`, for before/after ratios). A cell is cut off after `--seconds`; a 32-client cell
-whose 1-client p50 times 32 exceeds `--seconds` is skipped and says why.
+`src`, for before/after ratios). A cell stops starting requests after `--seconds`; a
+32-client cell whose 1-client cycle (next + post p50) times 32 exceeds 4 x `--seconds` is
+skipped and says why. `cpu/req` is the server process's CPU per request, `client` the
+clients' (this process): on a shared machine the latencies include waiting for a core.
 
     python benchmarks/annotate_server.py [--levels 0,10000,100000] [--seconds 15]
         [--compare /path/to/other/src]
@@ -171,9 +173,11 @@ def measure(run: Path, src: Path, clients: list[int], seconds: float, tag: str) 
         out: dict[int, Cell] = {}
         for n in clients:
             single = out.get(1)
-            if n > 1 and single and single.next and pct(single.next, 0.5) * n > seconds:
-                out[n] = Cell(note=f"skipped: 1-client p50 x {n} > {seconds:.0f} s")
-                continue
+            if n > 1 and single and single.next and single.post:
+                cycle = pct(single.next, 0.5) + pct(single.post, 0.5)
+                if cycle * n > 4 * seconds:
+                    out[n] = Cell(note=f"skipped: 1-client p50s x {n} = {cycle * n:.0f} s a cycle")
+                    continue
             before, mine = server.cpu(), time.process_time()
             out[n] = asyncio.run(drive(server.url, n, seconds, f"{tag}{n}"))
             out[n].cpu = server.cpu() - before

@@ -20,7 +20,6 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from conftest import serving
-
 from uniprobe.annotate.serve import listen, url_of
 from uniprobe.errors import UsageError
 

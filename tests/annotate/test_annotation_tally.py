@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import threading
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -82,7 +83,7 @@ def test_labels_written_by_another_process_count_on_the_next_request(
     run = paper_run(tmp_path_factory)
     groups = groups_of(run, policy=None)
     store = LabelStore(tmp_path / "labels.sqlite")
-    annotation = Annotation(RunDir.open(run), groups, store)
+    annotation = Annotation(RunDir.open(run), groups, store, refresh=0)
     first, progress = annotation.next_for("ada")
     assert first is not None and progress == {"done": 0, "total": 20, "labels": 0}
     other = LabelStore(store.path)  # as `uniprobe labels import` would
@@ -139,3 +140,20 @@ def test_concurrent_labels_share_commits_and_each_gets_its_own_row(
     assert {(lb.id, lb.annotator, lb.item) for lb in got} == stored_rows
     assert len(stored_rows) == 320
     assert commits < 320  # some labels shared a commit
+
+
+def test_rows_of_other_processes_are_read_at_most_every_refresh_seconds(
+    tmp_path_factory: pytest.TempPathFactory, tmp_path: Path
+) -> None:
+    run = paper_run(tmp_path_factory)
+    groups = groups_of(run, policy=None)
+    store = LabelStore(tmp_path / "labels.sqlite")
+    annotation = Annotation(RunDir.open(run), groups, store, refresh=0.3)
+    assert annotation.progress("ada")["labels"] == 0
+    LabelStore(store.path).add(groups[0].items[0].label("ada", "pass"))
+    assert annotation.progress("ada")["labels"] == 0  # not looked yet
+    own = store.add(groups[1].items[0].label("ada", "fail"))
+    annotation.count(own)
+    assert annotation.progress("ada")["labels"] == 1  # its own label counts at once
+    time.sleep(0.35)
+    assert annotation.progress("ada")["labels"] == 2

@@ -31,8 +31,10 @@ response forbids scripts and connections from anywhere but the server itself.
 
 from __future__ import annotations
 
+import math
 import re
 import threading
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -66,7 +68,7 @@ from uniprobe.annotate.inputs import (
 from uniprobe.annotate.items import CanvasGroup, Item
 from uniprobe.annotate.tally import Tally
 from uniprobe.errors import UniprobeError, UsageError
-from uniprobe.store.labels.db import LabelStore
+from uniprobe.store.labels.db import LabelStore, Vote
 from uniprobe.store.labels.files import format_labels
 from uniprobe.store.labels.label import Label, LabelValue
 from uniprobe.store.records import ImageRef
@@ -74,6 +76,7 @@ from uniprobe.store.rundir import RunDir
 
 __all__ = [
     "LOOPBACK_HOSTS",
+    "REFRESH_SECONDS",
     "Annotation",
     "LabelRequest",
     "Standing",
@@ -85,6 +88,8 @@ LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
 """Host header values a loopback-only server answers."""
 
 _IMAGE_NAME = re.compile(r"^[0-9a-f]{64}\.(png|jpg|webp|gif)$")
+REFRESH_SECONDS = 0.25
+"""How often the server reads the rows other processes added to the label file."""
 _MEDIA = {"png": "image/png", "jpg": "image/jpeg", "webp": "image/webp", "gif": "image/gif"}
 _STATIC = {
     "app.js": "text/javascript; charset=utf-8",
@@ -114,18 +119,44 @@ class Standing:
 
 class Annotation:
     """What the server works on: a run's canvases (built once), its label store, and the
-    indexes of who answered what (`Tally`), brought up to date on every use."""
+    indexes of who answered what (`Tally`).
 
-    def __init__(self, run: RunDir, groups: Sequence[CanvasGroup], store: LabelStore) -> None:
+    A label this server stores is counted as soon as it is committed; rows other
+    processes add (an import) are read, by row id, at most every `refresh` seconds.
+    """
+
+    def __init__(
+        self,
+        run: RunDir,
+        groups: Sequence[CanvasGroup],
+        store: LabelStore,
+        *,
+        refresh: float = REFRESH_SECONDS,
+    ) -> None:
         self.run, self.store = run, store
         self.groups = {g.id: g for g in groups}
         self._tally = Tally(groups)
         self._lock = threading.Lock()
+        self._refresh_every = refresh
+        self._read_id = 0
+        self._read_at = -math.inf
 
     def _refresh(self) -> Tally:
-        """The tally with every row added to the label file since (call under the lock)."""
-        self._tally.add(self.store.votes_after(self._tally.last_id))
+        """The tally, with the rows others added if it is time to look (hold the lock)."""
+        now = time.monotonic()
+        if now - self._read_at >= self._refresh_every:
+            votes = self.store.votes_after(self._read_id)
+            self._tally.add(votes)
+            self._read_id = max([self._read_id, *(v.id for v in votes)])
+            self._read_at = now
         return self._tally
+
+    def count(self, stored: Label) -> None:
+        """Count a label this server has just stored (its row id set)."""
+        assert stored.id is not None
+        vote = Vote(stored.id, stored.item, stored.annotator, stored.label, stored.created)
+        with self._lock:
+            self._tally.add([vote])
 
     def standing(self, annotator: str) -> Standing:
         """Where `annotator` stands; the canvases they have not finished come in the order
@@ -282,6 +313,7 @@ class _Handlers:
             stored: Label = await run_in_threadpool(self.a.store.add, label)
         except UniprobeError as exc:  # the label file itself is unusable
             return _error(500, str(exc))
+        self.a.count(stored)
         progress = self.a.progress(stored.annotator)
         return JSONResponse({"label": stored.model_dump(mode="json"), "progress": progress})
 

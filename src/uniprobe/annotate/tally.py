@@ -76,14 +76,11 @@ class Tally:
         self._latest: dict[str, dict[str, _Answer]] = {}
         self._answered: dict[str, Counter[int]] = {}
         self._finished: dict[str, set[int]] = {}
-        self.last_id = 0
-        """The highest row id counted."""
 
     def add(self, votes: Iterable[Vote]) -> None:
-        """Count label rows (in any order; a row id counted before is ignored)."""
+        """Count label rows (in any order; a row counted before is ignored)."""
         for vote in votes:
             self._add(vote)
-            self.last_id = max(self.last_id, vote.id)
 
     def _add(self, vote: Vote) -> None:
         mine = self._latest.setdefault(vote.annotator, {})
