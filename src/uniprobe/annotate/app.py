@@ -141,10 +141,16 @@ class Annotation:
         self._read_id = 0
         self._read_at = -math.inf
 
-    def _refresh(self) -> Tally:
+    def refresh(self) -> None:
+        """Read every row added to the label file since the last read now (the server does
+        it once before it serves, so that no request waits for a large file's rows)."""
+        with self._lock:
+            self._refresh(force=True)
+
+    def _refresh(self, *, force: bool = False) -> Tally:
         """The tally, with the rows others added if it is time to look (hold the lock)."""
         now = time.monotonic()
-        if now - self._read_at >= self._refresh_every:
+        if force or now - self._read_at >= self._refresh_every:
             votes = self.store.votes_after(self._read_id)
             self._tally.add(votes)
             self._read_id = max([self._read_id, *(v.id for v in votes)])
@@ -429,7 +435,9 @@ async def _on_crash(request: Request, exc: Exception) -> Response:
 
 
 def create_app(annotation: Annotation, *, remote: bool = False) -> Starlette:
-    """The Starlette app. Unless `remote`, it answers only loopback Host headers."""
+    """The Starlette app, its label indexes loaded. Unless `remote`, it answers only
+    loopback Host headers."""
+    annotation.refresh()
     h = _Handlers(annotation)
     routes = [
         Route("/", h.index),
