@@ -4,14 +4,22 @@ from __future__ import annotations
 
 import inspect
 import signal
+import socket
+import statistics
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx2
 import pytest
 from annotate_helpers import paper_run
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
 
+from conftest import serving
 from uniprobe.annotate.serve import listen, url_of
 from uniprobe.errors import UsageError
 
@@ -98,3 +106,26 @@ def test_uniprobe_annotate_names_a_folder_that_is_not_a_run(tmp_path: Path) -> N
     assert done.stderr.splitlines() == [
         f"error: {tmp_path} is not a run directory (no manifest.json)"
     ]
+
+
+def test_connections_are_tcp_so_small_replies_are_not_held_back() -> None:
+    """asyncio turns Nagle's algorithm off only on sockets that say they are TCP; with it
+    on, every reply written in two parts (head, body) waited ~40 ms for a delayed ACK."""
+    with listen(port=0) as sock, socket.create_connection(sock.getsockname()[:2]):
+        conn, _ = sock.accept()
+        with conn:
+            assert conn.proto == socket.IPPROTO_TCP
+
+
+def test_a_reply_takes_milliseconds_not_a_delayed_ack() -> None:
+    async def hello(request: Request) -> Response:
+        return JSONResponse({"hello": "world"})
+
+    app = Starlette(routes=[Route("/", hello)])
+    with serving(app) as url, httpx2.Client(base_url=url, timeout=20) as client:
+        times = []
+        for _ in range(21):
+            start = time.perf_counter()
+            assert client.get("/").status_code == 200
+            times.append(time.perf_counter() - start)
+    assert statistics.median(times) < 0.030, times  # a delayed ACK is >= 40 ms

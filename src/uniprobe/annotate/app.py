@@ -10,41 +10,65 @@ GET  /api/next?annotator=NAME   the next canvas NAME has not finished (fewest la
                                 [&exclude=ID...: skipped ones, unless nothing else is left]
 GET  /api/canvas/{id}           one canvas [?annotator=NAME: with NAME's labels]
 POST /api/labels                {"annotator", "canvas", "item", "label"} (JSON); 400 if bad
-GET  /api/export?format=csv|jsonl   every label, history included
+GET  /api/export?format=csv|jsonl   every label, history included (CSV cells made safe
+                                for spreadsheets, see `store.labels.files`)
 GET  /images/{sha256}.{ext}     an image of the run, only from RUN/images
 ```
 
+Every error is JSON, `{"error": "one line"}`, with a 4xx status for anything wrong with
+the request (the bounds and rules are in `annotate.inputs`). Answers come from in-memory
+indexes (`annotate.tally`) that every request brings up to date with the rows added to
+the label file since (by row id, so labels another process imports count too); nothing
+is rescanned. A label is acknowledged only once it is committed and synced.
+
 Safety: images are served only by a sha256 file name from `RUN/images` after resolving
 symlinks (anything else is 404); a loopback-only server accepts only loopback Host
-headers (no DNS rebinding); labels are accepted only as `application/json` (a page on
-another site cannot post them without a CORS preflight, which is refused); every
+headers (no DNS rebinding; anything else is 400); labels are accepted only as
+`application/json` (a page on another site cannot post them without a CORS preflight,
+which is refused); every
 response forbids scripts and connections from anywhere but the server itself.
 """
 
 from __future__ import annotations
 
-import json
+import math
 import re
-from collections import Counter
+import threading
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ValidationError
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import MutableHeaders
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from uniprobe.annotate.inputs import (
+    MAX_PATH,
+    MAX_QUERY,
+    LabelRequest,
+    Refused,
+    content_length,
+    first_error,
+    json_content,
+    label_request,
+    next_query,
+    one_param,
+    read_body,
+    shown,
+)
 from uniprobe.annotate.items import CanvasGroup, Item
+from uniprobe.annotate.tally import Tally
 from uniprobe.errors import UniprobeError, UsageError
-from uniprobe.store.labels.db import LabelStore
+from uniprobe.store.labels.db import LabelStore, Vote
 from uniprobe.store.labels.files import format_labels
 from uniprobe.store.labels.label import Label, LabelValue
 from uniprobe.store.records import ImageRef
@@ -52,6 +76,7 @@ from uniprobe.store.rundir import RunDir
 
 __all__ = [
     "LOOPBACK_HOSTS",
+    "REFRESH_SECONDS",
     "Annotation",
     "LabelRequest",
     "Standing",
@@ -63,6 +88,8 @@ LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
 """Host header values a loopback-only server answers."""
 
 _IMAGE_NAME = re.compile(r"^[0-9a-f]{64}\.(png|jpg|webp|gif)$")
+REFRESH_SECONDS = 0.25
+"""How often the server reads the rows other processes added to the label file."""
 _MEDIA = {"png": "image/png", "jpg": "image/jpeg", "webp": "image/webp", "gif": "image/gif"}
 _STATIC = {
     "app.js": "text/javascript; charset=utf-8",
@@ -76,22 +103,6 @@ _SECURITY_HEADERS = {
     "x-content-type-options": "nosniff",
     "referrer-policy": "no-referrer",
 }
-_MAX_BODY = 16_384
-
-
-class LabelRequest(BaseModel):
-    """The body of POST /api/labels."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    annotator: str = Field(min_length=1, max_length=64)
-    """Who answers."""
-    canvas: str = Field(min_length=1)
-    """The canvas id the item was shown on."""
-    item: str = Field(min_length=1)
-    """The item key."""
-    label: LabelValue
-    """pass, fail or cant_tell."""
 
 
 @dataclass(frozen=True)
@@ -107,47 +118,95 @@ class Standing:
 
 
 class Annotation:
-    """What the server works on: a run's canvases (built once) and its label store."""
+    """What the server works on: a run's canvases (built once), its label store, and the
+    indexes of who answered what (`Tally`).
 
-    def __init__(self, run: RunDir, groups: Sequence[CanvasGroup], store: LabelStore) -> None:
+    A label this server stores is counted as soon as it is committed; rows other
+    processes add (an import) are read, by row id, at most every `refresh` seconds.
+    """
+
+    def __init__(
+        self,
+        run: RunDir,
+        groups: Sequence[CanvasGroup],
+        store: LabelStore,
+        *,
+        refresh: float = REFRESH_SECONDS,
+    ) -> None:
         self.run, self.store = run, store
         self.groups = {g.id: g for g in groups}
-        self.order = {g.id: i for i, g in enumerate(groups)}
+        self._tally = Tally(groups)
+        self._lock = threading.Lock()
+        self._refresh_every = refresh
+        self._read_id = 0
+        self._read_at = -math.inf
+
+    def refresh(self) -> None:
+        """Read every row added to the label file since the last read now (the server does
+        it once before it serves, so that no request waits for a large file's rows)."""
+        with self._lock:
+            self._refresh(force=True)
+
+    def _refresh(self, *, force: bool = False) -> Tally:
+        """The tally, with the rows others added if it is time to look (hold the lock)."""
+        now = time.monotonic()
+        if force or now - self._read_at >= self._refresh_every:
+            votes = self.store.votes_after(self._read_id)
+            self._tally.add(votes)
+            self._read_id = max([self._read_id, *(v.id for v in votes)])
+            self._read_at = now
+        return self._tally
+
+    def count(self, stored: Label) -> None:
+        """Count a label this server has just stored (its row id set)."""
+        assert stored.id is not None
+        vote = Vote(stored.id, stored.item, stored.annotator, stored.label, stored.created)
+        with self._lock:
+            self._tally.add([vote])
 
     def standing(self, annotator: str) -> Standing:
         """Where `annotator` stands; the canvases they have not finished come in the order
         to answer them: fewest annotators done, then fewest labels, then run order."""
-        latest = self.store.latest()
-        mine = {lb.item: lb.label for lb in latest if lb.annotator == annotator}
-        per_item = Counter(lb.item for lb in latest)
-        finished_by: Counter[str] = Counter()
-        people: dict[str, set[str]] = {}
-        for lb in latest:
-            people.setdefault(lb.annotator, set()).add(lb.item)
-        for gid, group in self.groups.items():
-            keys = {it.key for it in group.items}
-            finished_by[gid] = sum(keys <= done for done in people.values())
-        todo = [g for g in self.groups.values() if not {it.key for it in g.items} <= mine.keys()]
-        todo.sort(
-            key=lambda g: (
-                finished_by[g.id],
-                sum(per_item[it.key] for it in g.items),
-                self.order[g.id],
-            )
-        )
-        total = len(self.groups)
-        progress = {"done": total - len(todo), "total": total, "labels": len(mine)}
-        return Standing(progress, [g.id for g in todo], mine)
+        with self._lock:
+            tally = self._refresh()
+            progress = tally.progress(annotator).as_dict()
+            return Standing(progress, tally.todo(annotator), dict(tally.labels_of(annotator)))
+
+    def next_for(
+        self, annotator: str, skipped: Sequence[str] = ()
+    ) -> tuple[dict[str, Any] | None, dict[str, int]]:
+        """The next canvas for `annotator` (as the page reads it; None when they finished
+        every one; skipped canvases only when nothing else is left) and their progress."""
+        with self._lock:
+            tally = self._refresh()
+            gid = tally.next_canvas(annotator, set(skipped))
+            group = self.groups[gid] if gid is not None else None
+            mine = tally.mine(annotator, [it.key for it in group.items]) if group else {}
+            progress = tally.progress(annotator).as_dict()
+        return (canvas_json(group, mine) if group else None), progress
+
+    def seen_by(self, group: CanvasGroup, annotator: str) -> dict[str, Any]:
+        """A canvas with `annotator`'s labels on it and their progress."""
+        with self._lock:
+            tally = self._refresh()
+            mine = tally.mine(annotator, [it.key for it in group.items])
+            progress = tally.progress(annotator).as_dict()
+        return {**canvas_json(group, mine), "progress": progress}
+
+    def progress(self, annotator: str) -> dict[str, int]:
+        """How far `annotator` is."""
+        with self._lock:
+            return self._refresh().progress(annotator).as_dict()
 
     def item(self, canvas: str, key: str) -> Item:
         """An item shown on a canvas, or UsageError naming what is unknown."""
         group = self.groups.get(canvas)
         if group is None:
-            raise UsageError(f"canvas: no canvas '{canvas}' in this run")
+            raise UsageError(f"canvas: no canvas '{shown(canvas)}' in this run")
         for it in group.items:
             if it.key == key:
                 return it
-        raise UsageError(f"item: no item '{key}' on canvas '{canvas}'")
+        raise UsageError(f"item: no item '{shown(key)}' on canvas '{shown(canvas)}'")
 
 
 def _image(ref: ImageRef | None) -> dict[str, Any] | None:
@@ -232,54 +291,40 @@ class _Handlers:
         )
 
     async def next_canvas(self, request: Request) -> Response:
-        annotator = request.query_params.get("annotator", "").strip()
-        if not annotator:
-            return _error(400, "annotator: name yourself first (?annotator=NAME)")
-        skipped = set(request.query_params.getlist("exclude"))
-        now = await run_in_threadpool(self.a.standing, annotator)
-        todo = [gid for gid in now.todo if gid not in skipped] or now.todo
-        canvas = canvas_json(self.a.groups[todo[0]], now.mine) if todo else None
-        return JSONResponse({"canvas": canvas, "progress": now.progress})
+        query = next_query(request.query_params)
+        # on the event loop: microseconds of index work and one indexed query (no rescan)
+        canvas, progress = self.a.next_for(query.annotator, query.exclude)
+        return JSONResponse({"canvas": canvas, "progress": progress})
 
     async def canvas(self, request: Request) -> Response:
-        group = self.a.groups.get(request.path_params["id"])
+        gid = request.path_params["id"]
+        group = self.a.groups.get(gid)
         if group is None:
-            return _error(404, f"no canvas '{request.path_params['id']}' in this run")
-        annotator = request.query_params.get("annotator", "").strip()
-        if not annotator:
+            return _error(404, f"no canvas '{shown(gid)}' in this run")
+        if not request.query_params:
             return JSONResponse({**canvas_json(group, {}), "progress": None})
-        now = await run_in_threadpool(self.a.standing, annotator)
-        return JSONResponse({**canvas_json(group, now.mine), "progress": now.progress})
+        query = next_query(request.query_params)
+        return JSONResponse(self.a.seen_by(group, query.annotator))
 
     async def add_label(self, request: Request) -> Response:
-        kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
-        if kind != "application/json":
-            return _error(415, "send the label as JSON (Content-Type: application/json)")
-        body = await request.body()
-        if len(body) > _MAX_BODY:
-            return _error(413, f"a label is at most {_MAX_BODY} bytes")
+        json_content(request.headers)
+        req = label_request(await read_body(request))
         try:
-            data = json.loads(body)
-        except ValueError as exc:  # bad JSON or bad UTF-8
-            return _error(400, f"the body is not JSON: {getattr(exc, 'msg', exc)}")
-        try:
-            req = LabelRequest.model_validate(data)
             label = self.a.item(req.canvas, req.item).label(req.annotator, req.label)
         except ValidationError as exc:
-            return _error(400, _first_error(exc))
+            return _error(400, first_error(exc))
         except UsageError as exc:
             return _error(400, str(exc))
-        try:
+        try:  # in a thread: it waits for the disk (and shares the commit with others)
             stored: Label = await run_in_threadpool(self.a.store.add, label)
         except UniprobeError as exc:  # the label file itself is unusable
             return _error(500, str(exc))
-        now = await run_in_threadpool(self.a.standing, stored.annotator)
-        return JSONResponse({"label": stored.model_dump(mode="json"), "progress": now.progress})
+        self.a.count(stored)
+        progress = self.a.progress(stored.annotator)
+        return JSONResponse({"label": stored.model_dump(mode="json"), "progress": progress})
 
     async def export(self, request: Request) -> Response:
-        fmt = request.query_params.get("format", "csv")
-        if fmt not in ("csv", "jsonl"):
-            return _error(400, f"format: use csv or jsonl, not '{fmt}'")
+        fmt = one_param(request.query_params, "format", "csv", {"csv": "", "jsonl": ""})
         labels = await run_in_threadpool(self.a.store.labels)
         text = format_labels(labels, "csv" if fmt == "csv" else "jsonl")
         media = "text/csv; charset=utf-8" if fmt == "csv" else "application/x-ndjson"
@@ -297,12 +342,6 @@ class _Handlers:
             return _error(404, "not found")
         headers = {"cache-control": "private, max-age=86400, immutable"}
         return FileResponse(path, media_type=_MEDIA[name.rsplit(".", 1)[1]], headers=headers)
-
-
-def _first_error(exc: ValidationError) -> str:
-    err = exc.errors()[0]
-    where = ".".join(str(p) for p in err["loc"]) or "body"
-    return f"{where}: {str(err['msg']).removeprefix('Value error, ')}"
 
 
 def _safe_filename(name: str) -> str:
@@ -334,8 +373,71 @@ class _SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
+class _Gate:
+    """Refuses, before any route runs, a request whose Host is not loopback (unless the
+    server is remote), whose path or query is too long, or whose declared body is too big:
+    a JSON error, nothing read."""
+
+    def __init__(self, app: ASGIApp, *, remote: bool) -> None:
+        self.app, self.remote = app, remote
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        try:
+            self._check(scope)
+        except Refused as exc:
+            await _refusal(exc)(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+    def _check(self, scope: Scope) -> None:
+        headers = Headers(scope=scope)
+        if not self.remote and _host(headers.get("host", "")) not in LOOPBACK_HOSTS:
+            raise Refused(400, "this server answers only requests for a loopback address")
+        if len(scope.get("raw_path") or b"") > MAX_PATH:
+            raise Refused(414, f"a path is at most {MAX_PATH} bytes")
+        if len(scope.get("query_string", b"")) > MAX_QUERY:
+            raise Refused(414, f"a query is at most {MAX_QUERY} bytes")
+        content_length(headers)
+
+
+def _host(value: str) -> str:
+    """A Host header without its port, lower case ('[::1]:8765' -> '[::1]')."""
+    value = value.strip().lower()
+    if value.startswith("["):
+        return value[: value.find("]") + 1] if "]" in value else ""
+    return value.split(":", 1)[0]
+
+
+def _refusal(exc: Refused) -> JSONResponse:
+    response = _error(exc.status, str(exc))
+    if exc.status == 413:  # the rest of the body is not read: end the connection
+        response.headers["connection"] = "close"
+    return response
+
+
+async def _on_refused(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, Refused)
+    return _refusal(exc)
+
+
+async def _on_http(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    return JSONResponse(
+        {"error": exc.detail}, status_code=exc.status_code, headers=exc.headers or None
+    )
+
+
+async def _on_crash(request: Request, exc: Exception) -> Response:
+    return _error(500, "the server failed on this request; its log says why")
+
+
 def create_app(annotation: Annotation, *, remote: bool = False) -> Starlette:
-    """The Starlette app. Unless `remote`, it answers only loopback Host headers."""
+    """The Starlette app, its label indexes loaded. Unless `remote`, it answers only
+    loopback Host headers."""
+    annotation.refresh()
     h = _Handlers(annotation)
     routes = [
         Route("/", h.index),
@@ -347,9 +449,6 @@ def create_app(annotation: Annotation, *, remote: bool = False) -> Starlette:
         Route("/api/export", h.export),
         Route("/images/{name}", h.image),
     ]
-    hosts = ["*"] if remote else list(LOOPBACK_HOSTS)
-    middleware = [
-        Middleware(_SecurityHeaders),
-        Middleware(TrustedHostMiddleware, allowed_hosts=hosts),
-    ]
-    return Starlette(routes=routes, middleware=middleware)
+    middleware = [Middleware(_SecurityHeaders), Middleware(_Gate, remote=remote)]
+    handlers = {Refused: _on_refused, HTTPException: _on_http, Exception: _on_crash}
+    return Starlette(routes=routes, middleware=middleware, exception_handlers=handlers)

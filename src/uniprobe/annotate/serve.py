@@ -38,13 +38,15 @@ def listen(
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:
         raise UsageError(f"cannot resolve host '{host}': {exc}") from None
-    family, _, _, _, address = infos[0]
+    family, _, proto, _, address = infos[0]
     if not ipaddress.ip_address(address[0]).is_loopback and not allow_remote:
         raise UsageError(
             f"refusing to serve on {host}: not a loopback address; pass --allow-remote to let "
             "other machines reach the annotation pages"
         )
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # a TCP socket that says so: asyncio turns Nagle's algorithm off only then, and with it
+    # on each reply (head and body written apart) waits ~40 ms for the client's delayed ACK
+    sock = socket.socket(family, socket.SOCK_STREAM, proto or socket.IPPROTO_TCP)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(address)

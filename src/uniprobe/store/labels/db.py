@@ -7,13 +7,27 @@ counts (`LabelStore.latest`), so the history stays. The file is SQLite in WAL mo
 every write is one short transaction on its own connection, so a killed process never
 leaves half a label, and several processes (the annotation server, `uniprobe labels
 import`) can write at once. Reading a run that has no label file creates nothing.
+
+`LabelStore.add` returns only once the label is committed and synced (`synchronous=full`).
+`add` and `votes_after` (the annotation server's calls) keep one connection each open
+between calls: closing the last connection to a WAL file checkpoints it and deletes the
+WAL, three more syncs per label. A kept connection is reopened when the file it opened
+was removed or replaced.
+Labels added at the same time from several threads of one process share a commit (a
+group commit: the first waiting thread writes everyone's labels in one transaction), so
+32 annotators labelling at once cost one disk sync, not 32. `votes_after(row_id)` reads
+the rows added since a row id, in id order (ids grow in commit order), which is how the
+annotation server keeps its in-memory index in step with the file, whoever writes it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +45,7 @@ __all__ = [
     "Label",
     "LabelStore",
     "LabelValue",
+    "Vote",
     "labels_path",
     "now_iso",
 ]
@@ -77,29 +92,82 @@ class Imported:
     """Rows already in the label file (same item, annotator, label and time)."""
 
 
+@dataclass(frozen=True)
+class Vote:
+    """The part of a label row an index of who answered what needs."""
+
+    id: int
+    """Row id (grows in commit order)."""
+    item: str
+    """The item answered."""
+    annotator: str
+    """Who answered."""
+    label: LabelValue
+    """pass, fail or cant_tell."""
+    created: str
+    """When, in UTC ISO 8601 with milliseconds (sorts as text)."""
+
+
+class _Kept:
+    """A connection kept open between calls, for one thread at a time (hold `lock`)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self._db: sqlite3.Connection | None = None
+        self._file: tuple[int, int] | None = None
+
+    def get(self, path: Path, connect: Callable[[], sqlite3.Connection]) -> sqlite3.Connection:
+        """The connection, reopened if the file at `path` is not the one it opened."""
+        if self._db is not None and _identity(path) != self._file:
+            self._db.close()
+            self._db = None
+        if self._db is None:
+            self._db = connect()
+            self._file = _identity(path)
+        return self._db
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
+
+
 class LabelStore:
-    """The label file at `path` (opened per operation; constructing it touches nothing)."""
+    """The label file at `path` (constructing it touches nothing)."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
+        self._writer = _Kept()
+        self._reader = _Kept()
+        self._queue_lock = threading.Lock()
+        self._queue: list[tuple[Label, Future[int]]] = []
 
     # connections ----------------------------------------------------------------------
     @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        """One short write transaction (BEGIN IMMEDIATE ... COMMIT, rolled back on error)."""
+    def _write(self, kept: _Kept | None = None) -> Iterator[sqlite3.Connection]:
+        """One short write transaction (BEGIN IMMEDIATE ... COMMIT, rolled back on error),
+        on the kept connection `kept` (its lock held) or on a connection of its own."""
         if not self.path.parent.is_dir():
             raise RunDirError(f"{self.path.parent} is not a folder")
-        with closing(self._connect()) as db:
+        with contextlib.ExitStack() as stack:
+            if kept is None:
+                db = stack.enter_context(closing(self._connect()))
+            else:
+                db = kept.get(self.path, self._connect)
             db.execute("begin immediate")
             try:
                 yield db
             except BaseException:
-                db.execute("rollback")
+                if db.in_transaction:
+                    db.execute("rollback")
                 raise
             db.execute("commit")
 
     def _connect(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
         try:
             db.execute("pragma journal_mode=wal")
             db.execute("pragma synchronous=full")
@@ -128,10 +196,37 @@ class LabelStore:
 
     # writing ----------------------------------------------------------------------------
     def add(self, label: Label) -> Label:
-        """Store one label in its own transaction; returns it with its row id."""
-        with self._write() as db:
-            row_id = _insert(db, label)
-        return label.model_copy(update={"id": row_id})
+        """Store one label, committed and synced before this returns; returns it with its
+        row id. Labels added at the same time by other threads share the commit."""
+        done: Future[int] = Future()
+        with self._queue_lock:
+            self._queue.append((label, done))
+        with self._writer.lock:
+            if not done.done():  # nobody took it into their commit: write the queue
+                with self._queue_lock:
+                    batch, self._queue = self._queue, []
+                self._commit(batch)
+        return label.model_copy(update={"id": done.result()})
+
+    def _commit(self, batch: list[tuple[Label, Future[int]]]) -> None:
+        """Write a batch in one transaction; if it fails, each label on its own, so one
+        label's error is that label's alone."""
+        try:
+            with self._write(self._writer) as db:
+                ids = [_insert(db, label) for label, _ in batch]
+        except Exception as exc:
+            if len(batch) == 1:
+                batch[0][1].set_exception(exc)
+                return
+            for one in batch:
+                self._commit([one])
+            return
+        except BaseException as exc:  # interrupted: no waiting thread may wait forever
+            for _, done in batch:
+                done.set_exception(exc)
+            raise
+        for (_, done), row_id in zip(batch, ids, strict=True):
+            done.set_result(row_id)
 
     def add_many(self, labels: Iterable[Label]) -> Imported:
         """Store labels in one transaction, skipping those already stored (same item,
@@ -169,6 +264,23 @@ class LabelStore:
                 clauses.append(f"{column} = ?")
                 args.append(value)
         return self._rows(f"where {' and '.join(clauses)}" if clauses else "", args)
+
+    def votes_after(self, row_id: int) -> list[Vote]:
+        """The rows added after row `row_id`, in id order, without validating them (they
+        were validated when written). No label file: none, and nothing is created."""
+        if not self.path.is_file():
+            return []
+        with self._reader.lock:
+            rows = (
+                self._reader.get(self.path, self._connect)
+                .execute(
+                    "select id, item, annotator, label, created from labels where id > ? "
+                    "order by id",
+                    (row_id,),
+                )
+                .fetchall()
+            )
+        return [Vote(*row) for row in rows]
 
     def latest(self) -> list[Label]:
         """The label that counts for each (item, annotator): the latest one given."""

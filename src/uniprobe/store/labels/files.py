@@ -1,7 +1,14 @@
 """Label files: every label as CSV or JSON lines, and reading them back, all or nothing.
 
 CSV has a header of `label.COLUMNS`, the check as JSON in its cell, empty cells for
-missing values; JSONL has one `Label` object a line. Reading validates every row
+missing values; JSONL has one `Label` object a line.
+
+CSV cells are safe to open in a spreadsheet (OWASP's rule against formula injection): a
+text cell that starts with `=`, `+`, `-`, `@`, a tab or a carriage return is written with
+a single quote in front (`'=HYPERLINK(...)`), and so is a text cell that already starts
+with a quote, so that reading strips exactly one leading quote from a text cell and gets
+the text back. The rule is for text cells only: numbers we write (`epoch`, `turn`, `id`)
+are written as numbers. Reading validates every row
 before anything is stored: the first bad one is a `LabelFileError` naming the file,
 the line and the field, e.g. `labels.csv:4: label: Input should be 'pass', 'fail' or
 'cant_tell'`.
@@ -21,9 +28,26 @@ from pydantic import ValidationError
 from uniprobe.errors import LabelFileError, Problem, UsageError
 from uniprobe.store.labels.label import COLUMNS, Label
 
-__all__ = ["ExportFormat", "format_labels", "read_label_file"]
+__all__ = ["ExportFormat", "format_labels", "neutralise", "read_label_file"]
 
 ExportFormat = Literal["csv", "jsonl"]
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+"""What a spreadsheet may run as a formula at the start of a cell (OWASP)."""
+_QUOTE = "'"
+
+
+def neutralise(cell: str | int | float) -> str | int | float:
+    """A CSV cell a spreadsheet shows as text: a text cell starting with a formula
+    character (or with the quote itself) gets a quote in front; numbers stay numbers."""
+    if isinstance(cell, str) and cell.startswith((*FORMULA_STARTS, _QUOTE)):
+        return _QUOTE + cell
+    return cell
+
+
+def _restore(cell: str) -> str:
+    """The text `neutralise` quoted (one leading quote off)."""
+    return cell[1:] if cell.startswith(_QUOTE) else cell
 
 
 def format_labels(labels: Sequence[Label], fmt: ExportFormat) -> str:
@@ -38,7 +62,7 @@ def format_labels(labels: Sequence[Label], fmt: ExportFormat) -> str:
     for lb in labels:
         data = lb.model_dump(mode="json")
         data["check"] = json.dumps(lb.check, sort_keys=True, ensure_ascii=False)
-        writer.writerow(["" if data[c] is None else data[c] for c in COLUMNS])
+        writer.writerow(["" if data[c] is None else neutralise(data[c]) for c in COLUMNS])
     return buf.getvalue()
 
 
@@ -96,7 +120,7 @@ def _csv_rows(path: Path, text: str) -> Iterator[tuple[int, dict[str, Any]]]:
                 str(Problem(f"{len(row)} cells for {len(header)} columns", path, line))
             )
         cells = zip(header, row, strict=True)
-        data: dict[str, Any] = {k: (v if v != "" else None) for k, v in cells}
+        data: dict[str, Any] = {k: (_restore(v) if v != "" else None) for k, v in cells}
         try:
             data["check"] = json.loads(data["check"] or "")
         except json.JSONDecodeError as exc:

@@ -3,15 +3,35 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from uniprobe.store.labels.keys import item_key
 
-__all__ = ["COLUMNS", "Label", "LabelValue", "now_iso"]
+__all__ = ["COLUMNS", "MAX_ANNOTATOR", "AnnotatorName", "Label", "LabelValue", "now_iso"]
 
 LabelValue = Literal["pass", "fail", "cant_tell"]
+
+MAX_ANNOTATOR = 64
+"""Characters in an annotator's name, at most."""
+
+
+def _annotator_name(v: str) -> str:
+    """Runs of white space become one space; a name needs a visible character and holds
+    no control characters."""
+    v = " ".join(v.split())
+    if not v:
+        raise ValueError("an annotator name needs a visible character")
+    if any(not ch.isprintable() for ch in v):
+        raise ValueError("an annotator name cannot hold control characters")
+    return v
+
+
+AnnotatorName = Annotated[
+    str, Field(min_length=1, max_length=MAX_ANNOTATOR), AfterValidator(_annotator_name)
+]
+"""Who answers, as they typed it (white space runs folded, nothing invisible)."""
 
 COLUMNS: tuple[str, ...] = (
     "id",
@@ -63,22 +83,12 @@ class Label(BaseModel):
     """The canvas image; None when the conversation had no image."""
     reference_sha256: str | None = Field(None, pattern=_SHA256)
     """The image the check compares with (unchanged, same_as, count matches), if any."""
-    annotator: str = Field(min_length=1, max_length=64)
+    annotator: AnnotatorName
     """Who answered (the name they typed)."""
     label: LabelValue
     """pass, fail or cant_tell."""
     created: str
     """When, in UTC ISO 8601."""
-
-    @field_validator("annotator")
-    @classmethod
-    def _name(cls, v: str) -> str:
-        v = " ".join(v.split())
-        if not v:
-            raise ValueError("an annotator name needs a visible character")
-        if any(not ch.isprintable() for ch in v):
-            raise ValueError("an annotator name cannot hold control characters")
-        return v
 
     @field_validator("created")
     @classmethod
