@@ -283,11 +283,16 @@ def summary(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts and CI.")] = False,
 ) -> None:
-    """Metrics of one run: overall, per family, per subtype."""
+    """Metrics of one run: overall, per family, per subtype.
+
+    When the scores cover fewer samples than the run holds, the first line says so
+    ("scores cover 26 of 401 samples; run `uniprobe score RUN`"; in JSON: "note")."""
     s = uniprobe.summary(run_dir, policy=policy)
     if as_json:
         sys.stdout.write(s.model_dump_json(indent=2) + "\n")
         return
+    if s.note:
+        out.print(s.note, highlight=False, markup=False, soft_wrap=True)
     rows = [("all", s.overall)]
     for family, g in s.families.items():
         rows.append((family, g))
