@@ -29,6 +29,7 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image
 
+from uniprobe.errors import RunDirError
 from uniprobe.scoring.engine import canvas_source
 from uniprobe.scoring.imaging import align
 from uniprobe.scoring.judges.pixels import PixelsJudge
@@ -182,6 +183,17 @@ class Heatmaps:
 
     def _make(self, job: tuple[str, Path, Path]) -> None:
         name, ref, can = job
-        with Image.open(ref) as r, Image.open(can) as c:
-            image = heatmap(r, c)
+        image = heatmap(_rgb(ref), _rgb(can))
         image.save(self.folder / name, format="PNG", compress_level=3)
+
+
+def _rgb(path: Path) -> Image.Image:
+    """A run's image decoded; a missing or damaged file raises `RunDirError` naming it."""
+    try:
+        with Image.open(path) as im:
+            return im.convert("RGB")
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
+        raise RunDirError(
+            f"{path}: not a readable image ({exc}); restore it from a backup, or delete its "
+            "sample's line in samples.jsonl and re-run `uniprobe run --resume`"
+        ) from None

@@ -219,7 +219,11 @@ class _Sample:
         ref_path, canvas_path = self.images.path(ref), self.images.path(canvas)
         if ref_path is None or canvas_path is None:
             return None
-        name = self.heatmaps.request((ref.sha256, ref_path), (canvas.sha256, canvas_path))
+        # the run's own files (same bytes as the copies): a damaged one is named where it is
+        run = self.g.run
+        name = self.heatmaps.request(
+            (ref.sha256, run.image_path(ref)), (canvas.sha256, run.image_path(canvas))
+        )
         what = f"turn {against}" if isinstance(against, int) else f"image '{against}'"
         return {
             "type": "heatmap",
