@@ -157,7 +157,8 @@ def score(
     model; returns how many were scored now.
 
     Scores go to `scores/<name>.jsonl` (default: the policy's name); samples are never
-    touched. With `force`, those scores are recomputed from scratch. `judge_options` maps
+    touched. With `force`, those scores are recomputed from scratch into a new file that
+    replaces the old one only when complete (`RunDir.draft_scores`). `judge_options` maps
     a judge name to options over the config file's `[judges.<name>]`.
     """
     if concurrency < 1:

@@ -250,7 +250,13 @@ def score(
         str | None,
         typer.Option("--as", help="File the scores under this name (default: the policy's)."),
     ] = None,
-    force: Annotated[bool, typer.Option(help="Re-score every sample from scratch.")] = False,
+    force: Annotated[
+        bool,
+        typer.Option(
+            help="Re-score every sample from scratch, into a new file swapped in when whole "
+            "(killed, the old scores stay as they were)."
+        ),
+    ] = False,
     concurrency: Annotated[int, typer.Option(help="Samples judged at once.")] = 8,
     config: Annotated[
         Path | None, typer.Option(help="Config file (default: ./uniprobe.toml if present).")
@@ -258,7 +264,8 @@ def score(
 ) -> None:
     """Score a run's samples with other judges, without calling the model again.
 
-    Scores go to RUN/scores/<policy or --as>.jsonl; the samples are never touched.
+    Scores go to RUN/scores/<policy or --as>.jsonl; the samples are never touched. A
+    damaged run file stops it with one line naming the file and line and how to repair.
     """
     n = uniprobe.score(
         run_dir,

@@ -12,6 +12,7 @@ import json
 import shutil
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from harness import refuse
@@ -73,7 +74,7 @@ def _set_line(path: Path, index: int, data: bytes) -> None:
     path.write_bytes(b"".join(lines))
 
 
-def _manifest(run: Path, change: Callable[[dict[str, object]], None]) -> None:
+def _manifest(run: Path, change: Callable[[dict[str, Any]], object]) -> None:
     path = run / "manifest.json"
     data = json.loads(path.read_bytes())
     change(data)
@@ -328,7 +329,7 @@ def test_a_run_stopped_before_its_first_sample(run: Path) -> None:
 
 
 def test_the_run_of_an_empty_suite(run: Path) -> None:
-    _manifest(run, lambda m: m["suite"].update(cases=0))  # type: ignore[attr-defined]
+    _manifest(run, lambda m: m["suite"].update(cases=0))
     (run / "samples.jsonl").unlink()
     shutil.rmtree(run / "scores")
     line = refuse(run.parent, "summary", RUN)
@@ -343,7 +344,7 @@ def test_the_run_of_an_empty_suite(run: Path) -> None:
 
 def _only_the_copy(run: Path) -> None:
     """Make the kept copy the only way to the suite (its file gone, no built-in of its name)."""
-    _manifest(run, lambda m: m["suite"].update(path=None, name="tiny-gone"))  # type: ignore[attr-defined]
+    _manifest(run, lambda m: m["suite"].update(path=None, name="tiny-gone"))
     copy = json.loads((run / "suite.json").read_bytes())
     copy["name"] = "tiny-gone"
     (run / "suite.json").write_text(json.dumps(copy), encoding="utf-8")

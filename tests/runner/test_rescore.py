@@ -211,8 +211,8 @@ def test_score_force_killed_at_random_moments_keeps_the_old_scores(many: Path) -
         assert after.model_dump(exclude={"note"}) == summary
         # the killed writer's draft stays until the next writer (the earlier ones are gone)
         assert len(list(scores.parent.glob(".*.tmp"))) == 1
-    proc = _cli("score", str(many), "--force")
-    assert proc.returncode == 0, proc.stderr
+    done = _cli("score", str(many), "--force")
+    assert done.returncode == 0, done.stderr
     assert sorted(p.name for p in scores.parent.iterdir()) == ["reference.jsonl"]
     assert len(scores.read_bytes().splitlines()) == 40
 

@@ -33,11 +33,9 @@ from __future__ import annotations
 import io
 import json
 import os
-import secrets
 import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from types import TracebackType
 from typing import TypeVar
 
 from PIL import Image
@@ -46,6 +44,7 @@ from pydantic import BaseModel, ValidationError
 from uniprobe.cases.schema import Case, Suite
 from uniprobe.errors import RunDirError
 from uniprobe.hashing import sha256_bytes
+from uniprobe.store.drafts import ScoresDraft, draft_pid, process_alive
 from uniprobe.store.records import ImageRef, Manifest, SampleRecord, ScoreRecord, upgrade
 
 __all__ = ["RunDir", "ScoresDraft", "atomic_write", "process_alive"]
@@ -161,80 +160,6 @@ def _first_line(exc: BaseException) -> str:
     return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 
 
-def process_alive(pid: int) -> bool:
-    """Whether a process with this id exists (ours or another user's)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def _draft_pid(name: str) -> int | None:
-    """The writer's pid in a draft's name `.<file>.<pid>-<random>.tmp`, else None."""
-    stem = name.removesuffix(".tmp").rsplit(".", 1)[-1]
-    pid, sep, _ = stem.partition("-")
-    return int(pid) if sep and pid.isdigit() else None
-
-
-class ScoresDraft:
-    """The new scores file of one policy, written under a hidden name beside the old one
-    and swapped in whole by `commit` (`os.replace`); `discard` (or leaving the `with`
-    block by an exception) deletes it and leaves the old file as it was."""
-
-    def __init__(self, target: Path) -> None:
-        self.target = target
-        self.path = target.parent / (f".{target.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp")
-        self._fd: int | None = None
-
-    def __enter__(self) -> ScoresDraft:
-        self.target.parent.mkdir(parents=True, exist_ok=True)
-        self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666 & ~_UMASK)
-        return self
-
-    def append(self, record: ScoreRecord) -> None:
-        """Add one sample's scores (kept in the draft until `commit`)."""
-        assert self._fd is not None, "use ScoresDraft in a with block"
-        os.write(self._fd, (record.model_dump_json() + "\n").encode("utf-8"))
-
-    def commit(self) -> None:
-        """Make the draft the policy's scores file, atomically and durably."""
-        assert self._fd is not None, "use ScoresDraft in a with block"
-        os.fsync(self._fd)
-        os.close(self._fd)
-        self._fd = None
-        os.replace(self.path, self.target)
-        _fsync_dir(self.target.parent)
-
-    def discard(self) -> None:
-        """Delete the draft; the old scores file is untouched."""
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
-        self.path.unlink(missing_ok=True)
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if kind is None and self._fd is not None:
-            self.commit()
-        else:
-            self.discard()
-
-
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 K = TypeVar("K", SampleRecord, ScoreRecord)
 
 
@@ -302,7 +227,7 @@ class RunDir:
         a `score --force` running beside this process keeps its draft. Returns how many."""
         stale = []
         for draft in (self.path / "scores").glob(".*.tmp"):
-            pid = _draft_pid(draft.name)
+            pid = draft_pid(draft.name)
             if pid is None or not process_alive(pid):
                 stale.append(draft)
         for p in stale:
