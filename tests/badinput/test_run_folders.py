@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from harness import refuse
+from harness import invoke, refuse
 
 import uniprobe
 from conftest import TINY_SUITE
@@ -369,3 +369,57 @@ def test_a_damaged_suite_copy(run: Path, data: bytes, says: str) -> None:
     assert line.endswith(
         "restore it from a backup, or put the suite's files back where the run loaded them"
     )
+
+
+# --- other commands that read run folders, and the repairs the lines name -----------------------
+
+
+def test_labels_export_of_a_folder_that_is_not_a_run(tmp_path: Path) -> None:
+    (tmp_path / "photos").mkdir()
+    line = refuse(tmp_path, "labels", "export", "photos", "--out", "labels.csv")
+    assert line == "error: photos is not a run directory (no manifest.json)"
+
+
+def test_a_damaged_line_in_the_scores_being_completed(run: Path) -> None:
+    _set_line(_score_lines(run), 1, b"{}\n")
+    line = refuse(run.parent, "score", RUN)
+    assert line.startswith(f"error: {RUN}/scores/reference.jsonl:2: unreadable record: ")
+
+
+def _cli_ok(cwd: Path, *args: str) -> str:
+    outcome = invoke(cwd, *args, seconds=120)
+    assert outcome.status == 0, outcome.stderr
+    return outcome.stdout
+
+
+def test_score_force_repairs_damaged_scores(run: Path, made: Path) -> None:
+    _set_line(_score_lines(run), 1, b"\x00\x00\n")
+    assert "scored 6 sample(s)" in _cli_ok(run.parent, "score", RUN, "--force")
+    fresh = uniprobe.summary(run).model_dump(exclude={"run"})
+    assert fresh == uniprobe.summary(made).model_dump(exclude={"run"})
+
+
+def test_deleting_a_damaged_sample_line_and_resuming_repairs_the_run(run: Path, made: Path) -> None:
+    samples = run / "samples.jsonl"
+    scores = _score_lines(run)
+    held = json.loads(_lines(samples)[1])
+    key = (held["case_id"], held["epoch"])
+    [at] = [
+        i
+        for i, r in enumerate(map(json.loads, _lines(scores)))
+        if (r["case_id"], r["epoch"]) == key
+    ]
+    stale = json.loads(_lines(scores)[at])
+    stale["outcome"] = "pass" if stale["outcome"] == "fail" else "fail"  # not what it judged
+    _set_line(scores, at, json.dumps(stale).encode() + b"\n")
+    _set_line(samples, 1, b"garbage\n")
+    samples.write_bytes(b"".join(line for line in _lines(samples) if line != b"garbage\n"))
+    (run.parent.parent / "tiny.yaml").write_text(SUITE, encoding="utf-8")
+    args = ["run", "-m", "reference/literal", "--suite", "tiny.yaml", "--epochs", "2"]
+    _cli_ok(run.parent.parent, *args, "--out", run.parent.name, "--resume")
+    assert len(_lines(samples)) == 6
+    assert uniprobe.summary(run).note is None
+    # the stale score of the deleted line went with it: the sample was scored afresh
+    again, first = uniprobe.summary(run), uniprobe.summary(made)
+    assert (again.overall, again.subtypes) == (first.overall, first.subtypes)
+    assert key in {(r["case_id"], r["epoch"]) for r in map(json.loads, _lines(scores))}

@@ -587,6 +587,7 @@ def _open_run(run_path: Path, wanted: Manifest, resume: bool) -> RunDir:
     _check_resumable(run.manifest(), wanted, run_path)
     run.remove_partial_files()
     run.drop_samples(k for k, s in run.samples().items() if _worth_retrying(s))
+    run.drop_orphan_scores()  # a sample line deleted to repair it is scored afresh
     return run
 
 

@@ -320,6 +320,18 @@ class RunDir:
             _drop_lines(self.scores_path(policy), ScoreRecord, gone)
         _drop_lines(self.samples_path, SampleRecord, gone)
 
+    def drop_orphan_scores(self) -> int:
+        """Forget scores of samples the run does not hold (their line was deleted to be
+        held again), so that a re-held sample is scored afresh; returns how many."""
+        held = set(self.samples())
+        dropped = 0
+        for policy in self.policies():
+            orphans = set(self.scores(policy)) - held
+            if orphans:
+                _drop_lines(self.scores_path(policy), ScoreRecord, orphans)
+                dropped += len(orphans)
+        return dropped
+
     def append_score(self, record: ScoreRecord) -> None:
         """Append one sample's verdicts under its policy."""
         path = self.scores_path(record.policy)
