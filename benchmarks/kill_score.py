@@ -1,13 +1,15 @@
 """`uniprobe score --force` killed (SIGKILL) at random moments: the previous scores file
 must be byte-identical after every kill, and the summary unchanged.
 
-Each kill starts `uniprobe score RUN --force`, waits until its draft exists (the judging
-has begun), sleeps a random delay, and kills it; then prints how far the draft had got,
-whether the old scores file is intact and what the summary's first line says. At the end,
+First one whole `score --force` is timed (from its draft to its end); each kill then
+starts `uniprobe score RUN --force`, waits until its draft exists (the judging has
+begun), sleeps a random delay within that time (or --max-delay), and kills it; then
+prints how far the draft had got, whether the old scores file is intact and what the
+summary's first line says. At the end,
 one more `score --force` removes the killed writers' drafts, and a copy of the run whose
 scores were cut to 26 lines shows the partial-scores line of `uniprobe summary`.
 
-    python benchmarks/kill_score.py [--run RUN] [--kills 10] [--max-delay 20] [--seed 0]
+    python benchmarks/kill_score.py [--run RUN] [--kills 10] [--max-delay S] [--seed 0]
 
 Without --run, the core suite is run on reference/oracle first (a few minutes).
 """
@@ -38,6 +40,18 @@ def _wait_for_draft(proc: subprocess.Popen[bytes], scores: Path) -> float:
         if proc.poll() is not None:
             raise SystemExit(f"score --force ended (status {proc.returncode}) before its draft")
         time.sleep(0.01)
+    return time.monotonic() - start
+
+
+def _timed_score(run: Path) -> float:
+    """Seconds a whole `score --force` takes from its draft to its end."""
+    proc = subprocess.Popen(
+        _cli("score", str(run), "--force"), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    _wait_for_draft(proc, run / "scores")
+    start = time.monotonic()
+    if proc.wait() != 0:
+        raise SystemExit(f"score --force failed (status {proc.returncode})")
     return time.monotonic() - start
 
 
@@ -74,7 +88,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--run", type=Path, help="a scored run (default: make a core run)")
     parser.add_argument("--kills", type=int, default=10)
-    parser.add_argument("--max-delay", type=float, default=20.0, help="seconds after the draft")
+    parser.add_argument(
+        "--max-delay", type=float, help="seconds after the draft (default: a timed score)"
+    )
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     run = args.run
@@ -86,10 +102,14 @@ def main() -> None:
     before = (run / "scores" / f"{policy}.jsonl").read_bytes()
     samples = uniprobe.summary(run).samples
     print(f"{run}: {samples} samples, scores/{policy}.jsonl {len(before)} bytes")
+    window = args.max_delay
+    if window is None:
+        window = _timed_score(run)
+        print(f"a whole score --force takes {window:.1f} s after its draft; kills land in it")
     rng = random.Random(args.seed)
     intact = 0
     for i in range(1, args.kills + 1):
-        delay = rng.uniform(0.0, args.max_delay)
+        delay = rng.uniform(0.0, window)
         outcome = _kill_once(run, policy, delay, before)
         intact += "old scores intact: True" in outcome
         print(f"kill {i:2d} at +{delay:5.2f} s: {outcome}", flush=True)
