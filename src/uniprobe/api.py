@@ -32,8 +32,9 @@ from uniprobe.cases.schema import Suite
 from uniprobe.cases.stats import SuiteStats, suite_stats
 from uniprobe.cases.validate import vocabulary_problems
 from uniprobe.config import Config, load_config
-from uniprobe.errors import PreflightError, Problem, RunDirError, UsageError
+from uniprobe.errors import PreflightError, Problem, UsageError
 from uniprobe.report.build import write_report
+from uniprobe.report.coverage import read_scored
 from uniprobe.report.metrics import RunSummary, summarize
 from uniprobe.runner.importer import ImportPlan, import_answers
 from uniprobe.runner.preflight import NEEDS_A_JUDGE, image_problems, run_problems
@@ -163,7 +164,8 @@ def score(
     model; returns how many were scored now.
 
     Scores go to `scores/<name>.jsonl` (default: the policy's name); samples are never
-    touched. With `force`, those scores are recomputed from scratch. `judge_options` maps
+    touched. With `force`, those scores are recomputed from scratch into a new file that
+    replaces the old one only when complete (`RunDir.draft_scores`). `judge_options` maps
     a judge name to options over the config file's `[judges.<name>]`.
     """
     if concurrency < 1:
@@ -219,15 +221,18 @@ def run_policy(run_path: str | Path) -> str:
 
 
 def summary(run_path: str | Path, *, policy: str | None = None) -> RunSummary:
-    """Metrics of one run (its own policy unless told otherwise)."""
+    """Metrics of one run (its own policy unless told otherwise).
+
+    When the scores cover fewer samples than the run holds, the metrics are of the
+    scored samples and `note` says so ("scores cover 26 of 401 samples; run `uniprobe
+    score RUN`"). A run without scores under the policy, or whose files are damaged,
+    raises `RunDirError` naming the file and how to repair it."""
     path = Path(run_path)
     run_dir = RunDir.open(path)
-    manifest = run_dir.manifest()
-    pol = policy or manifest.policy
-    scores = run_dir.scores(pol)
-    if not scores:
-        raise RunDirError(f"{path} has no scores under policy '{pol}' (run `uniprobe score`)")
-    return summarize(suite_of_run(path), manifest, run_dir.samples(), scores, pol)
+    got = read_scored(run_dir, policy, require_scores=True)
+    result = summarize(suite_of_run(path), got.manifest, got.samples, got.scores, got.policy)
+    result.note = got.note
+    return result
 
 
 def report(

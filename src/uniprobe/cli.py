@@ -260,7 +260,13 @@ def score(
         str | None,
         typer.Option("--as", help="File the scores under this name (default: the policy's)."),
     ] = None,
-    force: Annotated[bool, typer.Option(help="Re-score every sample from scratch.")] = False,
+    force: Annotated[
+        bool,
+        typer.Option(
+            help="Re-score every sample from scratch, into a new file swapped in when whole "
+            "(killed, the old scores stay as they were)."
+        ),
+    ] = False,
     concurrency: Annotated[int, typer.Option(help="Samples judged at once.")] = 8,
     config: Annotated[
         Path | None, typer.Option(help="Config file (default: ./uniprobe.toml if present).")
@@ -268,7 +274,8 @@ def score(
 ) -> None:
     """Score a run's samples with other judges, without calling the model again.
 
-    Scores go to RUN/scores/<policy or --as>.jsonl; the samples are never touched.
+    Scores go to RUN/scores/<policy or --as>.jsonl; the samples are never touched. A
+    damaged run file stops it with one line naming the file and line and how to repair.
     """
     n = uniprobe.score(
         run_dir,
@@ -293,11 +300,16 @@ def summary(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts and CI.")] = False,
 ) -> None:
-    """Metrics of one run: overall, per family, per subtype."""
+    """Metrics of one run: overall, per family, per subtype.
+
+    When the scores cover fewer samples than the run holds, the first line says so
+    ("scores cover 26 of 401 samples; run `uniprobe score RUN`"; in JSON: "note")."""
     s = uniprobe.summary(run_dir, policy=policy)
     if as_json:
         sys.stdout.write(s.model_dump_json(indent=2) + "\n")
         return
+    if s.note:
+        out.print(s.note, highlight=False, markup=False, soft_wrap=True)
     rows = [("all", s.overall)]
     for family, g in s.families.items():
         rows.append((family, g))

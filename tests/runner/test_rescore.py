@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import random
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -131,3 +134,105 @@ def test_rescoring_with_the_vlm_judge_against_a_fake(run: Path, tmp_path: Path) 
     assert summary.returncode == 0, summary.stderr
     # no built-in price for this model: the judges' cost is unknown, not 0
     assert f"judges {calls} calls, unknown" in summary.stdout
+
+
+# --- re-scoring is never trusted half-done (issue 11) ------------------------------------
+
+_SLOW_SCORE = """\
+import asyncio, sys
+import uniprobe.runner.run as run
+from uniprobe.cli import main
+
+judge = run.score_sample
+
+async def slowly(*args, **kwargs):
+    await asyncio.sleep(0.04)  # scoring that takes a while, so a kill lands mid-way
+    return await judge(*args, **kwargs)
+
+run.score_sample = slowly
+sys.argv = ["uniprobe", *sys.argv[1:]]
+main()
+"""
+
+
+@pytest.fixture()
+def many(tmp_path: Path) -> Path:
+    """The tiny suite, 20 epochs on the literal reference: 40 scored samples."""
+    suite = tmp_path / "tiny.yaml"
+    suite.write_text(TINY_SUITE, encoding="utf-8")
+    [result] = uniprobe.run(
+        uniprobe.load_suite(suite), ["reference/literal"], out=tmp_path / "r", epochs=20
+    )
+    return result.path
+
+
+def _started(proc: subprocess.Popen[bytes], scores: Path, timeout: float = 30.0) -> None:
+    """Wait until the re-scoring writes (a draft, or the scores file itself)."""
+    deadline = time.monotonic() + timeout
+    before = scores.read_bytes()
+    while (
+        not list(scores.parent.glob(".*.tmp"))
+        and scores.exists()
+        and (scores.read_bytes() == before)
+    ):
+        assert proc.poll() is None, "score --force ended before it was killed"
+        assert time.monotonic() < deadline, "score --force never started its draft"
+        time.sleep(0.01)
+
+
+def test_score_force_killed_at_random_moments_keeps_the_old_scores(many: Path) -> None:
+    scores = many / "scores" / "reference.jsonl"
+    before = scores.read_bytes()
+    summary = uniprobe.summary(many).model_dump(exclude={"note"})
+    rng = random.Random(11)
+    for _ in range(3):
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                _SLOW_SCORE,
+                "score",
+                str(many),
+                "--force",
+                "--concurrency",
+                "1",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        _started(proc, scores)
+        time.sleep(rng.uniform(0.0, 1.2))  # 40 samples at >= 0.04 s: still scoring
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+        assert proc.returncode == -signal.SIGKILL
+        assert scores.read_bytes() == before  # byte-identical, whenever the kill landed
+        after = uniprobe.summary(many)
+        assert after.note is None and after.scored == after.samples == 40
+        assert after.model_dump(exclude={"note"}) == summary
+        # the killed writer's draft stays until the next writer (the earlier ones are gone)
+        assert len(list(scores.parent.glob(".*.tmp"))) == 1
+    done = _cli("score", str(many), "--force")
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in scores.parent.iterdir()) == ["reference.jsonl"]
+    assert len(scores.read_bytes().splitlines()) == 40
+
+
+def test_partial_scores_are_the_first_line_of_the_summary_and_report(many: Path) -> None:
+    scores = many / "scores" / "reference.jsonl"
+    scores.write_bytes(b"".join(scores.read_bytes().splitlines(keepends=True)[:26]))
+    note = f"scores cover 26 of 40 samples; run `uniprobe score {many}`"
+    assert uniprobe.summary(many).note == note
+
+    proc = _cli("summary", str(many))
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[0] == note
+
+    index = uniprobe.report([many], out=many.parent / "rep")
+    html = index.read_text(encoding="utf-8")
+    body = html[html.index("<body>") + len("<body>") :].lstrip()
+    assert body.startswith(f'<p class="partial" role="alert" data-run="{many.name}">')
+    assert "scores cover 26 of 40 samples" in body.splitlines()[0]
+
+    proc = _cli("score", str(many))  # the incremental path completes them
+    assert proc.returncode == 0 and "scored 14 sample(s)" in proc.stdout, proc.stderr
+    assert uniprobe.summary(many).note is None

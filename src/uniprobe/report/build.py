@@ -10,15 +10,20 @@ DIR/images/           every image the gallery shows, linked or copied from the r
 DIR/heatmaps/         diff heat-maps, by pair of image hashes
 ```
 
-The folder is built beside DIR under a hidden name and swapped in by renaming, so a
-crash never leaves a half-written report where a whole one is expected. An existing DIR
-is replaced only if it is a uniprobe report (it has `report.json`).
+The folder is built beside DIR under a hidden name (`.DIR.building-<pid>-<random>`) and
+swapped in by renaming (the old one goes aside as `.DIR.old-<pid>-<random>`, then is
+deleted), so a crash never leaves a half-written report where a whole one is expected.
+The next build of DIR deletes what a killed build left: those two names only, and only
+when the process in the name is gone. An existing DIR is replaced only if it is a
+uniprobe report (it has `report.json`). When a run's scores cover fewer samples than it
+holds, that is the first line of its section (see `uniprobe.report.coverage`).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import tempfile
 import uuid
@@ -42,19 +47,27 @@ from uniprobe.report.agreement import (
     human_agreement,
     policy_agreement,
 )
+from uniprobe.report.coverage import read_scored
 from uniprobe.report.evidence import Heatmaps
 from uniprobe.report.gallery import GalleryRun, escape_json, write_gallery_data
 from uniprobe.report.metrics import BOOTSTRAP, Estimate, RunSummary, strict_by_case, summarize
 from uniprobe.report.significance import Standing, leaderboard
 from uniprobe.scenes.render import ATTRIBUTION
-from uniprobe.store.records import SampleRecord, ScoreRecord
-from uniprobe.store.rundir import RunDir
+from uniprobe.store.rundir import RunDir, process_alive
 from uniprobe.store.suites import suite_of_run
 
 if TYPE_CHECKING:
     from jinja2 import Environment
 
-__all__ = ["MARKER", "ReportRecord", "ReportRun", "RunView", "load_run", "write_report"]
+__all__ = [
+    "MARKER",
+    "ReportRecord",
+    "ReportRun",
+    "RunView",
+    "load_run",
+    "remove_leftovers",
+    "write_report",
+]
 
 MARKER = "report.json"
 _ASSETS = ("report.css", "gallery.js")
@@ -100,16 +113,16 @@ def load_run(path: Path, policy: str | None) -> RunView:
     """Read a run, summarize it under `policy` (default: its own) and compare its judges."""
 
     run = RunDir.open(path)
-    manifest = run.manifest()
-    pol = policy or manifest.policy
     have = run.policies()
+    pol = policy or run.manifest().policy
     if policy is not None and have and pol not in have:  # a run never scored shows unscored
         listed = ", ".join(have)
         raise RunDirError(f"{path} has no scores under policy '{pol}' (it has: {listed})")
+    got = read_scored(run, pol, require_scores=False)
+    manifest, samples, scores = got.manifest, got.samples, got.scores
     suite = suite_of_run(path)
-    samples: dict[str, SampleRecord] = run.samples()
-    scores: dict[str, ScoreRecord] = run.scores(pol)
     summary = summarize(suite, manifest, samples, scores, pol)
+    summary.note = got.note
     agreements = [
         policy_agreement(scores, run.scores(other), policy=pol, other=other)
         for other in have
@@ -316,9 +329,33 @@ def _build(folder: Path, views: Sequence[RunView], previous: Path | None) -> Non
     _pages(folder, views)
 
 
+def _leftovers(out: Path) -> list[Path]:
+    """Folders a killed build of `out` left beside it: our staging and set-aside names
+    (`.OUT.building-PID-XXXXXXXX`, `.OUT.old-PID-XXXXXXXX`, or the same without a pid,
+    as older versions named them) whose process is gone. Nothing else is touched."""
+    pattern = re.compile(rf"\.{re.escape(out.name)}\.(?:building|old)-(?:(\d+)-)?[a-z0-9_]{{8}}")
+    found = []
+    for entry in out.parent.iterdir() if out.parent.is_dir() else ():
+        match = pattern.fullmatch(entry.name)
+        if match is None or not entry.is_dir() or entry.is_symlink():
+            continue
+        pid = match.group(1)
+        if pid is None or not process_alive(int(pid)):
+            found.append(entry)
+    return found
+
+
+def remove_leftovers(out: Path) -> int:
+    """Delete what killed builds of `out` left (see `_leftovers`); returns how many."""
+    stale = _leftovers(out)
+    for folder in stale:
+        shutil.rmtree(folder, ignore_errors=True)
+    return len(stale)
+
+
 def _swap(staging: Path, out: Path) -> None:
     """Put the finished folder in place of `out` (two renames; never a half report)."""
-    old = out.parent / f".{out.name}.old-{uuid.uuid4().hex[:8]}"
+    old = out.parent / f".{out.name}.old-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     if out.exists():
         os.rename(out, old)
     os.rename(staging, out)
@@ -332,7 +369,8 @@ def write_report(run_paths: Sequence[Path], out: Path, *, policy: str | None = N
     views = [load_run(Path(p), policy) for p in run_paths]
     _name_runs(views)
     out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.building-", dir=out.parent))
+    remove_leftovers(out)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.building-{os.getpid()}-", dir=out.parent))
     try:
         staging.chmod(0o755)
         _build(staging, views, out if _is_report(out) else None)

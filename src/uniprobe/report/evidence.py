@@ -35,6 +35,7 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image
 
+from uniprobe.errors import RunDirError
 from uniprobe.hashing import sha256_bytes
 from uniprobe.report.locality import Alignment, measure_of
 from uniprobe.scoring.engine import canvas_source
@@ -233,6 +234,17 @@ class Heatmaps:
 
     def _make(self, job: tuple[str, Path, Path, Alignment | None]) -> None:
         name, ref, can, alignment = job
-        with Image.open(ref) as r, Image.open(can) as c:
-            image = heatmap(r, c, alignment)
+        image = heatmap(_rgb(ref), _rgb(can), alignment)
         image.save(self.folder / name, format="PNG", compress_level=3)
+
+
+def _rgb(path: Path) -> Image.Image:
+    """A run's image decoded; a missing or damaged file raises `RunDirError` naming it."""
+    try:
+        with Image.open(path) as im:
+            return im.convert("RGB")
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
+        raise RunDirError(
+            f"{path}: not a readable image ({exc}); restore it from a backup, or delete its "
+            "sample's line in samples.jsonl and re-run `uniprobe run --resume`"
+        ) from None

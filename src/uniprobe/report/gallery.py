@@ -221,8 +221,10 @@ class _Sample:
         if ref_path is None or canvas_path is None:
             return None
         alignment = measure_of(v.evidence).alignment
+        # the run's own files (same bytes as the copies): a damaged one is named where it is
+        run = self.g.run
         name = self.heatmaps.request(
-            (ref.sha256, ref_path), (canvas.sha256, canvas_path), alignment
+            (ref.sha256, run.image_path(ref)), (canvas.sha256, run.image_path(canvas)), alignment
         )
         what = f"turn {against}" if isinstance(against, int) else f"image '{against}'"
         how = (

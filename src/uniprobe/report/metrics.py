@@ -140,6 +140,11 @@ class RunSummary(_M):
     """Repetitions per case."""
     scored: int
     """Samples with scores."""
+    samples: int = 0
+    """Samples the run holds, scored or not (more than `scored`: the scores are partial)."""
+    note: str | None = None
+    """What makes these metrics less than the whole run, e.g. "scores cover 26 of 401
+    samples; run `uniprobe score RUN`" (the first line `summary` and the report show)."""
     cost_usd: float
     """Known generation cost."""
     judge_calls: int = 0
@@ -373,6 +378,7 @@ def summarize(
         judges=judges,
         epochs=manifest.epochs,
         scored=len(scores),
+        samples=len(samples),
         cost_usd=round(
             sum(t.reply.cost_usd or 0.0 for s in samples.values() for t in s.turns if t.reply), 6
         ),

@@ -62,7 +62,7 @@ from uniprobe.store.records import (
     TurnRecord,
     UsageRecord,
 )
-from uniprobe.store.rundir import RunDir
+from uniprobe.store.rundir import RunDir, ScoresDraft
 
 __all__ = [
     "RETRIED_KINDS",
@@ -589,6 +589,7 @@ def _open_run(run_path: Path, wanted: Manifest, resume: bool) -> RunDir:
     _check_resumable(run.manifest(), wanted, run_path)
     run.remove_partial_files()
     run.drop_samples(k for k, s in run.samples().items() if _worth_retrying(s))
+    run.drop_orphan_scores()  # a sample line deleted to repair it is scored afresh
     return run
 
 
@@ -639,9 +640,8 @@ async def score_run(
             if problems:
                 raise CaseFileError(problems)
         # a volatile judge (people's labels) answers from data that changes after scoring
-        if force or any(j.volatile for j in judging.instances.values()):
-            run.clear_scores(label)
-        have = run.scores(label)
+        replace = force or any(j.volatile for j in judging.instances.values())
+        have = {} if replace else run.scores(label)
         _check_same_judges(have, judging, run.scores_path(label))
         cases = {c.id: c for c in suite.cases}
         samples = run.samples()
@@ -651,20 +651,26 @@ async def score_run(
                 f"{run_path}: samples of cases not in suite '{suite.name}': "
                 f"{', '.join(sorted(missing)[:5])}"
             )
+        run.remove_stale_drafts()
         progress = progress or RunProgress(enabled=False)
         todo = [s for k, s in samples.items() if k not in have]
         task = progress.add(f"score {label}", len(samples), len(samples) - len(todo))
         slots = asyncio.Semaphore(max(1, concurrency))
         lock = asyncio.Lock()
 
-        async def one(rec: SampleRecord) -> None:
+        async def one(rec: SampleRecord, into: ScoresDraft | None) -> None:
             async with slots:
                 scored = await score_sample(cases[rec.case_id], rec, run, judging)
             async with lock:
-                await asyncio.to_thread(run.append_score, scored)
+                write = run.append_score if into is None else into.append
+                await asyncio.to_thread(write, scored)
             progress.advance(task)
 
-        await asyncio.gather(*(one(rec) for rec in todo))
+        if replace:  # a whole new file, swapped in at the end: the old one is never truncated
+            with run.draft_scores(label) as draft:
+                await asyncio.gather(*(one(rec, draft) for rec in todo))
+        else:
+            await asyncio.gather(*(one(rec, None) for rec in todo))
         return len(todo)
     finally:
         await judging.aclose()

@@ -119,7 +119,7 @@ class SampleView:
 
     def _load(self, ref: ImageRef) -> Image.Image:
         if ref.sha256 not in self._images:
-            self._images[ref.sha256] = self.run.load_image(ref)
+            self._images[ref.sha256] = self.run.load_image(ref, sample=self.sample.key)
         return self._images[ref.sha256]
 
     def answered(self, turn: int) -> bool:

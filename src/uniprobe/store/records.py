@@ -320,6 +320,8 @@ def upgrade(data: Any) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ValueError(f"expected a JSON object, got {type(data).__name__}")
     version = data.get("schema_version", SCHEMA_VERSION)
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise ValueError(f"schema_version must be a whole number ≥ 1, not {version!r:.40}")
     if version > SCHEMA_VERSION:
         raise ValueError(
             f"written by a newer uniprobe (schema {version}); this one reads up to {SCHEMA_VERSION}"

@@ -5,12 +5,27 @@
 <run>/samples.jsonl        one line per (case, epoch)
 <run>/images/<sha256>.png  every image once
 <run>/scores/<policy>.jsonl one line per (case, epoch) per judge policy
+<run>/suite.json           a copy of the suite's cases
 ```
 
 Lines are appended with one `write` on an O_APPEND descriptor and fsynced, so a
 line is either whole or (after a kill mid-write) a torn tail that the next writer
 cuts off. Readers keep the first record of each sample key, so results arriving
 twice (from a retry, or from several processes) never count twice.
+
+Rules for what is read back:
+
+* **A torn tail is not a record.** A last line without its newline (a writer killed
+  mid-write) is skipped by readers and cut off by the next writer.
+* **A damaged line anywhere else is refused**, never skipped: `RunDirError` names
+  `FILE:LINE` and how to repair (a skipped sample would silently shrink the run).
+* **Re-scoring never truncates.** `ScoresDraft` writes the new scores of a policy beside
+  the old file under a hidden name (`scores/.<policy>.jsonl.<pid>-<random>.tmp`) and
+  swaps it in with `os.replace` only when complete: killed at any moment, the previous
+  scores stay whole. The next writer (`remove_partial_files`) deletes the drafts of
+  processes that are gone.
+* **Images are checked when read**: a missing file, bytes that do not match their hash
+  or that do not decode raise `RunDirError` naming the file and the sample.
 """
 
 from __future__ import annotations
@@ -29,9 +44,10 @@ from pydantic import BaseModel, ValidationError
 from uniprobe.cases.schema import Case, Suite
 from uniprobe.errors import RunDirError
 from uniprobe.hashing import sha256_bytes
+from uniprobe.store.drafts import ScoresDraft, draft_pid, process_alive
 from uniprobe.store.records import ImageRef, Manifest, SampleRecord, ScoreRecord, upgrade
 
-__all__ = ["RunDir", "atomic_write"]
+__all__ = ["RunDir", "ScoresDraft", "atomic_write", "process_alive"]
 
 R = TypeVar("R", bound=BaseModel)
 _MIME = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp", "GIF": "image/gif"}
@@ -90,20 +106,58 @@ def _append_line(path: Path, record: BaseModel) -> None:
         os.close(fd)
 
 
+_REPAIR_SAMPLES = (
+    "delete that line (or restore the file) and re-run `uniprobe run --resume` to hold "
+    "the sample again"
+)
+_REPAIR_SCORES = "re-score with `uniprobe score RUN --force` (the samples are untouched)"
+
+
+def _repair_hint(path: Path) -> str:
+    return _REPAIR_SCORES if path.parent.name == "scores" else _REPAIR_SAMPLES
+
+
 def _read_lines(path: Path, model: type[R]) -> Iterator[R]:
+    """The records of a JSON-lines file (see `_numbered_lines`)."""
+    for _, record in _numbered_lines(path, model):
+        yield record
+
+
+def _numbered_lines(path: Path, model: type[R]) -> Iterator[tuple[int, R]]:
+    """(line number, record) of a JSON-lines file; a torn tail is skipped, any other bad
+    line raises `RunDirError` at `FILE:LINE` with how to repair."""
     if not path.exists():
         return
-    with path.open("rb") as fh:
+    try:
+        fh = path.open("rb")
+    except OSError as exc:
+        raise RunDirError(f"{path}: cannot read: {exc.strerror}") from None
+    with fh:
         for number, raw in enumerate(fh, start=1):
             if not raw.endswith(b"\n"):
                 return  # a torn tail from a killed writer: not a record
             if not raw.strip():
                 continue
             try:
-                yield model.model_validate(upgrade(json.loads(raw)))
-            except (ValueError, ValidationError) as exc:
-                first = str(exc).splitlines()[0]
-                raise RunDirError(f"{path}:{number}: unreadable record: {first}") from None
+                record = model.model_validate(upgrade(json.loads(raw)))
+            except (ValueError, ValidationError, RecursionError) as exc:
+                first = _first_line(exc)
+                raise RunDirError(
+                    f"{path}:{number}: unreadable record: {first}; {_repair_hint(path)}"
+                ) from None
+            yield number, record
+
+
+def _first_line(exc: BaseException) -> str:
+    if isinstance(exc, RecursionError):
+        return "nested too deeply"
+    if isinstance(exc, UnicodeDecodeError):
+        return "not UTF-8"
+    if isinstance(exc, ValidationError):
+        err = exc.errors()[0]
+        where = ".".join(map(str, err["loc"]))
+        return f"{where}: {err['msg']}" if where else str(err["msg"])
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 
 
 K = TypeVar("K", SampleRecord, ScoreRecord)
@@ -160,8 +214,22 @@ class RunDir:
         return run
 
     def remove_partial_files(self) -> int:
-        """Delete temporary files a killed writer left behind; returns how many."""
+        """Delete temporary files a killed writer left behind; returns how many.
+
+        Scores drafts go only when their writer is gone (see `remove_stale_drafts`)."""
         stale = [*self.images_dir.glob(".*.tmp"), *self.path.glob(".*.tmp")]
+        for p in stale:
+            p.unlink(missing_ok=True)
+        return len(stale) + self.remove_stale_drafts()
+
+    def remove_stale_drafts(self) -> int:
+        """Delete the scores drafts (`scores/.*.tmp`) of writers that are gone (killed);
+        a `score --force` running beside this process keeps its draft. Returns how many."""
+        stale = []
+        for draft in (self.path / "scores").glob(".*.tmp"):
+            pid = draft_pid(draft.name)
+            if pid is None or not process_alive(pid):
+                stale.append(draft)
         for p in stale:
             p.unlink(missing_ok=True)
         return len(stale)
@@ -170,9 +238,13 @@ class RunDir:
         """The manifest as stored now."""
         try:
             return Manifest.model_validate(upgrade(json.loads(self.manifest_path.read_bytes())))
-        except (OSError, ValueError, ValidationError) as exc:
-            first = str(exc).splitlines()[0]
-            raise RunDirError(f"{self.manifest_path}: unreadable manifest: {first}") from None
+        except OSError as exc:
+            raise RunDirError(f"{self.manifest_path}: cannot read: {exc.strerror}") from None
+        except (ValueError, ValidationError, RecursionError) as exc:
+            raise RunDirError(
+                f"{self.manifest_path}: unreadable manifest: {_first_line(exc)}; restore it "
+                "from a backup (a manifest cannot be rebuilt) or make the run again"
+            ) from None
 
     def write_manifest(self, manifest: Manifest) -> None:
         """Replace the manifest atomically."""
@@ -198,10 +270,31 @@ class RunDir:
         """Where an image's bytes are."""
         return self.images_dir / ref.filename
 
-    def load_image(self, ref: ImageRef) -> Image.Image:
-        """Decode a stored image (RGB)."""
-        with Image.open(self.image_path(ref)) as im:
-            return im.convert("RGB")
+    def load_image(self, ref: ImageRef, *, sample: str | None = None) -> Image.Image:
+        """Decode a stored image (RGB), checked against its hash; `sample` (a key) names
+        the sample that holds it in the error when the file is missing or damaged."""
+        path = self.image_path(ref)
+        of = f" (an image of sample {sample})" if sample else ""
+        repair = (
+            "restore the file from a backup, or delete the sample's line in samples.jsonl "
+            "and re-run `uniprobe run --resume`"
+        )
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            raise RunDirError(f"{path}: missing{of}; {repair}") from None
+        except OSError as exc:
+            raise RunDirError(f"{path}: cannot read{of}: {exc.strerror}; {repair}") from None
+        if sha256_bytes(data) != ref.sha256:
+            raise RunDirError(
+                f"{path}: damaged{of}: its bytes do not match their hash "
+                f"({len(data)} bytes); {repair}"
+            )
+        try:
+            with Image.open(io.BytesIO(data)) as im:
+                return im.convert("RGB")
+        except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
+            raise RunDirError(f"{path}: not a readable image{of} ({exc}); {repair}") from None
 
     # samples and scores -------------------------------------------------------------------
     def append_sample(self, record: SampleRecord) -> None:
@@ -227,6 +320,18 @@ class RunDir:
             _drop_lines(self.scores_path(policy), ScoreRecord, gone)
         _drop_lines(self.samples_path, SampleRecord, gone)
 
+    def drop_orphan_scores(self) -> int:
+        """Forget scores of samples the run does not hold (their line was deleted to be
+        held again), so that a re-held sample is scored afresh; returns how many."""
+        held = set(self.samples())
+        dropped = 0
+        for policy in self.policies():
+            orphans = set(self.scores(policy)) - held
+            if orphans:
+                _drop_lines(self.scores_path(policy), ScoreRecord, orphans)
+                dropped += len(orphans)
+        return dropped
+
     def append_score(self, record: ScoreRecord) -> None:
         """Append one sample's verdicts under its policy."""
         path = self.scores_path(record.policy)
@@ -235,11 +340,23 @@ class RunDir:
         _append_line(path, record)
 
     def scores(self, policy: str) -> dict[str, ScoreRecord]:
-        """Scores of one policy by sample key; the first record of a key wins."""
+        """Scores of one policy by sample key; the first record of a key wins. A record
+        filed under another policy's name is damage, refused at its line."""
         out: dict[str, ScoreRecord] = {}
-        for rec in _read_lines(self.scores_path(policy), ScoreRecord):
+        path = self.scores_path(policy)
+        for number, rec in _numbered_lines(path, ScoreRecord):
+            if rec.policy != policy:
+                raise RunDirError(
+                    f"{path}:{number}: a score of policy '{rec.policy}', not "
+                    f"'{policy}'; {_REPAIR_SCORES}"
+                )
             out.setdefault(rec.key, rec)
         return out
+
+    def draft_scores(self, policy: str) -> ScoresDraft:
+        """A new scores file for `policy`, swapped in whole when its `with` block ends
+        (see `ScoresDraft`); the old file is not read, so a damaged one is replaced."""
+        return ScoresDraft(self.scores_path(policy))
 
     def policies(self) -> list[str]:
         """Policies this run has scores for."""
@@ -262,13 +379,21 @@ class RunDir:
             atomic_write(self.suite_path, json.dumps(data, ensure_ascii=False).encode("utf-8"))
 
     def suite_copy(self) -> Suite | None:
-        """The copy kept by `keep_suite` (cases whose images are files still need them)."""
+        """The copy kept by `keep_suite` (cases whose images are files still need them);
+        a damaged copy raises `RunDirError`."""
         if not self.suite_path.is_file():
             return None
-        data = json.loads(self.suite_path.read_bytes())
-        cases = tuple(Case.model_validate(c) for c in data["cases"])
-        return Suite(name=data["name"], cases=cases, file_hashes=data.get("file_hashes", {}))
-
-    def clear_scores(self, policy: str) -> None:
-        """Drop one policy's scores (before re-scoring from scratch)."""
-        self.scores_path(policy).unlink(missing_ok=True)
+        try:
+            data = json.loads(self.suite_path.read_bytes())
+            if not isinstance(data, dict):
+                raise ValueError(f"expected a JSON object, got {type(data).__name__}")
+            cases = tuple(Case.model_validate(c) for c in data["cases"])
+            return Suite(name=data["name"], cases=cases, file_hashes=data.get("file_hashes", {}))
+        except OSError as exc:
+            raise RunDirError(f"{self.suite_path}: cannot read: {exc.strerror}") from None
+        except (ValueError, ValidationError, RecursionError, KeyError, TypeError) as exc:
+            what = f"missing {exc}" if isinstance(exc, KeyError) else _first_line(exc)
+            raise RunDirError(
+                f"{self.suite_path}: damaged suite copy ({what}); restore it from a "
+                "backup, or put the suite's files back where the run loaded them"
+            ) from None
