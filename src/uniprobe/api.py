@@ -31,10 +31,11 @@ from uniprobe.cases.loader import load_suite
 from uniprobe.cases.schema import Suite
 from uniprobe.cases.stats import SuiteStats, suite_stats
 from uniprobe.cases.validate import vocabulary_problems
-from uniprobe.config import Config, load_config
+from uniprobe.config import Config
 from uniprobe.errors import PreflightError, Problem, RunDirError, UsageError
 from uniprobe.report.build import write_report
 from uniprobe.report.metrics import RunSummary, summarize
+from uniprobe.runner.configfile import resolve_config
 from uniprobe.runner.importer import ImportPlan, import_answers
 from uniprobe.runner.preflight import NEEDS_A_JUDGE, run_problems
 from uniprobe.runner.preflight import check_models as check_models_of
@@ -107,7 +108,7 @@ def run(
     if not models:
         raise UsageError("name at least one model")
     the_suite = suite if isinstance(suite, Suite) else load_suite(suite)
-    cfg = settings.config if isinstance(settings.config, Config) else load_config(settings.config)
+    cfg = resolve_config(settings.config)
     problems = asyncio.run(run_problems(the_suite, models, settings=settings, config=cfg))
     if problems:
         raise PreflightError(problems)
@@ -131,7 +132,7 @@ def check_models(
     have nothing to check. Returns the problems by model (an empty list: ok). Settings as
     for `run` (`options`, `config`)."""
     settings = run_settings(settings, **changes)
-    cfg = settings.config if isinstance(settings.config, Config) else load_config(settings.config)
+    cfg = resolve_config(settings.config)
     return asyncio.run(check_models_of(models, settings=settings, config=cfg))
 
 
@@ -163,7 +164,7 @@ def score(
         raise UsageError("concurrency must be at least 1")
     path = Path(run_path)
     manifest = RunDir.open(path).manifest()
-    cfg = config if isinstance(config, Config) else load_config(config)
+    cfg = resolve_config(config)
     with RunProgress(enabled=progress) as bar:
         return asyncio.run(
             score_run(
@@ -193,7 +194,7 @@ def calibrate(
     `uniprobe.scoring.calibrate`): accuracy and a confusion table per check kind."""
     if scenes < 1:
         raise UsageError("calibration needs at least one scene")
-    cfg = config if isinstance(config, Config) else load_config(config)
+    cfg = resolve_config(config)
     return asyncio.run(
         run_calibration(
             policy,

@@ -171,7 +171,8 @@ def test_a_bad_price_override_is_one_line_naming_the_field(tmp_path: Path) -> No
     with pytest.raises(ConfigError) as info:
         load_config(path)
     assert str(info.value) == (
-        f"{path}: prices.gpt-5.5.text_output_per_mtk: Extra inputs are not permitted"
+        f"{path}:2: prices.\"gpt-5.5\".text_output_per_mtk: unknown key 'text_output_per_mtk'; "
+        "did you mean 'text_output_per_mtok'?"
     )
 
 
