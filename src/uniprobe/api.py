@@ -31,7 +31,7 @@ from uniprobe.cases.loader import load_suite
 from uniprobe.cases.schema import Suite
 from uniprobe.cases.stats import SuiteStats, suite_stats
 from uniprobe.cases.validate import vocabulary_problems
-from uniprobe.config import Config
+from uniprobe.config import MAX_CONCURRENCY, Config
 from uniprobe.errors import PreflightError, Problem, RunDirError, UsageError
 from uniprobe.report.build import write_report
 from uniprobe.report.metrics import RunSummary, summarize
@@ -41,7 +41,15 @@ from uniprobe.runner.preflight import NEEDS_A_JUDGE, run_problems
 from uniprobe.runner.preflight import check_models as check_models_of
 from uniprobe.runner.progress import RunProgress
 from uniprobe.runner.run import RunResult, run_dir_name, run_model, score_run
-from uniprobe.runner.settings import RunSettings, default_cache, run_settings
+from uniprobe.runner.settings import (
+    MAX_SCENES,
+    MAX_SEED,
+    RunSettings,
+    check_number,
+    check_port,
+    default_cache,
+    run_settings,
+)
 from uniprobe.scoring.calibrate import CalibrationReport
 from uniprobe.scoring.calibrate import calibrate as run_calibration
 from uniprobe.scoring.judge import judges
@@ -160,8 +168,7 @@ def score(
     touched. With `force`, those scores are recomputed from scratch. `judge_options` maps
     a judge name to options over the config file's `[judges.<name>]`.
     """
-    if concurrency < 1:
-        raise UsageError("concurrency must be at least 1")
+    check_number("concurrency", concurrency, 1, MAX_CONCURRENCY)
     path = Path(run_path)
     manifest = RunDir.open(path).manifest()
     cfg = resolve_config(config)
@@ -191,9 +198,13 @@ def calibrate(
     concurrency: int = 4,
 ) -> CalibrationReport:
     """Measure a judge policy on synthetic images of known truth (see
-    `uniprobe.scoring.calibrate`): accuracy and a confusion table per check kind."""
-    if scenes < 1:
-        raise UsageError("calibration needs at least one scene")
+    `uniprobe.scoring.calibrate`): accuracy and a confusion table per check kind.
+
+    `scenes` is 1 to 1000 (each with 5 variants), `seed` 0 to 2**32 - 1, `concurrency`
+    1 to 1024; outside those, `UsageError`."""
+    check_number("scenes", scenes, 1, MAX_SCENES)
+    check_number("seed", seed, 0, MAX_SEED)
+    check_number("concurrency", concurrency, 1, MAX_CONCURRENCY)
     cfg = resolve_config(config)
     return asyncio.run(
         run_calibration(
@@ -357,6 +368,7 @@ def serve_annotation(
     `allow_remote`; port 0 picks a free port. `ready` is called with the page's address
     once the socket listens; `open_browser` opens it in a desktop browser if there is one.
     """
+    check_port(port)
     app = annotate_app(run_path, remote=allow_remote)
     sock = listen(host, port, allow_remote=allow_remote)
     # Ctrl-C is how the server stops: uvicorn shuts down cleanly, then re-raises it

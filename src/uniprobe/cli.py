@@ -16,6 +16,9 @@ import yaml
 from rich.console import Console
 from rich.table import Table
 
+# typer carries its own click; its exception classes are not re-exported at the top
+from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
+
 import uniprobe
 from uniprobe import (
     CaseFileError,
@@ -784,14 +787,41 @@ def _yn(v: bool) -> str:
 
 def main() -> None:
     """Entry point: a `UniprobeError` prints as its message (a `PreflightError` as one
-    line per problem) and exits with status 2."""
+    line per problem) and exits with status 2; so does a malformed command line (an
+    unknown option, a value that is not a number), as one `error:` line naming the
+    option and the command's `--help`."""
     try:
-        app()
+        status = app(standalone_mode=False)
+    except NoArgsIsHelpError as exc:  # the help has been printed
+        sys.exit(exc.exit_code)
+    except ClickException as exc:
+        _error([_usage_line(exc)])
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        _error(["aborted"])
+        sys.exit(1)
     except UniprobeError as exc:
-        lines = exc.problems if isinstance(exc, PreflightError) else [str(exc)]
-        for line in lines:
-            err.print(f"error: {line}", highlight=False, markup=False, emoji=False, soft_wrap=True)
+        _error(exc.problems if isinstance(exc, PreflightError) else [str(exc)])
         sys.exit(2)
+    sys.exit(status if isinstance(status, int) else 0)
+
+
+def _error(lines: list[str]) -> None:
+    for line in lines:
+        err.print(f"error: {line}", highlight=False, markup=False, emoji=False, soft_wrap=True)
+
+
+def _usage_line(exc: ClickException) -> str:
+    """A command-line mistake as one line, with where to read about the command."""
+    message = " ".join(exc.format_message().split())
+    ctx = exc.ctx if isinstance(exc, UsageError) else None
+    if ctx is None:
+        return message
+    words = []
+    while ctx is not None and ctx.parent is not None:
+        words.insert(0, ctx.info_name or "")
+        ctx = ctx.parent
+    return f"{message} (see `{' '.join(['uniprobe', *words])} --help`)"
 
 
 if __name__ == "__main__":

@@ -55,7 +55,7 @@ from pydantic import (
     field_validator,
 )
 
-from uniprobe.config._toml import MAX_BYTES, TomlFile, read_toml
+from uniprobe.config._toml import MAX_BYTES, TomlFile, not_utf8, read_toml
 from uniprobe.errors import ConfigError, did_you_mean
 
 __all__ = [
@@ -70,6 +70,7 @@ __all__ = [
     "check_url",
     "dotted",
     "load_config",
+    "not_utf8",
 ]
 
 MAX_CONCURRENCY = 1024

@@ -23,7 +23,7 @@ from typing import Any
 
 from uniprobe.errors import ConfigError
 
-__all__ = ["MAX_BYTES", "KeyLines", "TomlFile", "read_toml"]
+__all__ = ["MAX_BYTES", "KeyLines", "TomlFile", "not_utf8", "read_toml"]
 
 MAX_BYTES = 1_000_000
 """The largest configuration file read (a real one is a few hundred bytes)."""
@@ -142,14 +142,19 @@ def _decode(path: Path, raw: bytes) -> str:
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        line = raw.count(b"\n", 0, exc.start) + 1
-        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
-        byte = raw[exc.start]
-        utf16 = " (it looks like UTF-16)" if raw[:2] in (b"\xff\xfe", b"\xfe\xff") else ""
-        raise ConfigError(
-            f"{path}:{line}:{column}: not UTF-8 text (byte 0x{byte:02x}){utf16}; "
-            "save the file as UTF-8"
-        ) from None
+        raise ConfigError(not_utf8(path, raw, exc)) from None
+
+
+def not_utf8(path: Path, raw: bytes, exc: UnicodeDecodeError) -> str:
+    """The one line that says where `raw` (read from `path`) stops being UTF-8:
+    `FILE:LINE:COLUMN: not UTF-8 text (byte 0xff); save the file as UTF-8`."""
+    line = raw.count(b"\n", 0, exc.start) + 1
+    column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+    utf16 = " (it looks like UTF-16)" if raw[:2] in (b"\xff\xfe", b"\xfe\xff") else ""
+    return (
+        f"{path}:{line}:{column}: not UTF-8 text (byte 0x{raw[exc.start]:02x}){utf16}; "
+        "save the file as UTF-8"
+    )
 
 
 def _where(path: Path, text: str, message: str) -> str:
