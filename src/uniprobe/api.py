@@ -55,7 +55,7 @@ from uniprobe.scoring.calibrate import calibrate as run_calibration
 from uniprobe.scoring.judge import judges
 from uniprobe.scoring.policy import policies
 from uniprobe.store.labels.db import Imported, LabelStore, labels_path
-from uniprobe.store.labels.files import ExportFormat
+from uniprobe.store.labels.files import ExportFormat, read_label_file, run_check
 from uniprobe.store.rundir import RunDir
 from uniprobe.store.suites import suite_of_run
 
@@ -394,11 +394,14 @@ def export_labels(run_path: str | Path, out: str | Path, *, fmt: ExportFormat = 
 def import_labels(run_path: str | Path, file: str | Path) -> Imported:
     """Add the labels of an exported CSV or JSONL file to a run's label file, all or none.
 
-    A bad row raises `LabelFileError` naming the file, line and field, and nothing is
-    added; rows already there (same item, annotator, label and time) are skipped.
+    A bad row (or one for a case, epoch, turn or check the run does not have) raises
+    `LabelFileError` naming the file, line and field, and nothing is added; rows already
+    there (same item, annotator, label and time) are skipped.
     """
     run = RunDir.open(Path(run_path))
-    return LabelStore(labels_path(run.path)).import_labels(Path(file))
+    check = run_check(suite_of_run(run.path), run.manifest().epochs)
+    labels = read_label_file(Path(file), check)
+    return LabelStore(labels_path(run.path)).add_many(labels)
 
 
 def agreement(run_path: str | Path, policy: str | None = None) -> Agreement:

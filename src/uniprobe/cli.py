@@ -817,7 +817,7 @@ def _usage_line(exc: ClickException) -> str:
     ctx = exc.ctx if isinstance(exc, UsageError) else None
     if ctx is None:
         return message
-    words = []
+    words: list[str] = []
     while ctx is not None and ctx.parent is not None:
         words.insert(0, ctx.info_name or "")
         ctx = ctx.parent
