@@ -387,8 +387,13 @@ def export_labels(run_path: str | Path, out: str | Path, *, fmt: ExportFormat = 
     many rows. A run without labels gives a file with none."""
     if fmt not in ("csv", "jsonl"):
         raise UsageError(f"unknown label format '{fmt}': use csv or jsonl")
+    target = Path(out)
+    if target.is_dir():
+        raise UsageError(f"{target}: a folder; name the label file to write")
+    if not target.parent.is_dir():
+        raise UsageError(f"{target}: no folder {target.parent} to write it in")
     run = RunDir.open(Path(run_path))
-    return LabelStore(labels_path(run.path)).export(fmt, Path(out))
+    return LabelStore(labels_path(run.path)).export(fmt, target)
 
 
 def import_labels(run_path: str | Path, file: str | Path) -> Imported:

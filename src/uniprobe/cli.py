@@ -17,7 +17,8 @@ from rich.console import Console
 from rich.table import Table
 
 # typer carries its own click; its exception classes are not re-exported at the top
-from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
+from typer._click.exceptions import ClickException, NoArgsIsHelpError
+from typer._click.exceptions import UsageError as CommandLineError
 
 import uniprobe
 from uniprobe import (
@@ -26,6 +27,7 @@ from uniprobe import (
     PreflightError,
     UniprobeError,
     UnknownNameError,
+    UsageError,
     __version__,
 )
 from uniprobe.testing import serve as serve_fakes
@@ -163,6 +165,8 @@ def run(
     exit 2, nothing written. A run in which any sample ended in an error exits 1 after a
     table of the errors; --resume tries those samples again.
     """
+    if report is not None and report.exists() and not report.is_dir():
+        raise UsageError(f"--report {report}: a file, not a folder for the report")
     options = _parse_options(option)
     settings = uniprobe.RunSettings(
         out=out_dir,
@@ -814,7 +818,7 @@ def _error(lines: list[str]) -> None:
 def _usage_line(exc: ClickException) -> str:
     """A command-line mistake as one line, with where to read about the command."""
     message = " ".join(exc.format_message().split())
-    ctx = exc.ctx if isinstance(exc, UsageError) else None
+    ctx = exc.ctx if isinstance(exc, CommandLineError) else None
     if ctx is None:
         return message
     words: list[str] = []
