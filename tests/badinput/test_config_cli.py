@@ -293,7 +293,11 @@ ARGUMENTS = [
     ),
     pytest.param((*RUN, "--epoch", "2"), "No such option: --epoch", id="unknown-option"),
     pytest.param(("runn",), "No such command 'runn'", id="unknown-command"),
-    pytest.param(("score",), "Missing argument 'run_dir'. (see `uniprobe score --help`)", id="missing-argument"),
+    pytest.param(
+        ("score",),
+        "Missing argument 'run_dir'. (see `uniprobe score --help`)",
+        id="missing-argument",
+    ),
     pytest.param(
         ("score", "nowhere", "--concurrency", "0"),
         "concurrency must be between 1 and 1,024",

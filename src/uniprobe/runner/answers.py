@@ -16,7 +16,7 @@ import re
 import warnings
 from pathlib import Path
 
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
 
 from uniprobe.config import not_utf8
 
@@ -89,6 +89,8 @@ def _image_problem(path: Path) -> str | None:
                 im.verify()
     except Image.DecompressionBombError:
         return f"{path}: too many pixels to be an answer (at most {MAX_PIXELS:,})"
+    except UnidentifiedImageError:
+        return f"{path}: not a readable PNG, JPEG or WebP image (not an image format Pillow knows)"
     except (OSError, ValueError, SyntaxError) as exc:
         reason = _OBJECT.sub("", str(exc)).strip() or type(exc).__name__
         return f"{path}: not a readable PNG, JPEG or WebP image ({reason})"
