@@ -258,7 +258,7 @@ def score(
         typer.Option("--as", help="File the scores under this name (default: the policy's)."),
     ] = None,
     force: Annotated[bool, typer.Option(help="Re-score every sample from scratch.")] = False,
-    concurrency: Annotated[int, typer.Option(help="Samples judged at once.")] = 8,
+    concurrency: Annotated[int, typer.Option(help="Samples judged at once (1 to 1024).")] = 8,
     config: Annotated[
         Path | None, typer.Option(help="Config file (default: ./uniprobe.toml if present).")
     ] = None,
@@ -357,9 +357,11 @@ def report(
 def calibrate(
     policy: JudgeOpt = None,
     judge_option: JudgeOptionOpt = [],  # noqa: B006 - typer reads the default, never mutates it
-    scenes: Annotated[int, typer.Option(help="Random base scenes (each with 5 variants).")] = 12,
-    seed: Annotated[int, typer.Option(help="Seed of the scenes.")] = 0,
-    concurrency: Annotated[int, typer.Option(help="Images judged at once.")] = 4,
+    scenes: Annotated[
+        int, typer.Option(help="Random base scenes (each with 5 variants; 1 to 1000).")
+    ] = 12,
+    seed: Annotated[int, typer.Option(help="Seed of the scenes (0 to 2**32 - 1).")] = 0,
+    concurrency: Annotated[int, typer.Option(help="Images judged at once (1 to 1024).")] = 4,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
     config: Annotated[
         Path | None, typer.Option(help="Config file (default: ./uniprobe.toml if present).")
@@ -586,10 +588,12 @@ def import_(
 
 @app.command("fake-server")
 def fake_server(
-    port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 8765,
-    latency: Annotated[float, typer.Option(help="Seconds added to every response.")] = 0.0,
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1 (0 to 65535; 0: any free).")] = 8765,
+    latency: Annotated[
+        float, typer.Option(help="Seconds added to every response (0 to 600).")
+    ] = 0.0,
     fault_rate: Annotated[float, typer.Option(help="Share of requests that fail (0..1).")] = 0.0,
-    seed: Annotated[int, typer.Option(help="Seed of the fault mix.")] = 0,
+    seed: Annotated[int, typer.Option(help="Seed of the fault mix (0 to 2**32 - 1).")] = 0,
     vlm_error_rate: Annotated[
         float,
         typer.Option(
@@ -659,7 +663,7 @@ def annotate(
     host: Annotated[
         str, typer.Option(help="Address to serve on; a non-loopback one needs --allow-remote.")
     ] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port (0 picks a free one).")] = 8765,
+    port: Annotated[int, typer.Option(help="Port, 0 to 65535 (0 picks a free one).")] = 8765,
     open_page: Annotated[
         bool, typer.Option("--open/--no-open", help="Open the page in a desktop browser.")
     ] = True,

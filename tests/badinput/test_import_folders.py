@@ -14,11 +14,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import TINY_SUITE
 from harness import refuse
 from PIL import Image
 
 import uniprobe
+from conftest import TINY_SUITE
 from uniprobe.store.rundir import RunDir
 
 BIRDS = "tiny.numeric.birds"

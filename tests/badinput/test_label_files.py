@@ -15,10 +15,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import TINY_SUITE
 from harness import refuse
 
 import uniprobe
+from conftest import TINY_SUITE
 from uniprobe.annotate.items import canvases
 from uniprobe.store.labels.files import format_labels
 from uniprobe.store.labels.label import Label

@@ -85,13 +85,13 @@ class RunSettings(BaseModel):
     )
 
     out: Path = Path("runs")
-    """Parent folder of the run folders."""
+    """Parent folder of the run folders (not a file)."""
     epochs: int = 1
-    """Repetitions of every case."""
+    """Repetitions of every case (1 to 1000)."""
     resume: bool = False
     """Continue the runs already in --out."""
     concurrency: int = 8
-    """Conversations at once per model."""
+    """Conversations at once per model (1 to 1024)."""
     policy: str | None = None
     """Judge policy to score with (default: reference, for the reference models only)."""
     options: Mapping[str, Mapping[str, Any]] = Field(default_factory=dict)
@@ -105,9 +105,9 @@ class RunSettings(BaseModel):
     warnings: bool = False
     """Say at the start, on stderr, what will make costs unknown (unpriced or retired models)."""
     rpm: float | None = None
-    """Requests per minute to the provider."""
+    """Requests per minute to the provider (0.01 to 1,000,000)."""
     max_cost: float | None = None
-    """Stop starting conversations after this many USD (resumable)."""
+    """Stop starting conversations after this many USD (resumable; at least 0)."""
     cache: Path | None = None
     """SQLite reply cache shared by runs (None: no cache)."""
     config: Config | Path | None = None
