@@ -55,7 +55,7 @@ from pydantic import (
     field_validator,
 )
 
-from uniprobe.config._toml import MAX_BYTES, TomlFile, not_utf8, read_toml
+from uniprobe.config._toml import MAX_BYTES, KeyLines, TomlFile, not_utf8, read_toml
 from uniprobe.errors import ConfigError, did_you_mean
 
 __all__ = [
@@ -65,12 +65,14 @@ __all__ = [
     "RPM_RANGE",
     "Config",
     "Connection",
+    "KeyLines",
     "Price",
     "ProviderConfig",
     "check_url",
     "dotted",
     "load_config",
     "not_utf8",
+    "read_toml",
 ]
 
 MAX_CONCURRENCY = 1024
