@@ -299,8 +299,6 @@ def load_config(path: str | Path | None = None) -> Config:
     """
     if path is None:
         env = os.environ.get("UNIPROBE_CONFIG")
-        if env is not None and not env.strip():
-            raise ConfigError("$UNIPROBE_CONFIG is set but empty: name a config file")
         path = Path(env) if env else Path("uniprobe.toml")
         if not env and not path.is_file():
             return Config()
