@@ -32,7 +32,18 @@ from uniprobe import (
 )
 from uniprobe.testing import serve as serve_fakes
 
-app = typer.Typer(
+
+class _App(typer.Typer):
+    """The root command: called with no arguments (as `main` does), it runs in click's
+    non-standalone mode, so a malformed command line reaches `main` as an exception
+    that it prints as one line."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        kwargs.setdefault("standalone_mode", False)
+        return super().__call__(*args, **kwargs)
+
+
+app = _App(
     help="uniprobe: does an image model understand what it is told, or does it just draw "
     "the words? Run multi-turn probes, score every image, report with intervals.",
     no_args_is_help=True,
@@ -799,7 +810,7 @@ def main() -> None:
     unknown option, a value that is not a number), as one `error:` line naming the
     option and the command's `--help`."""
     try:
-        status = app(standalone_mode=False)
+        status = app()
     except NoArgsIsHelpError as exc:  # the help has been printed
         sys.exit(exc.exit_code)
     except ClickException as exc:
