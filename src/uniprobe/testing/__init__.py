@@ -12,7 +12,7 @@ Text answers (chat completions, Gemini JSON requests) come from pluggable handle
 
 from __future__ import annotations
 
-from uniprobe.runner.settings import MAX_SEED, check_number, check_port
+from uniprobe.runner import settings as _settings
 from uniprobe.testing._handlers import Handler, Refusal
 from uniprobe.testing._wire import FilePart, RecordedRequest
 from uniprobe.testing.faults import DEFAULT_MIX, FAULT_KINDS, Fault, FaultKind
@@ -66,11 +66,11 @@ def serve(
         UsageError: a number out of range (port 0 to 65535, latency 0 to 600 s, rates
             0 to 1, seed 0 to 2**32 - 1), before anything listens.
     """
-    check_port(port)
-    check_number("latency", latency, 0, 600)
-    check_number("fault_rate", fault_rate, 0, 1)
-    check_number("vlm_error_rate", vlm_error_rate, 0, 1)
-    check_number("seed", seed, 0, MAX_SEED)
+    _settings.check_port(port)
+    _settings.check_number("latency", latency, 0, 600)
+    _settings.check_number("fault_rate", fault_rate, 0, 1)
+    _settings.check_number("vlm_error_rate", vlm_error_rate, 0, 1)
+    _settings.check_number("seed", seed, 0, _settings.MAX_SEED)
     vlm = FakeVlm(error_rate=vlm_error_rate, seed=seed)
     serve_forever(
         port=port,
