@@ -31,23 +31,32 @@ from uniprobe.cases.loader import load_suite
 from uniprobe.cases.schema import Suite
 from uniprobe.cases.stats import SuiteStats, suite_stats
 from uniprobe.cases.validate import vocabulary_problems
-from uniprobe.config import Config, load_config
+from uniprobe.config import MAX_CONCURRENCY, Config
 from uniprobe.errors import PreflightError, Problem, UsageError
 from uniprobe.report.build import write_report
 from uniprobe.report.coverage import read_scored
 from uniprobe.report.metrics import RunSummary, summarize
+from uniprobe.runner.configfile import resolve_config
 from uniprobe.runner.importer import ImportPlan, import_answers
 from uniprobe.runner.preflight import NEEDS_A_JUDGE, image_problems, run_problems
 from uniprobe.runner.preflight import check_models as check_models_of
 from uniprobe.runner.progress import RunProgress
 from uniprobe.runner.run import RunResult, run_dir_name, run_model, score_run
-from uniprobe.runner.settings import RunSettings, default_cache, run_settings
+from uniprobe.runner.settings import (
+    MAX_SCENES,
+    MAX_SEED,
+    RunSettings,
+    check_number,
+    check_port,
+    default_cache,
+    run_settings,
+)
 from uniprobe.scoring.calibrate import CalibrationReport
 from uniprobe.scoring.calibrate import calibrate as run_calibration
 from uniprobe.scoring.judge import judges
 from uniprobe.scoring.policy import policies
 from uniprobe.store.labels.db import Imported, LabelStore, labels_path
-from uniprobe.store.labels.files import ExportFormat
+from uniprobe.store.labels.files import ExportFormat, read_label_file, run_check
 from uniprobe.store.rundir import RunDir
 from uniprobe.store.suites import suite_of_run
 
@@ -110,7 +119,7 @@ def run(
     if not models:
         raise UsageError("name at least one model")
     the_suite = suite if isinstance(suite, Suite) else load_suite(suite)
-    cfg = settings.config if isinstance(settings.config, Config) else load_config(settings.config)
+    cfg = resolve_config(settings.config)
     problems = asyncio.run(run_problems(the_suite, models, settings=settings, config=cfg))
     if problems:
         raise PreflightError(problems)
@@ -138,7 +147,7 @@ def check_models(
     checks). Returns the problems by model (an empty list: ok). Settings as for `run`
     (`options`, `config`, `policy`, `images`)."""
     settings = run_settings(settings, **changes)
-    cfg = settings.config if isinstance(settings.config, Config) else load_config(settings.config)
+    cfg = resolve_config(settings.config)
     the_suite = suite if isinstance(suite, Suite) or suite is None else load_suite(suite)
     return asyncio.run(check_models_of(models, settings=settings, config=cfg, suite=the_suite))
 
@@ -168,11 +177,10 @@ def score(
     replaces the old one only when complete (`RunDir.draft_scores`). `judge_options` maps
     a judge name to options over the config file's `[judges.<name>]`.
     """
-    if concurrency < 1:
-        raise UsageError("concurrency must be at least 1")
+    check_number("concurrency", concurrency, 1, MAX_CONCURRENCY)
     path = Path(run_path)
     manifest = RunDir.open(path).manifest()
-    cfg = config if isinstance(config, Config) else load_config(config)
+    cfg = resolve_config(config)
     with RunProgress(enabled=progress) as bar:
         return asyncio.run(
             score_run(
@@ -199,10 +207,14 @@ def calibrate(
     concurrency: int = 4,
 ) -> CalibrationReport:
     """Measure a judge policy on synthetic images of known truth (see
-    `uniprobe.scoring.calibrate`): accuracy and a confusion table per check kind."""
-    if scenes < 1:
-        raise UsageError("calibration needs at least one scene")
-    cfg = config if isinstance(config, Config) else load_config(config)
+    `uniprobe.scoring.calibrate`): accuracy and a confusion table per check kind.
+
+    `scenes` is 1 to 1000 (each with 5 variants), `seed` 0 to 2**32 - 1, `concurrency`
+    1 to 1024; outside those, `UsageError`."""
+    check_number("scenes", scenes, 1, MAX_SCENES)
+    check_number("seed", seed, 0, MAX_SEED)
+    check_number("concurrency", concurrency, 1, MAX_CONCURRENCY)
+    cfg = resolve_config(config)
     return asyncio.run(
         run_calibration(
             policy,
@@ -376,6 +388,7 @@ def serve_annotation(
     `allow_remote`; port 0 picks a free port. `ready` is called with the page's address
     once the socket listens; `open_browser` opens it in a desktop browser if there is one.
     """
+    check_port(port)
     app = annotate_app(run_path, remote=allow_remote)
     sock = listen(host, port, allow_remote=allow_remote)
     # Ctrl-C is how the server stops: uvicorn shuts down cleanly, then re-raises it
@@ -394,18 +407,26 @@ def export_labels(run_path: str | Path, out: str | Path, *, fmt: ExportFormat = 
     many rows. A run without labels gives a file with none."""
     if fmt not in ("csv", "jsonl"):
         raise UsageError(f"unknown label format '{fmt}': use csv or jsonl")
+    target = Path(out)
+    if target.is_dir():
+        raise UsageError(f"{target}: a folder; name the label file to write")
+    if not target.parent.is_dir():
+        raise UsageError(f"{target}: no folder {target.parent} to write it in")
     run = RunDir.open(Path(run_path))
-    return LabelStore(labels_path(run.path)).export(fmt, Path(out))
+    return LabelStore(labels_path(run.path)).export(fmt, target)
 
 
 def import_labels(run_path: str | Path, file: str | Path) -> Imported:
     """Add the labels of an exported CSV or JSONL file to a run's label file, all or none.
 
-    A bad row raises `LabelFileError` naming the file, line and field, and nothing is
-    added; rows already there (same item, annotator, label and time) are skipped.
+    A bad row (or one for a case, epoch, turn or check the run does not have) raises
+    `LabelFileError` naming the file, line and field, and nothing is added; rows already
+    there (same item, annotator, label and time) are skipped.
     """
     run = RunDir.open(Path(run_path))
-    return LabelStore(labels_path(run.path)).import_labels(Path(file))
+    check = run_check(suite_of_run(run.path), run.manifest().epochs)
+    labels = read_label_file(Path(file), check)
+    return LabelStore(labels_path(run.path)).add_many(labels)
 
 
 def agreement(run_path: str | Path, policy: str | None = None) -> Agreement:

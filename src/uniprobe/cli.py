@@ -16,6 +16,10 @@ import yaml
 from rich.console import Console
 from rich.table import Table
 
+# typer carries its own click; its exception classes are not re-exported at the top
+from typer._click.exceptions import ClickException, NoArgsIsHelpError
+from typer._click.exceptions import UsageError as CommandLineError
+
 import uniprobe
 from uniprobe import (
     CaseFileError,
@@ -23,11 +27,23 @@ from uniprobe import (
     PreflightError,
     UniprobeError,
     UnknownNameError,
+    UsageError,
     __version__,
 )
 from uniprobe.testing import serve as serve_fakes
 
-app = typer.Typer(
+
+class _App(typer.Typer):
+    """The root command: called with no arguments (as `main` does), it runs in click's
+    non-standalone mode, so a malformed command line reaches `main` as an exception
+    that it prints as one line."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        kwargs.setdefault("standalone_mode", False)
+        return super().__call__(*args, **kwargs)
+
+
+app = _App(
     help="uniprobe: does an image model understand what it is told, or does it just draw "
     "the words? Run multi-turn probes, score every image, report with intervals.",
     no_args_is_help=True,
@@ -169,6 +185,8 @@ def run(
     exit 2, nothing written. A run in which any sample ended in an error exits 1 after a
     table of the errors; --resume tries those samples again.
     """
+    if report is not None and report.exists() and not report.is_dir():
+        raise UsageError(f"--report {report}: a file, not a folder for the report")
     options = _parse_options(option)
     settings = uniprobe.RunSettings(
         out=out_dir,
@@ -267,7 +285,7 @@ def score(
             "(killed, the old scores stay as they were)."
         ),
     ] = False,
-    concurrency: Annotated[int, typer.Option(help="Samples judged at once.")] = 8,
+    concurrency: Annotated[int, typer.Option(help="Samples judged at once (1 to 1024).")] = 8,
     config: Annotated[
         Path | None, typer.Option(help="Config file (default: ./uniprobe.toml if present).")
     ] = None,
@@ -372,9 +390,11 @@ def report(
 def calibrate(
     policy: JudgeOpt = None,
     judge_option: JudgeOptionOpt = [],  # noqa: B006 - typer reads the default, never mutates it
-    scenes: Annotated[int, typer.Option(help="Random base scenes (each with 5 variants).")] = 12,
-    seed: Annotated[int, typer.Option(help="Seed of the scenes.")] = 0,
-    concurrency: Annotated[int, typer.Option(help="Images judged at once.")] = 4,
+    scenes: Annotated[
+        int, typer.Option(help="Random base scenes (each with 5 variants; 1 to 1000).")
+    ] = 12,
+    seed: Annotated[int, typer.Option(help="Seed of the scenes (0 to 2**32 - 1).")] = 0,
+    concurrency: Annotated[int, typer.Option(help="Images judged at once (1 to 1024).")] = 4,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
     config: Annotated[
         Path | None, typer.Option(help="Config file (default: ./uniprobe.toml if present).")
@@ -611,10 +631,12 @@ def import_(
 
 @app.command("fake-server")
 def fake_server(
-    port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 8765,
-    latency: Annotated[float, typer.Option(help="Seconds added to every response.")] = 0.0,
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1 (0 to 65535; 0: any free).")] = 8765,
+    latency: Annotated[
+        float, typer.Option(help="Seconds added to every response (0 to 600).")
+    ] = 0.0,
     fault_rate: Annotated[float, typer.Option(help="Share of requests that fail (0..1).")] = 0.0,
-    seed: Annotated[int, typer.Option(help="Seed of the fault mix.")] = 0,
+    seed: Annotated[int, typer.Option(help="Seed of the fault mix (0 to 2**32 - 1).")] = 0,
     vlm_error_rate: Annotated[
         float,
         typer.Option(
@@ -703,7 +725,7 @@ def annotate(
     host: Annotated[
         str, typer.Option(help="Address to serve on; a non-loopback one needs --allow-remote.")
     ] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port (0 picks a free one).")] = 8765,
+    port: Annotated[int, typer.Option(help="Port, 0 to 65535 (0 picks a free one).")] = 8765,
     open_page: Annotated[
         bool, typer.Option("--open/--no-open", help="Open the page in a desktop browser.")
     ] = True,
@@ -835,14 +857,41 @@ def _yn(v: bool) -> str:
 
 def main() -> None:
     """Entry point: a `UniprobeError` prints as its message (a `PreflightError` as one
-    line per problem) and exits with status 2."""
+    line per problem) and exits with status 2; so does a malformed command line (an
+    unknown option, a value that is not a number), as one `error:` line naming the
+    option and the command's `--help`."""
     try:
-        app()
+        status = app()
+    except NoArgsIsHelpError as exc:  # the help has been printed
+        sys.exit(exc.exit_code)
+    except ClickException as exc:
+        _error([_usage_line(exc)])
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        _error(["aborted"])
+        sys.exit(1)
     except UniprobeError as exc:
-        lines = exc.problems if isinstance(exc, PreflightError) else [str(exc)]
-        for line in lines:
-            err.print(f"error: {line}", highlight=False, markup=False, emoji=False, soft_wrap=True)
+        _error(exc.problems if isinstance(exc, PreflightError) else [str(exc)])
         sys.exit(2)
+    sys.exit(status if isinstance(status, int) else 0)
+
+
+def _error(lines: list[str]) -> None:
+    for line in lines:
+        err.print(f"error: {line}", highlight=False, markup=False, emoji=False, soft_wrap=True)
+
+
+def _usage_line(exc: ClickException) -> str:
+    """A command-line mistake as one line, with where to read about the command."""
+    message = " ".join(exc.format_message().split())
+    ctx = exc.ctx if isinstance(exc, CommandLineError) else None
+    if ctx is None:
+        return message
+    words: list[str] = []
+    while ctx is not None and ctx.parent is not None:
+        words.insert(0, ctx.info_name or "")
+        ctx = ctx.parent
+    return f"{message} (see `{' '.join(['uniprobe', *words])} --help`)"
 
 
 if __name__ == "__main__":

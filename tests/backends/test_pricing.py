@@ -125,7 +125,7 @@ def _uses(names: Any) -> re.Pattern[str]:
         ),
         pytest.param(
             ("image_output_per_mtok = 30.0\n", ""),
-            "models.gpt-image-2-2026-04-21: Value error, no price for image_output",
+            "models.gpt-image-2-2026-04-21: no price for image_output",
             id="unpriced",
         ),
         pytest.param(
@@ -143,7 +143,16 @@ def test_a_bad_data_file_is_one_line_naming_the_field(
     with pytest.raises(ConfigError) as info:
         load_catalog(path)
     text = str(info.value)
-    assert "\n" not in text and text.startswith(f"{path}: ") and message in text
+    assert "\n" not in text and re.match(rf"{re.escape(str(path))}:\d+: ", text), text
+    assert message in text
+
+
+def test_a_data_file_that_is_not_utf8_is_located(tmp_path: Path) -> None:
+    path = tmp_path / "providers.toml"
+    path.write_bytes(DATA.read_bytes().replace(b"checked = ", b"checked\xff = ", 1))
+    with pytest.raises(ConfigError) as info:
+        load_catalog(path)
+    assert re.match(rf"{re.escape(str(path))}:\d+:8: not UTF-8 text \(byte 0xff\)", str(info.value))
 
 
 def test_config_overrides_replace_the_fields_they_give(tmp_path: Path) -> None:
@@ -174,7 +183,8 @@ def test_a_bad_price_override_is_one_line_naming_the_field(tmp_path: Path) -> No
     with pytest.raises(ConfigError) as info:
         load_config(path)
     assert str(info.value) == (
-        f"{path}: prices.gpt-5.5.text_output_per_mtk: Extra inputs are not permitted"
+        f"{path}:2: prices.\"gpt-5.5\".text_output_per_mtk: unknown key 'text_output_per_mtk'; "
+        "did you mean 'text_output_per_mtok'?"
     )
 
 

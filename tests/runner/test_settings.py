@@ -23,8 +23,21 @@ def test_keywords_override_the_fields_of_a_settings_object() -> None:
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
-        pytest.param({"epochs": 0}, "epochs must be at least 1", id="epochs"),
-        pytest.param({"concurrency": 0}, "concurrency must be at least 1", id="concurrency"),
+        pytest.param({"epochs": 0}, "epochs must be between 1 and 1,000, not 0", id="epochs"),
+        pytest.param(
+            {"epochs": 10**9}, "epochs must be between 1 and 1,000, not 1000000000", id="epochs-big"
+        ),
+        pytest.param(
+            {"concurrency": 0}, "concurrency must be between 1 and 1,024, not 0", id="concurrency"
+        ),
+        pytest.param({"rpm": -1}, "rpm must be between 0.01 and 1,000,000, not -1.0", id="rpm"),
+        pytest.param(
+            {"rpm": float("nan")}, "rpm must be between 0.01 and 1,000,000, not nan", id="rpm-nan"
+        ),
+        pytest.param({"max_cost": -1}, "max_cost must be at least 0, not -1.0", id="max-cost"),
+        pytest.param(
+            {"max_cost": float("inf")}, "max_cost must be at least 0, not inf", id="max-cost-inf"
+        ),
         pytest.param({"epoch": 2}, "unknown run setting 'epoch'", id="unknown"),
         pytest.param(
             {"rpm": "fast"},
@@ -37,6 +50,14 @@ def test_a_bad_setting_is_a_usage_error_naming_it(changes: dict[str, Any], messa
     with pytest.raises(uniprobe.UsageError) as info:
         run_settings(**changes)
     assert str(info.value) == message
+
+
+def test_paths_of_the_wrong_kind_are_refused(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("x", encoding="utf-8")
+    with pytest.raises(uniprobe.UsageError, match="is a file, not a folder for runs"):
+        run_settings(out=tmp_path / "file")
+    with pytest.raises(uniprobe.UsageError, match="is a folder, not a cache file"):
+        run_settings(cache=tmp_path)
 
 
 def test_none_means_the_default_where_the_api_always_took_none() -> None:

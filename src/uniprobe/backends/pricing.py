@@ -30,6 +30,7 @@ Cost rules:
 
 from __future__ import annotations
 
+import re
 import tomllib
 from collections.abc import Iterable, Mapping
 from datetime import date
@@ -41,7 +42,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from uniprobe.backends.base import Usage
-from uniprobe.config import Price
+from uniprobe.config import Price, read_toml
 from uniprobe.errors import ConfigError
 
 __all__ = [
@@ -206,24 +207,29 @@ def load_catalog(path: str | Path | None = None) -> Catalog:
     """Read and validate a providers file (default: the built-in one).
 
     Raises:
-        ConfigError: one line naming the file and the field at fault.
+        ConfigError: one line naming the file, the line (where there is one) and the
+            field at fault; a file that is not UTF-8 or not TOML is located like a
+            config file (`uniprobe.config`).
     """
-    where = str(path) if path is not None else f"uniprobe/backends/{DATA_FILE}"
-    try:
-        text = (
-            Path(path).read_text(encoding="utf-8")
-            if path is not None
-            else resources.files("uniprobe.backends").joinpath(DATA_FILE).read_text("utf-8")
-        )
-        data: dict[str, Any] = tomllib.loads(text)
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"{where}: {exc}") from None
+    if path is not None:
+        file = read_toml(Path(path))
+        data, where, keys = file.data, str(path), file.keys
+    else:
+        text = resources.files("uniprobe.backends").joinpath(DATA_FILE).read_text("utf-8")
+        data, where, keys = tomllib.loads(text), f"uniprobe/backends/{DATA_FILE}", None
     try:
         return Catalog.model_validate(data)
     except ValidationError as exc:
         err = exc.errors()[0]
-        loc = ".".join(str(p) for p in err["loc"])
-        raise ConfigError(f"{where}: {loc}: {err['msg']}") from None
+        path_of: tuple[str | int, ...] = tuple(err["loc"])
+        message = str(err["msg"]).removeprefix("Value error, ")
+        field, sep, rest = message.partition(": ")
+        if not path_of and sep and re.fullmatch(r"[\w.-]+", field):
+            path_of, message = tuple(field.split(".")), rest  # a whole-file rule names its field
+        loc = ".".join(str(p) for p in path_of)
+        line = keys.line_of(path_of) if keys is not None else None
+        at = f"{where}:{line}" if line else where
+        raise ConfigError(f"{at}: {loc}: {message}" if loc else f"{at}: {message}") from None
 
 
 @cache

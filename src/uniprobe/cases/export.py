@@ -34,6 +34,8 @@ def answer_stem(case_id: str, turn: int) -> str:
 
 
 def _check_target(out: Path) -> None:
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"{out}: a file; export into a new folder")
     if out.exists() and any(out.iterdir()):
         raise UsageError(f"{out} is not empty; export into a new folder")
     out.mkdir(parents=True, exist_ok=True)

@@ -6,6 +6,11 @@ made in turn n, or `<case id>/turn-<n>.txt` for a text-only answer (the layout
 file must belong to a turn: missing and unexpected files are reported by name. With
 `allow_missing`, missing turns are recorded as answered with no image (scored with
 the canvas rule and tagged `no_image`) and unexpected files are listed as not imported.
+
+Every answer is read before anything is written (`uniprobe.runner.answers`: images that
+are images, not truncated and not huge; text that is UTF-8): a problem is a line naming
+the file, and no run folder is made. One problem is one line; several are listed under
+a first line that counts them.
 """
 
 from __future__ import annotations
@@ -20,7 +25,8 @@ from uniprobe.backends.base import ImageKind
 from uniprobe.cases.export import ANSWER_SUFFIXES, answer_stem
 from uniprobe.cases.images import case_image_bytes
 from uniprobe.cases.schema import Suite
-from uniprobe.errors import Problem, RunDirError, UsageError
+from uniprobe.errors import RunDirError, UsageError
+from uniprobe.runner.answers import answer_problem, read_text_answer
 from uniprobe.runner.run import RunResult, run_dir_name, seed_for, suite_info
 from uniprobe.store.records import (
     ImageRef,
@@ -50,8 +56,12 @@ class ImportPlan:
 
 def plan_import(folder: Path, suite: Suite) -> ImportPlan:
     """Match every file of `folder` to a (case, turn) of `suite`."""
+    if not folder.exists():
+        raise UsageError(f"{folder}: no such folder of answers")
     if not folder.is_dir():
-        raise UsageError(f"{folder} is not a folder of answers")
+        raise UsageError(
+            f"{folder}: a file, not a folder of answers (<case id>/turn-<n>.png or .txt)"
+        )
     cases = {c.id: c for c in suite.cases}
     answers: dict[tuple[str, int], Path] = {}
     unexpected, duplicates = [], []
@@ -101,16 +111,20 @@ def import_answers(
     The manifest's model options record the folder and the kind of `images` declared."""
     if "/" not in model:
         raise UsageError(f"name the model as provider/name, e.g. import/{model}")
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"out: {out} is a file, not a folder for runs")
     plan = plan_import(folder, suite)
-    problems = [Problem(f"two answers for one turn: {d}", folder) for d in plan.duplicates]
+    problems = [f"{folder}: two answers for one turn: {d}" for d in plan.duplicates]
     if not allow_missing:
-        problems += [Problem(f"missing answer: {m}", folder) for m in plan.missing]
-        problems += [Problem(f"unexpected file: {u}", folder) for u in plan.unexpected]
+        problems += [f"{folder}: missing answer: {m}" for m in plan.missing]
+        problems += [f"{folder}: unexpected file: {u}" for u in plan.unexpected]
+    problems += [p for p in map(answer_problem, plan.answers.values()) if p is not None]
+    if len(problems) == 1:
+        raise UsageError(problems[0])
     if problems:
-        lines = [str(p) for p in problems]
         hint = " (use --allow-missing to import anyway)" if plan.missing else ""
         raise UsageError(
-            f"{len(lines)} problem(s) importing {folder}{hint}:\n  " + "\n  ".join(lines)
+            f"{len(problems)} problem(s) importing {folder}{hint}:\n  " + "\n  ".join(problems)
         )
     path = out / run_dir_name(suite.name, model)
     run = RunDir.create(
@@ -173,7 +187,7 @@ def _reply(run: RunDir, answer: Path | None, *, required: bool) -> ReplyRecord:
     if answer is None:
         return ReplyRecord(raw_meta={"missing": True} if required else {"not_answered": True})
     if answer.suffix == ".txt":
-        return ReplyRecord(text=answer.read_text(encoding="utf-8").strip())
+        return ReplyRecord(text=read_text_answer(answer))
     try:
         ref = run.put_image(answer.read_bytes())
     except RunDirError as exc:

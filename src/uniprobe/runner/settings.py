@@ -3,10 +3,17 @@ accepts one (or validates its keywords into one), and the runner reads it.
 
 None of these settings changes what a model is asked; they say how often, how fast, where
 to, with which judges and at what cost the conversations are held.
+
+Ranges (a value outside is a `UsageError` naming the setting, before anything is
+written): `epochs` 1 to 1000; `concurrency` 1 to 1024; `rpm` 0.01 to 1,000,000;
+`max_cost` at least 0 (0: start nothing new); numbers finite; `out` not a file; `cache`
+not a folder. `check_number` and `check_port` state the same rules for the other
+commands' numbers (ports 0 to 65535, 0 meaning any free port).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -14,11 +21,61 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from uniprobe.backends.base import ImageKind
-from uniprobe.config import Config
+from uniprobe.config import MAX_CONCURRENCY, RPM_RANGE, Config
 from uniprobe.errors import UsageError
 from uniprobe.limits import RetryPolicy
 
-__all__ = ["RunSettings", "default_cache", "run_settings"]
+__all__ = [
+    "MAX_EPOCHS",
+    "MAX_SCENES",
+    "MAX_SEED",
+    "RunSettings",
+    "check_number",
+    "check_port",
+    "default_cache",
+    "run_settings",
+]
+
+MAX_EPOCHS = 1000
+"""The most repetitions of every case a run makes."""
+MAX_SCENES = 1000
+"""The most base scenes a calibration draws (each with 5 variants)."""
+MAX_SEED = 2**32 - 1
+"""The largest seed (seeds are 0 to 2**32 - 1, what every random generator takes)."""
+
+
+def check_number(
+    name: str,
+    value: float,
+    low: float | None = None,
+    high: float | None = None,
+    *,
+    above: bool = False,
+) -> None:
+    """Raise `UsageError` unless `value` is a finite number within [low, high] (above
+    `low` when `above`); the message names the setting and the value given."""
+    bad = isinstance(value, bool) or not math.isfinite(value)
+    bad = bad or (low is not None and (value <= low if above else value < low))
+    bad = bad or (high is not None and value > high)
+    if not bad:
+        return
+    if low is not None and high is not None:
+        want = f"between {_num(low)} and {_num(high)}"
+    elif low is not None:
+        want = f"{'greater than' if above else 'at least'} {_num(low)}"
+    else:
+        want = f"at most {_num(high)}" if high is not None else "a finite number"
+    raise UsageError(f"{name} must be {want}, not {value}")
+
+
+def _num(x: float) -> str:
+    return f"{int(x):,}" if float(x).is_integer() else f"{x:g}"
+
+
+def check_port(port: int, name: str = "port") -> None:
+    """A TCP port to listen on: 1 to 65535, or 0 for any free port."""
+    if isinstance(port, bool) or not 0 <= port <= 65535:
+        raise UsageError(f"{name} must be between 0 and 65535 (0: any free port), not {port}")
 
 
 class RunSettings(BaseModel):
@@ -29,13 +86,13 @@ class RunSettings(BaseModel):
     )
 
     out: Path = Path("runs")
-    """Parent folder of the run folders."""
+    """Parent folder of the run folders (not a file)."""
     epochs: int = 1
-    """Repetitions of every case."""
+    """Repetitions of every case (1 to 1000)."""
     resume: bool = False
     """Continue the runs already in --out."""
     concurrency: int = 8
-    """Conversations at once per model."""
+    """Conversations at once per model (1 to 1024)."""
     policy: str | None = None
     """Judge policy to score with (default: reference, for the reference models only)."""
     images: ImageKind | None = None
@@ -54,9 +111,9 @@ class RunSettings(BaseModel):
     warnings: bool = False
     """Say at the start, on stderr, what will make costs unknown (unpriced or retired models)."""
     rpm: float | None = None
-    """Requests per minute to the provider."""
+    """Requests per minute to the provider (0.01 to 1,000,000)."""
     max_cost: float | None = None
-    """Stop starting conversations after this many USD (resumable)."""
+    """Stop starting conversations after this many USD (resumable; at least 0)."""
     cache: Path | None = None
     """SQLite reply cache shared by runs (None: no cache)."""
     config: Config | Path | None = None
@@ -71,12 +128,35 @@ class RunSettings(BaseModel):
             return RetryPolicy() if info.field_name == "retry" else {}
         return value
 
-    @field_validator("epochs", "concurrency")
+    @field_validator("epochs", "concurrency", "rpm", "max_cost")
     @classmethod
-    def _at_least_one(cls, value: int, info: ValidationInfo) -> int:
+    def _in_range(cls, value: float | None, info: ValidationInfo) -> float | None:
         # a UsageError (not a ValueError) passes through pydantic as it is
-        if value < 1:
-            raise UsageError(f"{info.field_name} must be at least 1")
+        name = str(info.field_name)
+        if value is None:
+            return None
+        if name == "epochs":
+            check_number(name, value, 1, MAX_EPOCHS)
+        elif name == "concurrency":
+            check_number(name, value, 1, MAX_CONCURRENCY)
+        elif name == "rpm":
+            check_number(name, value, *RPM_RANGE)
+        else:
+            check_number(name, value, 0)
+        return value
+
+    @field_validator("out")
+    @classmethod
+    def _out_is_a_folder(cls, value: Path) -> Path:
+        if value.exists() and not value.is_dir():
+            raise UsageError(f"out: {value} is a file, not a folder for runs")
+        return value
+
+    @field_validator("cache")
+    @classmethod
+    def _cache_is_a_file(cls, value: Path | None) -> Path | None:
+        if value is not None and value.is_dir():
+            raise UsageError(f"cache: {value} is a folder, not a cache file")
         return value
 
 

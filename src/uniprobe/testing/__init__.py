@@ -12,6 +12,7 @@ Text answers (chat completions, Gemini JSON requests) come from pluggable handle
 
 from __future__ import annotations
 
+from uniprobe.runner import settings as _settings
 from uniprobe.testing._handlers import Handler, Refusal
 from uniprobe.testing._wire import FilePart, RecordedRequest
 from uniprobe.testing.faults import DEFAULT_MIX, FAULT_KINDS, Fault, FaultKind
@@ -60,7 +61,16 @@ def serve(
         fault_rate: Share of requests that fail (0..1), with the default fault mix.
         seed: Seed of the fault mix and of the fake VLM's wrong answers.
         vlm_error_rate: Share of the fake VLM's answers that are wrong on purpose (0..1).
+
+    Raises:
+        UsageError: a number out of range (port 0 to 65535, latency 0 to 600 s, rates
+            0 to 1, seed 0 to 2**32 - 1), before anything listens.
     """
+    _settings.check_port(port)
+    _settings.check_number("latency", latency, 0, 600)
+    _settings.check_number("fault_rate", fault_rate, 0, 1)
+    _settings.check_number("vlm_error_rate", vlm_error_rate, 0, 1)
+    _settings.check_number("seed", seed, 0, _settings.MAX_SEED)
     vlm = FakeVlm(error_rate=vlm_error_rate, seed=seed)
     serve_forever(
         port=port,
