@@ -34,6 +34,18 @@ CASE = """\
       expect:
 """
 """One case, six lines; a check appended with `check()` is on line 7."""
+TWO_TURNS = """\
+- id: t.two
+  family: post_generation
+  subtype: test
+  turns:
+    - user: "Draw twenty dogs."
+      expect:
+        - count: {object: dog, equals: 20}
+    - user: "Add as many cats."
+      expect:
+"""
+"""A two-turn case; a check appended is on line 10."""
 GOOD = CASE + "        - present: {object: dog}\n"
 """A valid case, seven lines long."""
 
@@ -178,6 +190,18 @@ CORPUS = [
         check("count: {object: dog, matches: {object: cat, turn: 1, plus: -1000}}"),
         f"{E7}.count.matches.plus: must be at least -20 ({PICTURE})",
         "matches-plus-minus-1000",
+    ),
+    _p(
+        TWO_TURNS + "        - count: {object: cat, matches: {object: dog, turn: 1, times: 4}}\n",
+        "error: bad.yaml:10: case t.two · turns.1.expect.0.count.matches: asks for up to 80"
+        f" objects (20 x 4 + 0); a count must be at most 20 ({PICTURE})",
+        "matches-four-times-twenty",
+    ),
+    _p(
+        TWO_TURNS + "        - count: {object: cat, matches: {object: bird, turn: 1}}\n",
+        "error: bad.yaml:10: case t.two · turns.1.expect.0.count.matches: turn 1 has no count"
+        " of 'bird' with equals or at_most, so how many this asks for is unbounded; add one",
+        "matches-unbounded",
     ),
     _p(
         check(

@@ -11,9 +11,9 @@ import math
 from collections import Counter
 from pathlib import Path
 
-from uniprobe.cases.checks import Comparison, Count
+from uniprobe.cases.checks import Comparison, Count, CountOf
 from uniprobe.cases.images import image_file_problem
-from uniprobe.cases.limits import MAX_BANDS, MAX_CANVAS_OBJECTS, MAX_SCENE_OBJECTS
+from uniprobe.cases.limits import MAX_BANDS, MAX_CANVAS_OBJECTS, MAX_COUNT, MAX_SCENE_OBJECTS
 from uniprobe.cases.schema import Case
 from uniprobe.errors import Problem, did_you_mean
 from uniprobe.scenes.spec import SceneSpec
@@ -102,6 +102,11 @@ def semantic_problems(case: Case, base_dir: Path) -> list[Problem]:
                 f"matches turn {matches.turn}: must be an earlier turn ({_earlier(eff)})",
             )
             continue
+        if matches is not None:
+            problem = _matches_problem(case, matches)
+            if problem is not None:
+                add((*path, "matches"), problem)
+                continue
         against = check.against if isinstance(check, Comparison) else None
         if against is not None:
             if isinstance(against, int) and not 1 <= against < eff:
@@ -161,13 +166,46 @@ def vocabulary_problems(cases: list[Case] | tuple[Case, ...]) -> list[Problem]:
     return problems
 
 
+def _declared_most(case: Case, turn: int, word: str) -> int | None:
+    """The most objects `word` the count checks on turn `turn`'s canvas allow, if any says."""
+    bounds = [
+        check.equals if check.equals is not None else check.at_most
+        for t, _, check in case.leaves()
+        if isinstance(check, Count) and (check.turn or t) == turn and check.object == word
+    ]
+    known = [b for b in bounds if b is not None]
+    return min(known) if known else None
+
+
+def _matches_problem(case: Case, matches: CountOf) -> str | None:
+    """A `matches` must ask for a known, bounded number: the canvas it counts declares
+    how many of its object it holds at most, and times that plus `plus` is a count."""
+    most = _declared_most(case, matches.turn, matches.object)
+    if most is None:
+        return (
+            f"turn {matches.turn} has no count of '{matches.object}' with equals or at_most,"
+            " so how many this asks for is unbounded; add one"
+        )
+    asked = matches.expected(most)
+    if asked > MAX_COUNT.value:
+        return f"asks for up to {asked} objects ({most} x {matches.times} + {matches.plus}); " + (
+            MAX_COUNT.message("a count must be at most")
+        )
+    return None
+
+
 def _canvas_objects(case: Case) -> Counter[int]:
     """The least number of objects the count checks ask for, summed per canvas (turn);
-    the checks of both branches of a conditional are counted, to be safe."""
+    the checks of both branches of a conditional are counted, to be safe, and a count
+    that `matches` another canvas counts with the most it can ask for."""
     total: Counter[int] = Counter()
     for turn_no, _, check in case.leaves():
         if isinstance(check, Count):
             least = check.equals if check.equals is not None else (check.at_least or 0)
+            if check.matches is not None:
+                most = _declared_most(case, check.matches.turn, check.matches.object)
+                # over MAX_COUNT is reported on the check itself; counted here at the bound
+                least = min(max(0, check.matches.expected(most or 0)), MAX_COUNT.value)
             total[check.turn or turn_no] += least
     return total
 
