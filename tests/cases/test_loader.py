@@ -10,6 +10,7 @@ from importlib import resources
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from uniprobe.cases.checks import Ask, Count
 from uniprobe.cases.loader import builtin_suites, load_case_file, load_suite
@@ -126,10 +127,10 @@ def test_content_hash_covers_image_files(tmp_path: Path) -> None:
           attach: [photo]
     """
     file = _write(tmp_path / "cases.yaml", case)
-    (tmp_path / "photo.png").write_bytes(b"first")
+    Image.new("RGB", (8, 8), "white").save(tmp_path / "photo.png")
     before = load_suite(file)
     assert list(before.file_hashes) == ["img.case/photo"]
-    (tmp_path / "photo.png").write_bytes(b"second")
+    Image.new("RGB", (8, 8), "black").save(tmp_path / "photo.png")
     after = load_suite(file)
     assert [c.to_dict() for c in after.cases] == [c.to_dict() for c in before.cases]
     assert after.content_hash != before.content_hash

@@ -6,6 +6,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from uniprobe.cases.loader import load_case_file, load_suite
 from uniprobe.cases.schema import Case
@@ -222,7 +223,7 @@ def test_missing_image_file(tmp_path: Path) -> None:
 
 def test_image_file_next_to_the_case_file_is_found(tmp_path: Path) -> None:
     (tmp_path / "photos").mkdir()
-    (tmp_path / "photos" / "x.png").write_bytes(b"png bytes")
+    Image.new("RGB", (8, 8)).save(tmp_path / "photos" / "x.png")
     file = _write(
         tmp_path,
         """

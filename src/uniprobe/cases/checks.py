@@ -14,7 +14,9 @@ from collections.abc import Iterator
 from typing import Annotated, Any, ClassVar, Literal, get_args
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Discriminator,
     Field,
@@ -23,6 +25,17 @@ from pydantic import (
     model_validator,
 )
 
+from uniprobe.cases.limits import (
+    MAX_BRANCH_CHECKS,
+    MAX_COUNT,
+    MAX_TAGS,
+    MAX_TIMES,
+    Int,
+    Name,
+    ObjectCount,
+    bounded,
+    not_a_boolean,
+)
 from uniprobe.scenes.colors import canonical_color_name
 
 __all__ = [
@@ -77,7 +90,7 @@ class _Check(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     kind: ClassVar[str]
 
-    turn: int | None = Field(None, ge=1)
+    turn: Int | None = Field(None, ge=1)
     """Judge this check on the canvas of that turn (1-based) instead of the current one."""
 
     @model_validator(mode="before")
@@ -115,13 +128,13 @@ class CountOf(BaseModel):
     """A count taken from another canvas: how many `object` turn `turn` shows, plus `plus`."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
-    object: str
+    object: Name
     """The object word counted on that canvas."""
-    turn: int = Field(ge=1)
+    turn: Int = Field(ge=1)
     """The earlier turn whose canvas is counted (1-based)."""
-    times: int = Field(1, ge=1)
+    times: Annotated[Int, AfterValidator(bounded(MAX_TIMES))] = Field(1, ge=1)
     """That count is multiplied by this ("twice as many")..."""
-    plus: int = 0
+    plus: Annotated[Int, AfterValidator(bounded(MAX_COUNT))] = 0
     """... and this is added (may be negative: "one fewer")."""
 
     def expected(self, reference: int) -> int:
@@ -133,19 +146,19 @@ class Count(_Check):
     """How many objects of a kind the canvas shows."""
 
     kind: ClassVar[str] = "count"
-    object: str
+    object: Name
     """The object word (singular or plural; categories such as 'animal' count all members)."""
-    equals: int | None = Field(None, ge=0)
+    equals: ObjectCount | None = Field(None, ge=0)
     """Exact count."""
-    at_least: int | None = Field(None, ge=0)
+    at_least: ObjectCount | None = Field(None, ge=0)
     """Lower bound."""
-    at_most: int | None = Field(None, ge=0)
+    at_most: ObjectCount | None = Field(None, ge=0)
     """Upper bound."""
     matches: CountOf | None = None
     """Exact count taken from what an earlier canvas shows ("as many birds as trees")."""
-    within: str | None = None
+    within: Name | None = None
     """Only count objects whose centre lies in this scene part."""
-    literal: int | None = Field(None, ge=0)
+    literal: ObjectCount | None = Field(None, ge=0)
     """The exact count under the literal reading."""
 
     @model_validator(mode="after")
@@ -156,6 +169,16 @@ class Count(_Check):
             raise ValueError("give equals, matches, at_least or at_most")
         if len(exact) > 1 or (exact and ranged):
             raise ValueError("give one of equals, matches, or at_least/at_most")
+        low, high = self.at_least, self.at_most
+        if low is not None and high is not None and low > high:
+            raise ValueError(
+                f"at_least ({self.at_least}) is more than at_most ({self.at_most}):"
+                " no count satisfies both"
+            )
+        if self.literal is not None and self.literal == self.equals:
+            raise ValueError(
+                f"literal is {self.literal}, the same as equals: the literal reading must differ"
+            )
         return self
 
     def accepts(self, n: int, reference: int | None = None) -> bool:
@@ -188,9 +211,9 @@ class Count(_Check):
 class _Presence(_Check):
     """Fields and behaviour shared by `present` and `absent`."""
 
-    object: str
+    object: Name
     """Object or backdrop word."""
-    within: str | None = None
+    within: Name | None = None
     """Only look inside this scene part."""
     literal: bool = False
     """True if the literal reading says the opposite (leaves it out, or draws it)."""
@@ -228,11 +251,11 @@ class Relation(_Check):
     """Where one object is relative to another (centres compared, from the viewer)."""
 
     kind: ClassVar[str] = "relation"
-    subject: str
+    subject: Name
     """The object that is placed."""
     relation: RelationName
     """left_of, right_of, above or below."""
-    object: str
+    object: Name
     """The reference object."""
     literal: RelationName | None = None
     """The relation under the literal reading."""
@@ -250,7 +273,7 @@ class Position(_Check):
     """Where an object is in the frame (its centre's half or third of the image)."""
 
     kind: ClassVar[str] = "position"
-    object: str
+    object: Name
     """The object word."""
     place: Place
     """left, right, top, bottom (halves), center (middle third), or a corner quadrant."""
@@ -270,11 +293,11 @@ class Color(_Check):
     """The named colour of an object (optionally one picked by place) or of a scene part."""
 
     kind: ClassVar[str] = "color"
-    object: str | None = None
+    object: Name | None = None
     """Object word: the colour of its instances (all of them, or the `select`ed one)."""
     select: Select | None = None
     """Which instance: leftmost, rightmost, middle, topmost, bottommost, largest, smallest."""
-    part: str | None = None
+    part: Name | None = None
     """Or: a scene part, whose area's dominant colour is measured."""
     equals: str
     """A palette colour name."""
@@ -350,7 +373,7 @@ class Style(_Check):
 class Comparison(_Check):
     """A check that compares its canvas with a reference image."""
 
-    against: int | str
+    against: Annotated[Int | Name, BeforeValidator(not_a_boolean)]
     """A turn number (its canvas) or the name of a case image."""
 
     def compared_against(self) -> int | str | None:
@@ -361,9 +384,9 @@ class Unchanged(Comparison):
     """Edit locality: outside the named parts/objects, the canvas equals a reference image."""
 
     kind: ClassVar[str] = "unchanged"
-    outside: tuple[str, ...] = ()
+    outside: Annotated[tuple[Name, ...], AfterValidator(bounded(MAX_TAGS))] = ()
     """Scene parts (of the reference image's scene) excluded from the comparison."""
-    outside_objects: tuple[str, ...] = ()
+    outside_objects: Annotated[tuple[Name, ...], AfterValidator(bounded(MAX_TAGS))] = ()
     """Object words whose detected boxes (in either image) are excluded."""
     literal: bool = False
     """True if the literal reading changes what should stay."""
@@ -461,9 +484,11 @@ class Conditional(BaseModel):
 
     when: Check
     """The condition, judged on the canvas its `turn` names (default: this turn's)."""
-    then: tuple[Check, ...] = ()
+    then: Annotated[tuple[Check, ...], AfterValidator(bounded(MAX_BRANCH_CHECKS))] = ()
     """Checks that apply when the condition holds."""
-    else_: tuple[Check, ...] = Field((), alias="else")
+    else_: Annotated[tuple[Check, ...], AfterValidator(bounded(MAX_BRANCH_CHECKS))] = Field(
+        (), alias="else"
+    )
     """Checks that apply when it does not."""
     literal: Literal["then", "else"] | None = None
     """The branch the literal reading (acting regardless of the condition) takes."""

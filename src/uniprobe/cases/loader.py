@@ -12,11 +12,12 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
 from uniprobe.cases import checks, schema
 from uniprobe.cases.checks import CHECK_KINDS
+from uniprobe.cases.limits import MAX_CASES_PER_FILE, MAX_FILES_PER_SUITE
+from uniprobe.cases.reading import YamlPath, read_yaml
 from uniprobe.cases.schema import Case, CaseOrigin, Suite
 from uniprobe.cases.validate import semantic_problems
 from uniprobe.errors import CaseFileError, Problem, UnknownNameError, did_you_mean
@@ -24,8 +25,6 @@ from uniprobe.hashing import sha256_file
 from uniprobe.scenes import spec
 
 __all__ = ["builtin_suites", "load_case_file", "load_suite"]
-
-Path_ = tuple[str | int, ...]
 
 
 def _builtin_root() -> Path:
@@ -36,55 +35,6 @@ def builtin_suites() -> list[str]:
     """Names of the suites shipped with uniprobe."""
     root = _builtin_root()
     return sorted(p.name for p in root.iterdir() if p.is_dir() and any(p.glob("*.yaml")))
-
-
-# --- YAML with line numbers ----------------------------------------------------------------
-
-
-class _Reader:
-    """Turns a composed YAML node tree into Python values, recording each path's line."""
-
-    def __init__(self, file: Path) -> None:
-        self.file = file
-        self.lines: dict[Path_, int] = {}
-        self.duplicates: list[tuple[Path_, int]] = []
-        self._loader = yaml.SafeLoader("")
-
-    def value(self, node: yaml.Node, path: Path_) -> Any:
-        self.lines.setdefault(path, node.start_mark.line + 1)
-        if isinstance(node, yaml.MappingNode):
-            out: dict[Any, Any] = {}
-            for key_node, value_node in node.value:
-                key = self._loader.construct_object(key_node, deep=True)
-                if key in out:
-                    self.duplicates.append(((*path, key), key_node.start_mark.line + 1))
-                self.lines[(*path, key)] = key_node.start_mark.line + 1
-                out[key] = self.value(value_node, (*path, key))
-            return out
-        if isinstance(node, yaml.SequenceNode):
-            return [self.value(item, (*path, i)) for i, item in enumerate(node.value)]
-        return self._loader.construct_object(node, deep=True)
-
-
-def _read_yaml(file: Path) -> tuple[Any, _Reader]:
-    reader = _Reader(file)
-    try:
-        text = file.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise CaseFileError([Problem(f"cannot read: {exc.strerror}", file)]) from exc
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        what = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        context = getattr(exc, "context_mark", None)
-        if context is not None and line is not None and context.line + 1 != line:
-            what += f" ({getattr(exc, 'context', None) or 'started'} at line {context.line + 1})"
-        raise CaseFileError([Problem(f"invalid YAML: {what}", file, line)]) from exc
-    if node is None:
-        return [], reader
-    return reader.value(node, ()), reader
 
 
 # --- pydantic errors as people read them ------------------------------------------------
@@ -104,9 +54,9 @@ def _field_names() -> set[str]:
     return _FIELD_NAMES
 
 
-def _yaml_path(loc: Iterable[str | int], lines: dict[Path_, int], base: Path_) -> Path_:
+def _yaml_path(loc: Iterable[str | int], lines: dict[YamlPath, int], base: YamlPath) -> YamlPath:
     """Pydantic's loc mapped onto the YAML path (union tags and type labels dropped)."""
-    path: Path_ = ()
+    path: YamlPath = ()
     for e in loc:
         known = (*base, *path, e) in lines
         if not known and (
@@ -136,13 +86,21 @@ def _message(err: dict[str, Any]) -> str:
         return f"unknown field '{name}'{did_you_mean(name, _field_names())}"
     if kind == "missing":
         return f"missing field '{loc[-1]}'"
+    if kind in ("int_type", "int_from_float", "int_parsing"):
+        return f"must be a whole number, not {_shown(err.get('input'))}"
     msg = str(err["msg"])
     for prefix in ("Value error, ", "Assertion failed, "):
         msg = msg.removeprefix(prefix)
     return msg
 
 
-def _fmt_path(path: Path_) -> str:
+def _shown(value: object) -> str:
+    """A YAML value as the person wrote it, cut short."""
+    text = f"'{value}'" if isinstance(value, str) else str(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _fmt_path(path: YamlPath) -> str:
     return ".".join(str(p) for p in path)
 
 
@@ -154,22 +112,27 @@ def load_case_file(file: Path) -> tuple[list[Case], dict[str, str]]:
 
     Raises `CaseFileError` listing every problem in the file.
     """
-    raw, reader = _read_yaml(file)
+    raw, reader = read_yaml(file)
+    if raw is None or raw == []:
+        raise CaseFileError([Problem("no cases (a case file is a YAML list of cases)", file)])
     if not isinstance(raw, list):
         raise CaseFileError([Problem("a case file is a YAML list of cases", file, 1)])
+    if len(raw) > MAX_CASES_PER_FILE.value:
+        message = f"has {len(raw)} cases; {MAX_CASES_PER_FILE.message()}"
+        raise CaseFileError([Problem(message, file, 1)])
     problems = [
         Problem(
-            f"duplicate key '{path[-1]}'",
+            message,
             file,
             line,
-            _case_id(raw, path[0]),
+            _case_id(raw, path[0]) if path else None,
             _fmt_path(path[1:]) or None,
         )
-        for path, line in reader.duplicates
+        for path, line, message in reader.problems
     ]
     cases: list[Case] = []
     for index, item in enumerate(raw):
-        base: Path_ = (index,)
+        base: YamlPath = (index,)
         line = reader.lines.get(base, 1)
         case_id = _case_id(raw, index)
         try:
@@ -227,7 +190,7 @@ def _deepest(errors: list[Any]) -> list[Any]:
     ]
 
 
-def _deepest_line(lines: dict[Path_, int], base: Path_, path: Path_) -> int | None:
+def _deepest_line(lines: dict[YamlPath, int], base: YamlPath, path: YamlPath) -> int | None:
     for n in range(len(path), -1, -1):
         if (*base, *path[:n]) in lines:
             return lines[(*base, *path[:n])]
@@ -246,12 +209,17 @@ def load_suite(name_or_path: str | Path) -> Suite:
         root, name = builtin, text
     else:
         root = Path(name_or_path)
+        if root.is_symlink() and not root.exists():
+            raise CaseFileError([Problem("cannot read: a link to nothing (or a loop)", root)])
         if not root.exists():
             raise UnknownNameError("suite", text, builtin_suites())
         name = root.stem if root.is_file() else root.name
     files = sorted(root.glob("*.yaml")) + sorted(root.glob("*.yml")) if root.is_dir() else [root]
     if not files:
         raise CaseFileError([Problem("no .yaml case files in this folder", root)])
+    if len(files) > MAX_FILES_PER_SUITE.value:
+        message = f"has {len(files)} case files; {MAX_FILES_PER_SUITE.message()}"
+        raise CaseFileError([Problem(message, root)])
     problems: list[Problem] = []
     cases: list[Case] = []
     hashes: dict[str, str] = {}

@@ -6,11 +6,30 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    StrictBool,
+    field_validator,
+    model_validator,
+)
 
 from uniprobe.cases.checks import Check, Conditional, Expectation, check_to_dict, leaf_checks
+from uniprobe.cases.limits import (
+    MAX_ATTACH,
+    MAX_EXPECTATIONS,
+    MAX_IMAGES,
+    MAX_TAGS,
+    MAX_TURNS,
+    Limit,
+    Name,
+    bounded,
+)
 from uniprobe.hashing import sha256_json
 from uniprobe.scenes.spec import SceneSpec
 
@@ -27,6 +46,10 @@ __all__ = [
 Family = Literal["global_instruction", "editing", "post_generation"]
 FAMILIES: tuple[str, ...] = ("global_instruction", "editing", "post_generation")
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+
+
+def _at_most(limit: Limit, what: str = "items") -> AfterValidator:
+    return AfterValidator(bounded(limit, what=what))
 
 
 class _Model(BaseModel):
@@ -69,11 +92,11 @@ class Turn(_Model):
 
     user: str = Field(min_length=1)
     """What the user says."""
-    attach: tuple[str, ...] = ()
+    attach: Annotated[tuple[Name, ...], _at_most(MAX_ATTACH, "images")] = ()
     """Names of case images sent with this message."""
-    edit: bool | None = None
+    edit: StrictBool | None = None
     """Whether this turn asks to modify an existing image (default: true if it attaches one)."""
-    expect: tuple[Expectation, ...] = ()
+    expect: Annotated[tuple[Expectation, ...], _at_most(MAX_EXPECTATIONS, "checks")] = ()
     """Checks on this turn's canvas."""
 
     @property
@@ -85,21 +108,23 @@ class Turn(_Model):
 class Case(_Model):
     """A multi-turn probe."""
 
-    id: str
+    id: Name
     """Unique within a suite."""
     family: Family
     """global_instruction, editing or post_generation."""
-    subtype: str = Field(min_length=1)
+    subtype: Name = Field(min_length=1)
     """Finer failure mode, e.g. numeric_transform."""
-    source: str = "core"
+    source: Name = "core"
     """Where the case comes from: paper, core, or an importer's name."""
     description: str | None = None
     """What the case tests and why, for people."""
-    images: dict[str, ImageSource] = Field(default_factory=dict)
+    images: Annotated[dict[Name, ImageSource], _at_most(MAX_IMAGES, "images")] = Field(
+        default_factory=dict
+    )
     """Images the conversation can attach, by name."""
-    turns: tuple[Turn, ...] = Field(min_length=1)
+    turns: Annotated[tuple[Turn, ...], _at_most(MAX_TURNS, "turns")] = Field(min_length=1)
     """The conversation."""
-    tags: tuple[str, ...] = ()
+    tags: Annotated[tuple[Name, ...], _at_most(MAX_TAGS, "tags")] = ()
     """Free labels for filtering."""
 
     _origin: CaseOrigin | None = PrivateAttr(default=None)

@@ -1,10 +1,19 @@
-"""Checks of a case that need more than one field: references between turns, images, parts."""
+"""Checks of a case that need more than one field: references between turns, images, parts.
+
+Also the limits no single field shows (see `uniprobe.cases.limits`): the objects the count
+checks of one canvas ask for together, the size of synthetic scenes (objects, bands,
+positions and sizes finite and on the canvas), and the case image files themselves.
+"""
 
 from __future__ import annotations
 
+import math
+from collections import Counter
 from pathlib import Path
 
-from uniprobe.cases.checks import Comparison, Count
+from uniprobe.cases.checks import Comparison, Count, CountOf
+from uniprobe.cases.images import image_file_problem
+from uniprobe.cases.limits import MAX_BANDS, MAX_CANVAS_OBJECTS, MAX_COUNT, MAX_SCENE_OBJECTS
 from uniprobe.cases.schema import Case
 from uniprobe.errors import Problem, did_you_mean
 from uniprobe.scenes.spec import SceneSpec
@@ -48,8 +57,23 @@ def semantic_problems(case: Case, base_dir: Path) -> list[Problem]:
 
     n = len(case.turns)
     for name, src in case.images.items():
-        if src.file is not None and not (base_dir / src.file).is_file():
-            add(("images", name, "file"), f"file not found: {base_dir / src.file}")
+        if src.file is not None:
+            image_file = base_dir / src.file
+            problem = image_file_problem(image_file) if image_file.is_file() else None
+            if not image_file.is_file():
+                add(("images", name, "file"), f"file not found: {image_file}")
+            elif problem is not None:
+                add(("images", name, "file"), f"{src.file} {problem}")
+        elif src.scene is not None:
+            for where, message in _scene_problems(src.scene):
+                add(("images", name, "scene", *where), message)
+    for turn_no, total in _canvas_objects(case).items():
+        if total > MAX_CANVAS_OBJECTS.value:
+            add(
+                ("turns", turn_no - 1, "expect"),
+                f"the count checks on turn {turn_no}'s canvas ask for {total} objects together;"
+                f" {MAX_CANVAS_OBJECTS.message()}",
+            )
     for t, turn in enumerate(case.turns):
         for i, name in enumerate(turn.attach):
             if name not in case.images:
@@ -78,6 +102,11 @@ def semantic_problems(case: Case, base_dir: Path) -> list[Problem]:
                 f"matches turn {matches.turn}: must be an earlier turn ({_earlier(eff)})",
             )
             continue
+        if matches is not None:
+            problem = _matches_problem(case, matches)
+            if problem is not None:
+                add((*path, "matches"), problem)
+                continue
         against = check.against if isinstance(check, Comparison) else None
         if against is not None:
             if isinstance(against, int) and not 1 <= against < eff:
@@ -135,3 +164,67 @@ def vocabulary_problems(cases: list[Case] | tuple[Case, ...]) -> list[Problem]:
                         )
                     )
     return problems
+
+
+def _declared_most(case: Case, turn: int, word: str) -> int | None:
+    """The most objects `word` the count checks on turn `turn`'s canvas allow, if any says."""
+    bounds = [
+        check.equals if check.equals is not None else check.at_most
+        for t, _, check in case.leaves()
+        if isinstance(check, Count) and (check.turn or t) == turn and check.object == word
+    ]
+    known = [b for b in bounds if b is not None]
+    return min(known) if known else None
+
+
+def _matches_problem(case: Case, matches: CountOf) -> str | None:
+    """A `matches` must ask for a known, bounded number: the canvas it counts declares
+    how many of its object it holds at most, and times that plus `plus` is a count."""
+    most = _declared_most(case, matches.turn, matches.object)
+    if most is None:
+        return (
+            f"turn {matches.turn} has no count of '{matches.object}' with equals or at_most,"
+            " so how many this asks for is unbounded; add one"
+        )
+    asked = matches.expected(most)
+    if asked > MAX_COUNT.value:
+        return f"asks for up to {asked} objects ({most} x {matches.times} + {matches.plus}); " + (
+            MAX_COUNT.message("a count must be at most")
+        )
+    return None
+
+
+def _canvas_objects(case: Case) -> Counter[int]:
+    """The least number of objects the count checks ask for, summed per canvas (turn);
+    the checks of both branches of a conditional are counted, to be safe, and a count
+    that `matches` another canvas counts with the most it can ask for."""
+    total: Counter[int] = Counter()
+    for turn_no, _, check in case.leaves():
+        if isinstance(check, Count):
+            least = check.equals if check.equals is not None else (check.at_least or 0)
+            if check.matches is not None:
+                most = _declared_most(case, check.matches.turn, check.matches.object)
+                # over MAX_COUNT is reported on the check itself; counted here at the bound
+                least = min(max(0, check.matches.expected(most or 0)), MAX_COUNT.value)
+            total[check.turn or turn_no] += least
+    return total
+
+
+def _scene_problems(scene: SceneSpec) -> list[tuple[tuple[str | int, ...], str]]:
+    """A synthetic scene's objects and bands within limits, placed on its canvas."""
+    if len(scene.objects) > MAX_SCENE_OBJECTS.value:
+        return [(("objects",), f"has {len(scene.objects)} objects; {MAX_SCENE_OBJECTS.message()}")]
+    if len(scene.bands) > MAX_BANDS.value:
+        return [(("bands",), f"has {len(scene.bands)} bands; {MAX_BANDS.message()}")]
+    out: list[tuple[tuple[str | int, ...], str]] = []
+    side = max(scene.width, scene.height)
+    for i, obj in enumerate(scene.objects):
+        for field, value, high in (("x", obj.x, scene.width), ("y", obj.y, scene.height)):
+            if not (math.isfinite(value) and 0 <= value <= high):
+                out.append((("objects", i, field), f"{value} is off the canvas (0 to {high})"))
+        for field, size in (("size", obj.size), ("w", obj.w), ("h", obj.h)):
+            if size is not None and not (math.isfinite(size) and size <= 2 * side):
+                out.append(
+                    (("objects", i, field), f"{size} is larger than twice the canvas ({2 * side})")
+                )
+    return out
