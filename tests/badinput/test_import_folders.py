@@ -212,6 +212,5 @@ def test_out_that_is_a_file(answers: Path, tmp_path: Path) -> None:
 
 def _import(cwd: Path, folder: str) -> str:
     (cwd / "tiny.yaml").write_text(TINY_SUITE, encoding="utf-8")
-    return refuse(
-        cwd, "import", folder, "-m", "import/tired", "--suite", "tiny.yaml", "--judge", "reference"
-    )
+    args = ["-m", "import/tired", "--suite", "tiny.yaml", "--judge", "reference"]
+    return refuse(cwd, "import", folder, *args, "--images", "synthetic")

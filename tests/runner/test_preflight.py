@@ -257,7 +257,7 @@ def test_importing_outside_images_for_the_reference_judge_needs_them_declared_sy
     # declared synthetic, the import goes on (here: to the missing folder of answers)
     declared = _uniprobe(tmp_path, *args, "--judge", "reference", "--images", "synthetic")
     assert declared.returncode == 2
-    assert declared.stderr.splitlines() == ["error: answers is not a folder of answers"]
+    assert declared.stderr.splitlines() == ["error: answers: no such folder of answers"]
 
 
 def test_a_run_warns_once_at_the_start_which_costs_will_be_unknown(
