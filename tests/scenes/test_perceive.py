@@ -121,7 +121,7 @@ def test_thin_dark_strokes_no_glyph_reads_are_measured() -> None:
 
 def test_glyphs_read_alone_leave_no_unread_strokes() -> None:
     """Every glyph at 64 pixels (the smallest the core suite draws) is read, so nothing of
-    it is left unread (the reference judge declines from 200 pixels)."""
+    it is left unread (the reference judge declines from 150 pixels)."""
     worst = 0
     for start in range(0, len(NAMES), 9):
         explanation = perceive(render_scene(_grid(NAMES[start : start + 9], 64, "none")).image)

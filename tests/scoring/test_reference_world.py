@@ -65,11 +65,11 @@ def test_photographs_noise_and_gradients_are_declined(name: str, image: Image.Im
         assert res.evidence["min_explained"] == 0.9
 
 
-HARD_SCENES = {0: (1, 10), 3: (3, 8), 4: (6,)}
+HARD_SCENES = {0: (10,), 3: (3, 8), 4: (6,)}
 """Scenes of calibration seeds that reference@2 misread: seed 0 scene 10 (blurred zebra
 stripes below the ink level), seed 3 scene 3 (a blurred couch, a cropped tree), seed 3
 scene 8 (a small bicycle in thin lines read as an orange, clean), seed 4 scene 6 (a
-blurred moon and dolphin); seed 0 scene 1 is an ordinary one."""
+blurred moon and dolphin). Their other perturbations are read as before."""
 
 
 @pytest.fixture(scope="module")
@@ -105,10 +105,10 @@ def test_a_glyph_blur_hid_from_the_ink_is_declined_with_the_figures() -> None:
     assert res.status == "unknown"
     assert "pixels of dark strokes" in res.reason and "match no glyph" in res.reason
     figures = res.evidence["explanation"]
-    assert figures["unread_strokes"] >= 200 and figures["explained"] >= 0.9
+    assert figures["unread_strokes"] >= 150 and figures["explained"] >= 0.9
     x0, y0, x1, y1 = figures["unread_box"]
     assert x0 > 380 and y0 > 420 and x1 <= 512 and y1 <= 512  # where the zebra is
-    assert res.evidence["max_unread_strokes"] == 200
+    assert res.evidence["max_unread_strokes"] == 150
     assert ReferenceJudge.version == "3"
 
 
