@@ -28,7 +28,8 @@ it knows only what every glyph of the vocabulary looks like. The method:
    faint pattern is not one); it is *unread* when it is more than `fill_edge + outline`
    (4) pixels from every fill (so not a fill's anti-aliased edge nor a shape's 2-pixel
    outline), more than 2 pixels from matched ink and outside every detected glyph's
-   silhouette. What remains is a drawing the parser did not read: a glyph whose outline
+   silhouette, and more than 2 pixels from the renderer's text colour (text is for OCR).
+   What remains is a drawing the parser did not read: a glyph whose outline
    blur lifted above the ink level (a blurred zebra, couch or moon), a small glyph drawn
    in thin lines (a bicycle 88 pixels wide), a glyph cut by a crop. Measured on
    calibration seeds 0-4 (`calibration_set(12)`, 721 canvases): every canvas with a
@@ -51,7 +52,7 @@ from PIL import Image
 from uniprobe.hashing import sha256_bytes
 from uniprobe.scenes.colors import COLOR_NAMES, name_colors
 from uniprobe.scenes.geometry import Box, iou
-from uniprobe.scenes.render import BACKDROP_STYLE, glyph_image, glyph_unit_size
+from uniprobe.scenes.render import BACKDROP_STYLE, TEXT_COLOR, glyph_image, glyph_unit_size
 from uniprobe.scenes.vocabulary import glyph_concepts
 
 __all__ = [
@@ -724,6 +725,12 @@ def _unread(lum: NDArray[np.float32], accounted: Mask, depth: int) -> tuple[int,
     return int(count[i]), (x, y, x + w, y + h)
 
 
+def _text_ink(rgb: NDArray[np.uint8], tolerance: int) -> Mask:
+    """Pixels of the renderer's text colour: text is read by OCR, not as glyph strokes."""
+    diff = np.abs(rgb.astype(np.int16) - np.array(TEXT_COLOR, np.int16)).max(axis=2)
+    return np.asarray(diff <= tolerance, dtype=bool)
+
+
 def _explain(
     rgb: NDArray[np.uint8],
     ink: Mask,
@@ -745,6 +752,7 @@ def _explain(
     n_dark = int(dark.sum())
     near = int((dark & _dilate(matched, 3)).sum())
     accounted = _dilate(fills, edge_width + cfg.outline) | _dilate(matched, 2)
+    accounted |= _dilate(_text_ink(rgb, 2 * cfg.backdrop_tolerance), 2)
     if glyphs is not None:
         accounted |= glyphs
     lum = _luma(rgb)
