@@ -151,7 +151,7 @@ def test_oracle_scores_pass_every_check(oracle: uniprobe.RunResult) -> None:
             ("turns.1.expect.0", 2, "count", "pass", [], [])
         ]
         assert birds.verdicts[0].reason == "found 3 bird(s)"
-        assert birds.verdicts[0].judge == "reference@2"
+        assert birds.verdicts[0].judge == "reference@3"
         dog = scores[f"tiny.post.dog_cat#{epoch}"]
         assert [_shape(v) for v in dog.verdicts] == [
             ("turns.0.expect.0", 1, "present", "pass", [], []),
@@ -399,7 +399,7 @@ def test_backend_failing_on_turn_two_is_recorded(
         ("absent", "unknown", ["error"], f"no reply: {error.message}", None),
         ("conditional", "unknown", ["error"], f"no reply: {error.message}", None),
     ]
-    assert [v.judge for v in score.verdicts if v.turn == 1] == ["reference@2", "reference@2"]
+    assert [v.judge for v in score.verdicts if v.turn == 1] == ["reference@3", "reference@3"]
 
     m = run.manifest()
     assert m.status == "finished"

@@ -119,7 +119,7 @@ def test_literal_tag_only_when_the_literal_reading_holds(
     [verdict] = score.verdicts
     assert (verdict.status, verdict.tags) == (status, tags)
     assert verdict.evidence["count"] == n
-    assert verdict.judge == "reference@2"
+    assert verdict.judge == "reference@3"
     assert score.outcome == status
 
 

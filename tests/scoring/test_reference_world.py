@@ -65,32 +65,51 @@ def test_photographs_noise_and_gradients_are_declined(name: str, image: Image.Im
         assert res.evidence["min_explained"] == 0.9
 
 
+HARD_SCENES = {0: (10,), 3: (3, 8), 4: (6,)}
+"""Scenes of calibration seeds that reference@2 misread: seed 0 scene 10 (blurred zebra
+stripes below the ink level), seed 3 scene 3 (a blurred couch, a cropped tree), seed 3
+scene 8 (a small bicycle in thin lines read as an orange, clean), seed 4 scene 6 (a
+blurred moon and dolphin). Their other perturbations are read as before."""
+
+
 @pytest.fixture(scope="module")
 def perturbed() -> dict[str, PerturbationResult]:
-    items = [i for i in calibration_set(6, seed=3) if i.perturbation != "none"]
+    items = [
+        i
+        for seed, only in HARD_SCENES.items()
+        for i in calibration_set(max(only) + 1, seed=seed, only=only)
+        if i.kind in ReferenceJudge.kinds and (i.perturbation != "none" or i.render == "scene")
+    ]
     return asyncio.run(calibrate("reference", items=items, concurrency=2)).perturbations
 
 
 def test_perturbed_scenes_are_declined_or_read_right(
     perturbed: dict[str, PerturbationResult],
 ) -> None:
-    assert set(perturbed) == set(PERTURBATIONS)
-    for name, r in perturbed.items():
-        if name == "blur":
-            continue  # below
-        if name == "crop":
-            # one cropped scene of this seed has a glyph misread with a fit above min_fit
-            assert r.wrong <= 1 and r.decided > 0, r.as_dict()
-            continue
-        assert r.wrong == 0 and r.decided > 0, (name, r.as_dict())
-    decided = sum(r.decided for n, r in perturbed.items() if n != "blur")
-    correct = sum(r.correct for n, r in perturbed.items() if n != "blur")
-    assert correct / decided >= 0.98
+    """Never a confident wrong verdict, on every perturbation, blur and crop included."""
+    assert set(perturbed) == {"none", *PERTURBATIONS}
+    assert {n: r.wrong for n, r in perturbed.items()} == dict.fromkeys(perturbed, 0)
+    for name in ("none", "shift", "gamma", "gains", "resize"):  # these blurs are all hard
+        assert perturbed[name].decided > 0, perturbed[name].as_dict()
 
 
-@pytest.mark.xfail(strict=True, reason="a blurred outline can fade below the ink level unseen")
-def test_blurred_scenes_are_never_misread(perturbed: dict[str, PerturbationResult]) -> None:
-    assert perturbed["blur"].wrong == 0, perturbed["blur"].as_dict()
+def test_a_glyph_blur_hid_from_the_ink_is_declined_with_the_figures() -> None:
+    """Seed 0 scene 10, blurred: the zebra's outline is lighter than ink; reference@2 said
+    'no zebra'. Its strokes are still there, unread, so the judge declines."""
+    image = next(
+        i.image for i in calibration_set(11, seed=0, only=(10,)) if i.perturbation == "blur"
+    )
+    judge = ReferenceJudge()
+    ctx = JudgeContext(_CASE, 1, Canvas(1, image, None, drawn=True), {}, {}, None)
+    res = judge.decide(Present(object="zebra"), ctx)
+    assert res.status == "unknown"
+    assert "pixels of dark strokes" in res.reason and "match no glyph" in res.reason
+    figures = res.evidence["explanation"]
+    assert figures["unread_strokes"] >= 150 and figures["explained"] >= 0.9
+    x0, y0, x1, y1 = figures["unread_box"]
+    assert x0 > 380 and y0 > 420 and x1 <= 512 and y1 <= 512  # where the zebra is
+    assert res.evidence["max_unread_strokes"] == 150
+    assert ReferenceJudge.version == "3"
 
 
 def test_clean_renders_are_all_decided() -> None:
@@ -129,7 +148,7 @@ def test_imported_photographs_get_no_decided_reference_verdict(tmp_path: Path) -
         v
         for record in RunDir.open(result.path).scores("reference").values()
         for v in _flat(record.verdicts)
-        if v.judge == "reference@2"
+        if v.judge == f"reference@{ReferenceJudge.version}"
     ]
     assert verdicts
     for v in verdicts:

@@ -23,6 +23,7 @@ from uniprobe.scenes.vocabulary import concept
 __all__ = [
     "ATTRIBUTION",
     "BACKDROP_STYLE",
+    "TEXT_COLOR",
     "Box",
     "RenderedObject",
     "RenderedScene",

@@ -36,7 +36,7 @@ import difflib
 import io
 import random
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -342,10 +342,17 @@ def _perturbed_items(
 
 
 def calibration_set(
-    scenes: int = 12, *, seed: int = 0, size: int = 512, perturbed: bool = True
+    scenes: int = 12,
+    *,
+    seed: int = 0,
+    size: int = 512,
+    perturbed: bool = True,
+    only: Collection[int] | None = None,
 ) -> list[CalibrationItem]:
     """The controlled set: `scenes` random base scenes, their edits and (with `perturbed`)
-    their perturbed copies."""
+    their perturbed copies. With `only`, just those scene indices of `range(scenes)` (each
+    scene depends on its seed and index alone, so it is the same scene as in the full set).
+    """
     if scenes < 1:
         raise ValueError("calibration needs at least one scene")
     items: list[CalibrationItem] = []
@@ -357,6 +364,8 @@ def calibration_set(
         tint_probability=0.6,
     )
     for index in range(scenes):
+        if only is not None and index not in only:
+            continue
         rng = random.Random(seed * 1_000_003 + index)
         spec = random_scene(rng, cfg)
         if not spec.objects:
