@@ -37,7 +37,7 @@ from datetime import date
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -70,14 +70,7 @@ Kind = Literal["image", "text"]
 Status = Literal["current", "deprecated", "retired"]
 
 COMPONENTS: dict[Kind, tuple[Component, ...]] = {
-    "image": (
-        "text_input",
-        "cached_input",
-        "cached_image_input",
-        "text_output",
-        "image_input",
-        "image_output",
-    ),
+    "image": get_args(Component),
     "text": ("text_input", "cached_input", "text_output", "image_input"),
 }
 """The components each kind of model bills (a text model makes no images)."""
