@@ -55,6 +55,7 @@ __all__ = [
     "Present",
     "Relation",
     "RelationName",
+    "Role",
     "SameAs",
     "Select",
     "Style",
@@ -65,6 +66,11 @@ __all__ = [
 ]
 
 RelationName = Literal["left_of", "right_of", "above", "below"]
+Role = Literal["setup", "probe", "filler"]
+"""What a check is for: `probe` (what the case is about; the default), `setup` (the
+earlier image drew what was asked, so the probe can be asked of it), `filler` (an
+unrelated turn between a rule and its test). Probe accuracy counts probe checks only,
+on samples whose setup checks all passed; strict accuracy counts every check."""
 Place = Literal[
     "left",
     "right",
@@ -92,6 +98,8 @@ class _Check(BaseModel):
 
     turn: Int | None = Field(None, ge=1)
     """Judge this check on the canvas of that turn (1-based) instead of the current one."""
+    role: Role = "probe"
+    """setup, probe (default) or filler: see `Role`."""
 
     @model_validator(mode="before")
     @classmethod
@@ -494,6 +502,8 @@ class Conditional(BaseModel):
     """The branch the literal reading (acting regardless of the condition) takes."""
     assumed: bool | None = None
     """The condition's value the dialogue's text implies (to tell a misread condition)."""
+    role: Role = "probe"
+    """setup, probe (default) or filler: see `Role` (its condition and branches share it)."""
 
     @model_validator(mode="after")
     def _branches(self) -> Conditional:
@@ -522,6 +532,8 @@ def check_to_dict(check: Expectation) -> dict[str, Any]:
             out["literal"] = check.literal
         if check.assumed is not None:
             out["assumed"] = check.assumed
+        if check.role != "probe":
+            out["role"] = check.role
         return out
     body = check.model_dump(mode="json", exclude_defaults=True)
     return {check.kind: body}

@@ -126,6 +126,11 @@ class Case(_Model):
     """The conversation."""
     tags: Annotated[tuple[Name, ...], _at_most(MAX_TAGS, "tags")] = ()
     """Free labels for filtering."""
+    group: Name | None = None
+    """Contrast set: cases sharing a group id share a scene and differ in one fact (a true
+    and a false premise, a condition that holds and one that does not). A group passes
+    in an epoch when every member passes; group accuracy is the headline of a subtype
+    whose cases have groups, so that no constant strategy can score on it."""
 
     _origin: CaseOrigin | None = PrivateAttr(default=None)
 

@@ -2,14 +2,80 @@
 
 from __future__ import annotations
 
-from collections import Counter
+import re
+from collections import Counter, defaultdict
+from functools import cache
 
 from pydantic import BaseModel, ConfigDict
 
 from uniprobe.cases.checks import Conditional
-from uniprobe.cases.schema import FAMILIES, Suite
+from uniprobe.cases.schema import FAMILIES, Case, Suite
+from uniprobe.scenes.colors import COLOR_NAMES
+from uniprobe.scenes.vocabulary import known_words
 
-__all__ = ["SuiteStats", "suite_stats"]
+__all__ = ["SuiteStats", "duplicates", "frame", "frames_by_subtype", "suite_stats"]
+
+_NUMBER_WORDS = (
+    *("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"),
+    *("ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen"),
+    *("seventeen", "eighteen", "nineteen", "twenty", "once", "twice", "double"),
+    *("triple", "half"),
+)
+_COLOR_EXTRA = ("grey", "violet", "magenta", "gold", "colour", "color")
+
+
+@cache
+def _masks() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
+    objects = sorted(known_words(), key=len, reverse=True)
+    colours = sorted({*COLOR_NAMES, *_COLOR_EXTRA}, key=len, reverse=True)
+    alt = "|".join(re.escape(w) for w in objects)
+    return (
+        re.compile(rf"\b(?:{alt})\b", re.IGNORECASE),
+        re.compile(rf"\b(?:{'|'.join(colours)})s?\b", re.IGNORECASE),
+        re.compile(rf"\b(?:\d+(?:st|nd|rd|th)?|{'|'.join(_NUMBER_WORDS)})\b", re.IGNORECASE),
+    )
+
+
+def frame(text: str) -> str:
+    """A prompt's sentence frame: objects, colours and numbers masked, case and spacing
+    folded, so prompts that differ only in what is filled in share one frame.
+
+    `frame("Draw 3 red cars on the grass.") == "draw <n> <c> <o> on the <o>."`"""
+    objects, colours, numbers = _masks()
+    out = objects.sub("<o>", text)
+    out = colours.sub("<c>", out)
+    out = numbers.sub("<n>", out)
+    out = re.sub(r"\b(?:a|an)\s+(?=<)", "", out, flags=re.IGNORECASE)
+    out = re.sub(r"'[^']*'|\"[^\"]*\"", "<q>", out)
+    return re.sub(r"\s+", " ", out).strip().lower()
+
+
+def frames_by_subtype(suite: Suite) -> dict[str, int]:
+    """'family/subtype' -> the number of distinct sentence frames over all its prompts."""
+    seen: dict[str, set[str]] = defaultdict(set)
+    for case in suite.cases:
+        for t in case.turns:
+            seen[f"{case.family}/{case.subtype}"].add(frame(t.user))
+    return {k: len(v) for k, v in sorted(seen.items())}
+
+
+def _content(case: Case) -> str:
+    doc = case.to_dict()
+    return repr((doc.get("images"), doc["turns"]))
+
+
+def duplicates(suite: Suite) -> list[tuple[str, str]]:
+    """Pairs of case ids whose images, turns and checks are identical (each later one
+    with the first it repeats)."""
+    first: dict[str, str] = {}
+    pairs = []
+    for case in suite.cases:
+        key = _content(case)
+        if key in first:
+            pairs.append((first[key], case.id))
+        else:
+            first[key] = case.id
+    return pairs
 
 
 class SuiteStats(BaseModel):

@@ -65,19 +65,19 @@ FILES: dict[str, tuple[Builder, ...]] = {
 """Suite file name -> the builders of its cases, in file order."""
 
 
-def build(builders: tuple[Builder, ...]) -> list[Case]:
+def build(builders: tuple[Builder, ...], seed: int = 0) -> list[Case]:
     """The cases of these builders, each drawing from its own seeded generator."""
-    return [c for builder in builders for c in builder(seeded(builder))]
+    return [c for builder in builders for c in builder(seeded(builder, seed))]
 
 
-def build_core() -> list[Case]:
-    """Every case of the `core` suite, in suite order."""
-    return [c for builders in FILES.values() for c in build(builders)]
+def build_core(seed: int = 0) -> list[Case]:
+    """Every case of the `core` suite (seed 0) or of its fresh twin from `seed`."""
+    return [c for builders in FILES.values() for c in build(builders, seed)]
 
 
-def render() -> dict[str, str]:
+def render(seed: int = 0) -> dict[str, str]:
     """File name -> YAML text of the whole suite."""
-    return {name: case_yaml(build(builders)) for name, builders in FILES.items()}
+    return {name: case_yaml(build(builders, seed)) for name, builders in FILES.items()}
 
 
 def write(*, check: bool = False, out: Path = SUITE_DIR) -> int:
