@@ -46,10 +46,17 @@ def test_the_literal_reference_fails_where_the_literal_reading_differs(
     post_cases = {c.id for c in suite.cases if c.family == "post_generation"}
     assert global_cases <= literal_failures
     assert post_cases <= literal_failures
-    # editing cases with a literal reading (laterality, reflection) fail too; the others pass
+    # the reflection edit fails with a literal picture; laterality fails too, but its
+    # literal reading leaves the picture as it is, and the reference says so in words:
+    # no picture, so `no_image`, never `literal`; the other edits pass
     assert {c for c in literal_failures if c.startswith("paper.edit.")} == {
-        "paper.edit.laterality.ice_cream",
         "paper.edit.reflection_only.horse_lion",
+    }
+    laterality = scores["paper.edit.laterality.ice_cream"]
+    assert laterality.outcome == "fail"
+    assert {t for v in laterality.verdicts if v.status == "fail" for t in v.tags} == {
+        "under_edit",
+        "no_image",
     }
     summary = uniprobe.summary(runs["literal"])
     assert summary.families["global_instruction"].strict_accuracy.value == 0.0

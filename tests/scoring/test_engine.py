@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,8 @@ from uniprobe.store.records import (
 )
 from uniprobe.store.rundir import RunDir
 
-Reply = SceneSpec | str | None  # a drawn scene, a text-only answer, or no reply (error)
+Reply = SceneSpec | bytes | str | None
+"""A drawn scene, an image file's bytes, a text-only answer, or no reply (an error)."""
 
 
 def _scene(*objects: tuple[str, float, float], bands: tuple[str, ...] = ()) -> SceneSpec:
@@ -65,6 +67,8 @@ def _score(
             break
         if isinstance(reply, str):
             rec.reply = ReplyRecord(text=reply, refusal=refusal)
+        elif isinstance(reply, bytes):
+            rec.reply = ReplyRecord(images=[run.put_image(reply)])
         else:
             rec.reply = ReplyRecord(images=[run.put_image(to_png(render_scene(reply).image))])
         turns.append(rec)
@@ -228,11 +232,35 @@ MAN = _scene(("man", 256, 300), bands=("road",))
         ),
         pytest.param(
             ZEBRAS_DRY,
-            "There is water, so no.",
+            _scene(("zebra", 150, 330), bands=("water",)),
             "fail",
             ["wrong_branch", "misread_condition"],
             False,
             id="followed-the-words",
+        ),
+        pytest.param(
+            ZEBRAS_DRY,
+            "There is water, so no.",
+            "fail",
+            ["wrong_branch", "no_image"],
+            False,
+            id="words-only-are-no-misreading",
+        ),
+        pytest.param(
+            ZEBRAS_DRY,
+            ZEBRAS_DRY,
+            "fail",
+            ["wrong_branch", "no_change"],
+            False,
+            id="the-same-picture-is-no-misreading",
+        ),
+        pytest.param(
+            ZEBRAS_WATER,
+            ZEBRAS_WATER,
+            "pass",
+            [],
+            True,
+            id="the-same-picture-can-be-right",
         ),
         pytest.param(ZEBRAS_DRY, MAN, "pass", [], False, id="right-branch-no-water"),
     ],
@@ -317,3 +345,202 @@ def test_counts_can_match_what_an_earlier_turn_drew(
     assert verdict.status == status
     assert verdict.evidence["reference"] == {"turn": 1, "object": "tree", "count": trees}
     assert verdict.evidence["expected"] == f"= {trees + 1}"
+
+
+# The literal-tag rule: `literal` needs a picture the model drew in that turn, changed
+# from the previous canvas, on which the literal reading holds.
+
+LITERAL = _case(
+    [
+        {"user": "Draw only fruit from now on."},
+        {
+            "user": "Draw 2 dolphins.",
+            "expect": [
+                {"present": {"object": "apple", "literal": True}},
+                {"count": {"object": "dolphin", "equals": 0, "literal": 2}},
+            ],
+        },
+    ]
+)
+
+
+@pytest.mark.parametrize(
+    ("reply", "refusal", "tags"),
+    [
+        pytest.param("I can't help with that.", "declined", ["no_image", "refusal"], id="refusal"),
+        pytest.param("Done.", None, ["no_image"], id="text-only"),
+    ],
+)
+def test_an_answer_without_an_image_is_never_literal(
+    tmp_path: Path, reply: str, refusal: str | None, tags: list[str]
+) -> None:
+    score = _score(tmp_path, LITERAL, ["Understood.", reply], refusal=refusal)
+    apple, dolphins = score.verdicts
+    # no apple on an empty canvas: it fails, and the literal reading (no apple) holds there
+    assert (apple.status, apple.tags) == ("fail", tags)
+    assert dolphins.status == "pass"
+
+
+def test_a_drawn_literal_reading_is_literal(tmp_path: Path) -> None:
+    score = _score(tmp_path, LITERAL, ["Understood.", _dolphins(2)])
+    apple, dolphins = score.verdicts
+    assert (apple.status, apple.tags) == ("fail", ["literal"])
+    assert (dolphins.status, dolphins.tags) == ("fail", ["literal"])
+
+
+def test_a_drawn_picture_that_is_not_the_literal_reading_is_not_literal(tmp_path: Path) -> None:
+    score = _score(tmp_path, LITERAL, ["Understood.", _dolphins(3)])
+    apple, dolphins = score.verdicts
+    assert (apple.status, apple.tags) == ("fail", ["literal"])  # no apple: literal holds
+    assert (dolphins.status, dolphins.tags) == ("fail", [])
+
+
+AGAIN = _case(
+    [
+        {"user": "Draw 2 dolphins.", "expect": [{"count": {"object": "dolphin", "equals": 2}}]},
+        {
+            "user": "From now on add 3 to every number. Draw 2 dolphins.",
+            "expect": [{"count": {"object": "dolphin", "equals": 5, "literal": 2}}],
+        },
+    ]
+)
+
+
+def _png(scene: SceneSpec, *, compress_level: int = 6) -> bytes:
+    out = io.BytesIO()
+    render_scene(scene).image.save(out, format="PNG", compress_level=compress_level)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    "second",
+    [
+        pytest.param(_dolphins(2), id="same-bytes"),
+        pytest.param(_png(_dolphins(2), compress_level=1), id="same-pixels-other-bytes"),
+    ],
+)
+def test_a_picture_returned_unchanged_is_no_change_not_literal(
+    tmp_path: Path, second: SceneSpec | bytes
+) -> None:
+    first = _png(_dolphins(2))
+    score = _score(tmp_path, AGAIN, [first, second])
+    drawn, again = score.verdicts
+    assert drawn.status == "pass"
+    assert (again.status, again.tags) == ("fail", ["no_change"])
+
+
+def test_a_new_drawing_of_the_literal_reading_is_literal(tmp_path: Path) -> None:
+    again = _scene(("dolphin", 380, 380), ("dolphin", 120, 380))
+    score = _score(tmp_path, AGAIN, [_png(_dolphins(2)), again])
+    assert (score.verdicts[1].status, score.verdicts[1].tags) == ("fail", ["literal"])
+
+
+def test_an_edit_returned_unchanged_is_an_under_edit_with_no_change(tmp_path: Path) -> None:
+    case = _case(
+        [
+            {
+                "user": "Replace the lemon by a lime.",
+                "attach": ["fruit"],
+                "expect": [
+                    {"count": {"object": "lime", "equals": 1, "literal": 0}},
+                    {"unchanged": {"against": "fruit", "outside": ["lemon"], "literal": True}},
+                ],
+            }
+        ],
+        images={"fruit": {"scene": FRUIT.model_dump()}},
+    )
+    score = _score(tmp_path, case, [FRUIT])
+    lime, unchanged = score.verdicts
+    assert (lime.status, lime.tags) == ("fail", ["under_edit", "no_change"])
+    assert unchanged.status == "pass"
+
+
+LOCALITY = _case(
+    [
+        {
+            "user": "Reflect the lemon.",
+            "attach": ["fruit"],
+            "expect": [
+                {"present": {"object": "lemon"}},
+                {"unchanged": {"against": "fruit", "outside": ["lemon"], "literal": True}},
+            ],
+        },
+        {
+            "user": "What fruit is on the left? Change nothing.",
+            "expect": [{"same_as": {"against": 1, "literal": True}}],
+        },
+    ],
+    images={"fruit": {"scene": FRUIT.model_dump()}},
+)
+
+
+def test_a_locality_failure_is_over_edit_only(tmp_path: Path) -> None:
+    # the model drops the apple in turn 1 and moves the pear in turn 2 (no edit turn)
+    first = SceneSpec(objects=(FRUIT.objects[1], FRUIT.objects[2]))
+    moved = SceneObject(id="pear", kind="pear", x=300, y=400, size=90)
+    score = _score(tmp_path, LOCALITY, [first, SceneSpec(objects=(FRUIT.objects[1], moved))])
+    lemon, unchanged, same = score.verdicts
+    assert lemon.status == "pass"
+    assert (unchanged.status, unchanged.tags) == ("fail", ["over_edit"])
+    assert (same.status, same.tags) == ("fail", ["over_edit"])
+
+
+ROLES = _case(
+    [
+        {
+            "user": "Two zebras drinking water.",
+            "expect": [{"count": {"object": "zebra", "equals": 2, "role": "setup"}}],
+        },
+        {"user": "Tell me a joke.", "expect": [{"absent": {"object": "man", "role": "filler"}}]},
+        {
+            "user": "A man running on the road if there is no water in the first image.",
+            "expect": [
+                {
+                    "when": {"present": {"object": "water", "turn": 1}},
+                    "then": [{"absent": {"object": "man"}}],
+                    "else": [{"present": {"object": "man"}}],
+                },
+                {"present": {"object": "zebra", "turn": 1}},
+            ],
+        },
+    ]
+)
+
+
+def test_every_verdict_carries_its_role(tmp_path: Path) -> None:
+    score = _score(tmp_path, ROLES, [ZEBRAS_WATER, "Why did the zebra...", MAN])
+    setup, filler, conditional, probe = score.verdicts
+    assert [v.role for v in score.verdicts] == ["setup", "filler", "probe", "probe"]
+    assert (setup.status, filler.status, probe.status) == ("pass", "pass", "pass")
+    assert conditional.status == "fail"
+    assert [c.role for c in conditional.children] == ["probe", "probe"]
+
+
+def test_a_conditional_shares_its_role_with_its_checks(tmp_path: Path) -> None:
+    case = _case(
+        [
+            {
+                "user": "Draw a man if there is water.",
+                "expect": [
+                    {
+                        "when": {"present": {"object": "water"}},
+                        "then": [{"present": {"object": "man"}}],
+                        "else": [{"absent": {"object": "man"}}],
+                        "role": "setup",
+                    }
+                ],
+            },
+        ]
+    )
+    [verdict] = _score(tmp_path, case, [MAN]).verdicts
+    assert verdict.role == "setup"
+    assert [c.role for c in verdict.children] == ["setup", "setup"]
+
+
+def test_an_unanswered_turn_keeps_its_role(tmp_path: Path) -> None:
+    score = _score(tmp_path, ROLES, [ZEBRAS_WATER, None, None])
+    assert [(v.role, v.tags) for v in score.verdicts[1:]] == [
+        ("filler", ["error"]),
+        ("probe", ["error"]),
+        ("probe", ["error"]),
+    ]

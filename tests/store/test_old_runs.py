@@ -57,6 +57,39 @@ def _verdicts(records: dict[str, dict[str, Any]], *, reasons: bool) -> set[tuple
     return out
 
 
+RETAGGED = {
+    # issue 12: `literal` needs a picture drawn in that turn (the literal reference
+    # answered the laterality edit in words), and a locality failure is `over_edit` only
+    ("paper.edit.laterality.ice_cream", "turns.0.expect.1"): ("under_edit", "no_image"),
+    ("paper.edit.laterality.ice_cream", "turns.0.expect.2"): ("under_edit", "no_image"),
+    ("paper.edit.reflection_only.horse_lion", "turns.0.expect.4"): ("over_edit",),
+}
+"""The verdicts whose tags the literal-tag rule changed since 0.1.0, and their new tags."""
+
+
+def _retagged(verdicts: set[tuple[Any, ...]]) -> set[tuple[Any, ...]]:
+    out = set()
+    for case, path, status, tags, reason in verdicts:
+        new = RETAGGED.get((case, path), tags)
+        assert new == tags or "literal" in tags  # only `literal` was ever dropped
+        out.add((case, path, status, new, reason))
+    return out
+
+
+def test_old_score_records_read_their_verdicts_as_probes(old_run: Path) -> None:
+    raw = (old_run / "scores" / "reference.jsonl").read_text()
+    assert '"role"' not in raw  # written before checks had roles
+    scores = uniprobe.RunDir.open(old_run).scores("reference")
+    verdicts = [v for s in scores.values() for v in s.verdicts]
+    roles = {v.role for v in [*verdicts, *(c for v in verdicts for c in v.children)]}
+    assert len(scores) == 15
+    assert roles == {"probe"}
+    uniprobe.score(old_run, force=True)
+    lines = (old_run / "scores" / "reference.jsonl").read_text().splitlines()
+    rescored = [json.loads(line) for line in lines]
+    assert {v["role"] for r in rescored for v in r["verdicts"]} == {"probe"}
+
+
 @pytest.mark.parametrize(
     ("metric", "reasons"),
     [pytest.param("aligned", False, id="aligned"), pytest.param("pixels", True, id="pixels")],
@@ -71,7 +104,7 @@ def test_rescoring_an_old_run_gives_the_same_verdicts(
     uniprobe.score(old_run, force=True, judge_options={"pixels": {"metric": metric}})
     after = _scores(old_run)
     assert len(after) == 15
-    assert _verdicts(after, reasons=reasons) == _verdicts(before, reasons=reasons)
+    assert _verdicts(after, reasons=reasons) == _retagged(_verdicts(before, reasons=reasons))
     for case, record in after.items():
         assert record["judges"] == before[case]["judges"] | {"pixels": "3", "reference": "3"}
         assert {

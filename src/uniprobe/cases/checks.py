@@ -3,7 +3,8 @@
 In YAML a check is a one-key mapping, `{count: {object: dolphin, equals: 5, literal: 2}}`;
 a conditional is a mapping with `when`, `then` and `else`. Every check may name the
 value the *literal* reading of the dialogue would give (`literal:`); when the check
-fails and its literal variant holds, the failure is tagged `literal`.
+fails on a picture the model drew in that turn and its literal variant holds there,
+the failure is tagged `literal` (the whole rule: `uniprobe.scoring.engine`).
 
 Turn numbers inside checks (`turn:`, `against:`) count from 1, as a person would.
 """
@@ -397,7 +398,7 @@ class Unchanged(Comparison):
     outside_objects: Annotated[tuple[Name, ...], AfterValidator(bounded(MAX_TAGS))] = ()
     """Object words whose detected boxes (in either image) are excluded."""
     literal: bool = False
-    """True if the literal reading changes what should stay."""
+    """Accepted for old case files; tags nothing: a failure is `over_edit`, never `literal`."""
 
     @property
     def literal_negates(self) -> bool:
@@ -415,7 +416,7 @@ class SameAs(Comparison):
 
     kind: ClassVar[str] = "same_as"
     literal: bool = False
-    """True if the literal reading changes the image."""
+    """Accepted for old case files; tags nothing: a failure is `over_edit`, never `literal`."""
 
     @property
     def literal_negates(self) -> bool:

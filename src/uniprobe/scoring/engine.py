@@ -1,22 +1,39 @@
 """Scoring a sample: every expectation of every turn, on the right canvas, with its tags.
 
+The rules, stated once (README's "Cases and checks" repeats them for case authors):
+
 * **Canvas rule.** A turn's checks look at the image the model drew in that turn, or,
   if it drew none (text, refusal, rightly doing nothing), the latest earlier image in
   the conversation (attached or drawn). A check with `turn: N` looks at turn N's canvas.
-* **Literal tag.** A failed check whose literal variant holds on the same canvas is
-  tagged `literal`: the model drew the literal reading.
+* **What the reply did** (`Drawing`, of the turn whose canvas a check looks at):
+  `changed` (it drew a picture that differs from the previous canvas), `no_change` (it
+  returned the previous canvas: the same file, or the same pixels; the previous canvas
+  is the image attached to that turn, else the canvas before it), `no_image` (it
+  answered in words), `refusal` (it declined, without an image). A failed check on a
+  canvas its turn did not change is tagged `no_change`, `no_image`, or `no_image` and
+  `refusal`.
+* **Literal tag.** `literal` means the picture shows the literal reading: a failed
+  check is tagged `literal` only when its turn `changed` the canvas and the check's
+  literal variant holds on it (judged). An empty, kept or refused canvas is never
+  `literal`, whatever the literal variant says of it.
 * **Edit tags.** In an edit turn a failed check is `over_edit` if it held on the
   pre-edit canvas (the model broke what was right) and `under_edit` if it did not (the
-  requested change is missing); failed `unchanged`/`same_as` checks are `over_edit`.
+  requested change is missing). A failed `unchanged`/`same_as` check is `over_edit`
+  when its turn changed the canvas (in any turn), and never `literal`: its `literal:
+  true` is still read, but tags nothing (the locality failure is the over-edit).
 * **Conditionals.** The condition is judged on the model's own canvas; then the branch
-  it selects. A failure that satisfies the other branch instead is `wrong_branch`, plus
-  `misread_condition` when the drawn image contradicts what the text implied
-  (`assumed`) — the model followed the words, not its picture — and `literal` when
-  the other branch is the literal one.
+  it selects. A failure that satisfies the other branch instead is `wrong_branch`
+  (whatever the reply was), plus the tags of what the reply did; and only when the
+  turn `changed` the canvas, `misread_condition` when that picture contradicts what the
+  text implied (`assumed`) — the model followed the words, not its picture — and
+  `literal` when the other branch is the literal one.
+* **Roles.** Every verdict records its check's role (`setup`, `probe`, `filler`; see
+  `uniprobe.cases.checks.Role`); a conditional's condition and branch checks share the
+  conditional's role. Tags do not depend on the role; metrics select by it.
 * **One look per canvas.** Before judging, every (check, canvas) the scoring may ask
-  about — checks, their literal variants, pre-edit re-judging, both branches of a
-  conditional — goes to each judge's `prepare`, so a model judge answers a canvas's
-  questions in one call.
+  about — checks, their literal variants (on changed canvases), pre-edit re-judging,
+  both branches of a conditional — goes to each judge's `prepare`, so a model judge
+  answers a canvas's questions in one call.
 * **Never impute.** A check no judge can decide is `unknown` with the reason; a turn
   that never got a reply makes its checks `unknown` with the tag `error`.
 """
@@ -28,11 +45,11 @@ import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
-from PIL import Image
+from PIL import Image, ImageChops
 
-from uniprobe.cases.checks import Check, Comparison, Conditional, check_to_dict
+from uniprobe.cases.checks import Check, Comparison, Conditional, Role, check_to_dict
 from uniprobe.cases.images import case_image_bytes, rendered_source
 from uniprobe.cases.schema import Case
 from uniprobe.cases.validate import reference_scene
@@ -45,7 +62,9 @@ from uniprobe.store.records import ImageRef, Outcome, SampleRecord, ScoreRecord,
 from uniprobe.store.rundir import RunDir
 
 __all__ = [
+    "DRAWING_TAGS",
     "CanvasSource",
+    "Drawing",
     "SampleView",
     "canvas_source",
     "combine",
@@ -53,6 +72,17 @@ __all__ = [
     "scene_parts",
     "score_sample",
 ]
+
+
+Drawing = Literal["changed", "no_change", "no_image", "refusal"]
+"""What a turn's reply did to the canvas (module docstring)."""
+DRAWING_TAGS: dict[Drawing, tuple[str, ...]] = {
+    "changed": (),
+    "no_change": ("no_change",),
+    "no_image": ("no_image",),
+    "refusal": ("no_image", "refusal"),
+}
+"""The tags a failed check gets for what its turn's reply did."""
 
 
 def combine(statuses: Sequence[Status]) -> Status:
@@ -116,6 +146,7 @@ class SampleView:
     def __init__(self, case: Case, sample: SampleRecord, run: RunDir) -> None:
         self.case, self.sample, self.run = case, sample, run
         self._images: dict[str, Image.Image] = {}
+        self._drawing: dict[int, Drawing] = {}
 
     def _load(self, ref: ImageRef) -> Image.Image:
         if ref.sha256 not in self._images:
@@ -139,6 +170,29 @@ class SampleView:
             ref = rec.attached[-1]
             return Canvas(turn - 1, self._load(ref), ref, drawn=False)
         return self.canvas(turn - 1) if turn > 1 else Canvas(0, None, None, drawn=False)
+
+    def drawing(self, turn: int) -> Drawing:
+        """What the reply to `turn` did to the canvas: `changed`, `no_change` (the previous
+        canvas returned, same file or same pixels), `no_image` or `refusal`."""
+        if turn not in self._drawing:
+            self._drawing[turn] = self._what_was_drawn(turn)
+        return self._drawing[turn]
+
+    def _what_was_drawn(self, turn: int) -> Drawing:
+        src = canvas_source(self.sample, turn)
+        if src.ref is None or not src.drawn:
+            rec = self.sample.turns[turn - 1] if len(self.sample.turns) >= turn else None
+            refused = rec is not None and rec.reply is not None and bool(rec.reply.refusal)
+            return "refusal" if refused else "no_image"
+        before = self.pre_edit(turn).ref
+        if before is None:
+            return "changed"
+        if before.sha256 == src.ref.sha256:
+            return "no_change"
+        if (before.width, before.height) != (src.ref.width, src.ref.height):
+            return "changed"
+        a, b = self._load(before).convert("RGB"), self._load(src.ref).convert("RGB")
+        return "no_change" if ImageChops.difference(a, b).getbbox() is None else "changed"
 
     def references(self, checks: Sequence[Check]) -> dict[str, Canvas]:
         """Comparison images the checks name ('turn:N' canvases and case images)."""
@@ -176,7 +230,7 @@ class _Scorer:
             if not tags:
                 return
             variant = None if check.literal_negates else check.literal_variant()
-            if variant is not None:
+            if variant is not None and self.view.drawing(on) == "changed":
                 out.append((variant, turn, canvas))
             edit = on == turn and self.case.turns[turn - 1].is_edit
             if edit and not isinstance(check, Comparison):
@@ -229,7 +283,9 @@ class _Scorer:
         result = await judge.judge(check, self._context(check, turn, canvas))
         return result, f"{judge.name}@{judge.version}"
 
-    async def leaf(self, check: Check, turn: int, path: str, *, tags: bool = True) -> Verdict:
+    async def leaf(
+        self, check: Check, turn: int, path: str, *, role: Role, tags: bool = True
+    ) -> Verdict:
         on = check.turn or turn
         canvas = self.view.canvas(on)
         result, judge = await self._judge(check, turn, canvas)
@@ -246,37 +302,39 @@ class _Scorer:
             tags=found,
             judge=judge,
             evidence=result.evidence,
+            role=role,
         )
 
     async def _tags(self, check: Check, turn: int, on: int, canvas: Canvas) -> list[str]:
+        """The tags of a failed check (module docstring: literal, edit, what was drawn)."""
+        drawing = self.view.drawing(on)
         tags: list[str] = []
-        if check.literal_negates:
-            tags.append("literal")
-        else:
-            variant = check.literal_variant()
-            if variant is not None:
-                res, _ = await self._judge(variant, turn, canvas)
-                if res.status == "pass":
-                    tags.append("literal")
-        if on == turn and self.case.turns[turn - 1].is_edit:
-            if isinstance(check, Comparison):
+        variant = None if check.literal_negates else check.literal_variant()
+        if variant is not None and drawing == "changed":
+            res, _ = await self._judge(variant, turn, canvas)
+            if res.status == "pass":
+                tags.append("literal")
+        if isinstance(check, Comparison):
+            if drawing == "changed":
                 tags.append("over_edit")
-            else:
-                before, _ = await self._judge(check, turn, self.view.pre_edit(turn))
-                if before.status == "pass":
-                    tags.append("over_edit")
-                elif before.status == "fail":
-                    tags.append("under_edit")
-        if on == turn and not canvas.drawn:
-            rec = self.view.sample.turns[turn - 1]
-            tags.append("no_image")
-            if rec.reply is not None and rec.reply.refusal:
-                tags.append("refusal")
+        elif on == turn and self.case.turns[turn - 1].is_edit:
+            before, _ = await self._judge(check, turn, self.view.pre_edit(turn))
+            if before.status == "pass":
+                tags.append("over_edit")
+            elif before.status == "fail":
+                tags.append("under_edit")
+        tags.extend(DRAWING_TAGS[drawing])
         return tags
 
     async def conditional(self, cond: Conditional, turn: int, path: str) -> Verdict:
-        when = await self.leaf(cond.when, turn, f"{path}.when", tags=False)
-        base = {"path": path, "turn": turn, "kind": "conditional", "check": check_to_dict(cond)}
+        when = await self.leaf(cond.when, turn, f"{path}.when", role=cond.role, tags=False)
+        base = {
+            "path": path,
+            "turn": turn,
+            "kind": "conditional",
+            "check": check_to_dict(cond),
+            "role": cond.role,
+        }
         if when.status == "unknown":
             return Verdict(
                 **base,
@@ -287,23 +345,27 @@ class _Scorer:
         holds = when.status == "pass"
         name, other_name = ("then", "else") if holds else ("else", "then")
         branch = [
-            await self.leaf(c, turn, f"{path}.{name}.{i}") for i, c in enumerate(cond.branch(holds))
+            await self.leaf(c, turn, f"{path}.{name}.{i}", role=cond.role)
+            for i, c in enumerate(cond.branch(holds))
         ]
         status = combine([v.status for v in branch])
         tags: list[str] = []
         evidence: dict[str, Any] = {"condition": holds, "branch": name}
         if status == "fail":
             other = [
-                await self.leaf(c, turn, f"{path}.{other_name}.{i}", tags=False)
+                await self.leaf(c, turn, f"{path}.{other_name}.{i}", role=cond.role, tags=False)
                 for i, c in enumerate(cond.branch(not holds))
             ]
             evidence["other_branch"] = [{"check": v.check, "status": v.status} for v in other]
             if other and all(v.status == "pass" for v in other):
+                drawing = self.view.drawing(turn)
                 tags.append("wrong_branch")
-                if cond.assumed is not None and cond.assumed != holds:
-                    tags.append("misread_condition")
-                if cond.literal == other_name:
-                    tags.append("literal")
+                if drawing == "changed":
+                    if cond.assumed is not None and cond.assumed != holds:
+                        tags.append("misread_condition")
+                    if cond.literal == other_name:
+                        tags.append("literal")
+                tags.extend(DRAWING_TAGS[drawing])
             else:
                 tags = sorted({t for v in branch if v.status == "fail" for t in v.tags})
         passed = sum(v.status == "pass" for v in branch)
@@ -345,13 +407,14 @@ async def score_sample(
                     status="unknown",
                     reason=f"no reply: {why}",
                     tags=["error"],
+                    role=exp.role,
                 )
             )
             continue
         if isinstance(exp, Conditional):
             verdicts.append(await scorer.conditional(exp, turn, path))
         else:
-            verdicts.append(await scorer.leaf(exp, turn, path))
+            verdicts.append(await scorer.leaf(exp, turn, path, role=exp.role))
     outcome: Outcome = (
         "error" if sample.status == "error" else combine([v.status for v in verdicts])
     )

@@ -10,6 +10,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from uniprobe.cases.checks import Role
+
 __all__ = [
     "SCHEMA_VERSION",
     "ErrorRecord",
@@ -188,13 +190,17 @@ class Verdict(_Record):
     reason: str
     """One line: why."""
     tags: list[str] = Field(default_factory=list)
-    """Failure tags: literal, over_edit, under_edit, wrong_branch, misread_condition, ..."""
+    """Failure tags: literal, over_edit, under_edit, wrong_branch, misread_condition,
+    no_change, no_image, refusal, error (the rules: `uniprobe.scoring.engine`)."""
     judge: str | None = None
     """'name@version' of the judge that decided."""
     evidence: dict[str, Any] = Field(default_factory=dict)
     """What the judge saw: counts, boxes, colours, diff scores, raw replies."""
     children: list[Verdict] = Field(default_factory=list)
     """For a conditional: the condition's verdict, then the checks of the branch."""
+    role: Role = "probe"
+    """The check's role: setup, probe or filler (a conditional's children share its
+    role). Records written before roles existed read as probe, which they all were."""
 
 
 class JudgeUsage(_Record):
