@@ -544,3 +544,23 @@ def test_an_unanswered_turn_keeps_its_role(tmp_path: Path) -> None:
         ("probe", ["error"]),
         ("probe", ["error"]),
     ]
+
+
+def test_a_check_on_an_earlier_canvas_is_tagged_by_what_that_turn_did(tmp_path: Path) -> None:
+    case = _case(
+        [
+            {"user": "Draw 2 zebras."},
+            {
+                "user": "Now add a man.",
+                "expect": [
+                    {"count": {"object": "zebra", "equals": 2, "literal": 0, "turn": 1}},
+                    {"present": {"object": "man"}},
+                ],
+            },
+        ]
+    )
+    score = _score(tmp_path, case, ["I can't draw zebras.", MAN], refusal="declined")
+    zebras, man = score.verdicts
+    # turn 1's canvas is empty (0 zebras, the literal value), but turn 1 drew nothing
+    assert (zebras.status, zebras.tags) == ("fail", ["no_image", "refusal"])
+    assert man.status == "pass"
