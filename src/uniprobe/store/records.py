@@ -10,6 +10,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from uniprobe.cases.checks import Role
+
 __all__ = [
     "SCHEMA_VERSION",
     "ErrorRecord",
@@ -195,6 +197,8 @@ class Verdict(_Record):
     """What the judge saw: counts, boxes, colours, diff scores, raw replies."""
     children: list[Verdict] = Field(default_factory=list)
     """For a conditional: the condition's verdict, then the checks of the branch."""
+    role: Role = "probe"
+    """setup, probe (default) or filler: see `uniprobe.cases.checks.Role`."""
 
 
 class JudgeUsage(_Record):
