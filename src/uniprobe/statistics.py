@@ -173,9 +173,7 @@ def cluster_wilson(num: Sequence[float], den: Sequence[float], *, z: float = Z95
         return Interval(value=None, low=None, high=None, n=0)
     value = float(sum(num)) / total
     low, high = _wilson(value, total / design_effect(num, den), z)
-    return Interval(
-        value=round(value, 6), low=round(low, 6), high=round(high, 6), n=int(total)
-    )
+    return Interval(value=round(value, 6), low=round(low, 6), high=round(high, 6), n=int(total))
 
 
 @dataclass(frozen=True)

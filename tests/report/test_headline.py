@@ -3,9 +3,12 @@ on hand-made scores of a suite with contrast groups and setup checks."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+from report_helpers import write_run
 
 import uniprobe
 from uniprobe.cases.schema import Suite
@@ -256,3 +259,39 @@ def test_unknowns_give_bounds_and_intervals_do_not_collapse(suite: Suite) -> Non
     s = _summary(suite, [_one("u.numeric", 0, "fail")])
     assert s.overall.headline == ZERO
     assert s.overall.headline.half_width == 0.396728
+
+
+def test_summary_and_report_lead_with_the_headline(suite: Suite, tmp_path: Path) -> None:
+    passed = {"g.premise.true", "g.premise.false", "g.cond.holds", "u.numeric", "p.after"}
+    run = write_run(tmp_path, "grouped", suite, passed)
+    done = subprocess.run(
+        [sys.executable, "-m", "uniprobe.cli", "summary", str(run)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].split()[:7] == [
+        "family",
+        "/",
+        "subtype",
+        "samples",
+        "headline",
+        "[95%",
+        "CI]",
+    ]
+    rows = {line.split()[0]: " ".join(line.split()[1:]) for line in lines[1:]}
+    # premise passes, cond fails (g.cond.not failed): 1 of 2 groups; strict: 3 of 4 samples
+    assert rows["false_premise"].startswith("4 50.0% [9.5%, 90.5%] ±40.5 group 75.0% [30.1%,")
+    assert rows["numeric_transform"].startswith("1 100.0% [20.7%, 100.0%] ±39.7 strict")
+    assert rows["all"].split()[5] == "mixed"
+
+    index = uniprobe.report([run], out=tmp_path / "rep").read_text(encoding="utf-8")
+    assert '<dt>Headline</dt><dd data-run="grouped" data-metric="headline" data-value="0.75"' in (
+        index
+    )
+    row = 'data-group="global_instruction/false_premise" data-metric="group_accuracy"'
+    assert f'{row} data-value="0.5"' in index
+    assert 'data-headline-metric="group">group</td>' in index
