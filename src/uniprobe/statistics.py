@@ -41,6 +41,7 @@ __all__ = [
     "krippendorff_alpha",
     "paired_bootstrap",
     "wilson",
+    "wilson_bounds",
 ]
 
 BOOTSTRAP = 2000
@@ -124,11 +125,12 @@ def wilson(successes: int, n: int, z: float = Z95) -> tuple[float, float] | None
     a lower bound on the uncertainty."""
     if n <= 0:
         return None
-    return _wilson(successes / n, n, z)
+    return wilson_bounds(successes / n, n, z)
 
 
-def _wilson(p: float, n: float, z: float = Z95) -> tuple[float, float]:
-    """Wilson bounds of proportion p over n (> 0) trials; n may be fractional."""
+def wilson_bounds(p: float, n: float, z: float = Z95) -> tuple[float, float]:
+    """Wilson bounds of proportion p over n (> 0) trials; n may be fractional (an
+    effective sample size)."""
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
     return max(0.0, centre - half), min(1.0, centre + half)
@@ -172,7 +174,7 @@ def cluster_wilson(num: Sequence[float], den: Sequence[float], *, z: float = Z95
     if total == 0:
         return Interval(value=None, low=None, high=None, n=0)
     value = float(sum(num)) / total
-    low, high = _wilson(value, total / design_effect(num, den), z)
+    low, high = wilson_bounds(value, total / design_effect(num, den), z)
     return Interval(value=round(value, 6), low=round(low, 6), high=round(high, 6), n=int(total))
 
 
