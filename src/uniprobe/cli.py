@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 import yaml
@@ -31,9 +31,6 @@ from uniprobe import (
     __version__,
 )
 from uniprobe.testing import serve as serve_fakes
-
-if TYPE_CHECKING:
-    from uniprobe.report.metrics import Estimate
 
 
 class _App(typer.Typer):
@@ -269,7 +266,7 @@ def _fmt(v: float | None) -> str:
     return "–" if v is None else f"{100 * v:.1f}%"
 
 
-def _fmt_est(e: Estimate) -> str:
+def _fmt_est(e: uniprobe.Estimate) -> str:
     """'50.0% [9.5%, 90.5%]', or '–' when nothing was decided."""
     if e.value is None:
         return "–"

@@ -31,6 +31,7 @@ from numpy.typing import NDArray
 
 __all__ = [
     "BOOTSTRAP",
+    "Z95",
     "Alpha",
     "Interval",
     "Kappa",
