@@ -13,7 +13,7 @@ from report_helpers import write_run
 import uniprobe
 from uniprobe.cases.schema import Suite
 from uniprobe.report.metrics import Bounds, Estimate, RunSummary, summarize
-from uniprobe.report.outcomes import group_outcome, probe_given_setup
+from uniprobe.report.outcomes import group_outcome, probe_given_setup, role_of
 from uniprobe.store.records import (
     Manifest,
     ModelInfo,
@@ -295,3 +295,15 @@ def test_summary_and_report_lead_with_the_headline(suite: Suite, tmp_path: Path)
     row = 'data-group="global_instruction/false_premise" data-metric="group_accuracy"'
     assert f'{row} data-value="0.5"' in index
     assert 'data-headline-metric="group">group</td>' in index
+
+
+def test_a_verdicts_role_is_its_checks(suite: Suite) -> None:
+    case = suite.case("p.after")
+    assert [role_of(case, _v(p, "pass")) for p in ("turns.0.expect.0", "turns.1.expect.0")] == [
+        "setup",
+        "filler",
+    ]
+    assert role_of(case, _v("turns.2.expect.1", "pass")) == "probe"
+    # a path the case does not hold: the role the verdict records
+    recorded = _v("turns.9.expect.0", "pass").model_copy(update={"role": "setup"})
+    assert role_of(case, recorded) == "setup"
