@@ -46,13 +46,20 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from uniprobe.cases.schema import FAMILIES, Case, Suite
+from uniprobe.report.estimates import (
+    BOOTSTRAP,
+    Bounds,
+    Estimate,
+    bootstrap_ratio,
+    bounds,
+    estimate,
+    share,
+)
 from uniprobe.report.locality import measure_of
 from uniprobe.report.outcomes import Eligibility, group_outcome, part, probe_given_setup
-from uniprobe.statistics import BOOTSTRAP, cluster_wilson
-from uniprobe.statistics import bootstrap_ratio as _bootstrap_ratio
 from uniprobe.store.records import (
     Manifest,
     Outcome,
@@ -86,38 +93,6 @@ class _M(BaseModel):
 HeadlineMetric = Literal["group", "strict", "mixed"]
 """What a headline counts: contrast groups (every case has a group), samples (no case
 has one), or both (groups and ungrouped cases, each a unit)."""
-
-
-class Estimate(_M):
-    """A proportion with its 95% interval (None when nothing was decided)."""
-
-    value: float | None
-    """Point estimate."""
-    low: float | None
-    """Lower end of the 95% interval (None when nothing was decided)."""
-    high: float | None
-    """Upper end of the 95% interval (None when nothing was decided)."""
-    n: int
-    """Decided units behind the estimate."""
-    half_width: float | None = None
-    """(high - low) / 2: how far the interval reaches, for planning sizes (derived)."""
-
-    @model_validator(mode="after")
-    def _half_width(self) -> Estimate:
-        if self.low is not None and self.high is not None:
-            self.half_width = round((self.high - self.low) / 2, 6)
-        return self
-
-
-class Bounds(_M):
-    """Where a decided-only share could lie had the undecided units been decided."""
-
-    low: float | None
-    """Every undecided unit counted as failed (None when there is no unit)."""
-    high: float | None
-    """Every undecided unit counted as passed (None when there is no unit)."""
-    undecided: int
-    """Units that were undecided (no failure, some unknown verdict)."""
 
 
 class GroupMetrics(_M):
@@ -242,14 +217,6 @@ class RunSummary(_M):
     """From the `unchanged` verdicts (None when the run has none)."""
 
 
-def bootstrap_ratio(
-    num: Sequence[float], den: Sequence[float], *, seed: int = 0, reps: int = BOOTSTRAP
-) -> Estimate:
-    """sum(num)/sum(den) with its case-clustered bootstrap interval (see `statistics`)."""
-    est = _bootstrap_ratio(num, den, seed=seed, reps=reps)
-    return Estimate(value=est.value, low=est.low, high=est.high, n=est.n)
-
-
 def walk_verdicts(verdicts: Iterable[Verdict]) -> Iterator[Verdict]:
     """Every verdict, the children of conditionals (condition, then branch) included."""
     for v in verdicts:
@@ -264,13 +231,6 @@ def distance_of(case: Case) -> int | None:
         if sep and name == "distance" and value.isdigit():
             return int(value)
     return None
-
-
-def estimate(num: Sequence[float], den: Sequence[float]) -> Estimate:
-    """sum(num)/sum(den) with its 95% interval, one entry per cluster (a case, or a
-    contrast group): Wilson's at the effective size n / deff (see `statistics`)."""
-    est = cluster_wilson(num, den)
-    return Estimate(value=est.value, low=est.low, high=est.high, n=est.n)
 
 
 @dataclass
@@ -365,41 +325,22 @@ def _units(suite: Suite, rows: Sequence[_Row]) -> list[_Unit]:
     return units
 
 
-def _share(units: Iterable[_Unit]) -> Estimate:
+def _units_share(units: Iterable[_Unit]) -> Estimate:
     """Pass share of the decided units, clustered by key (a case or a group)."""
-    num: Counter[str] = Counter()
-    den: Counter[str] = Counter()
-    for u in units:
-        if u.outcome in ("pass", "fail"):
-            num[u.key] += u.outcome == "pass"
-            den[u.key] += 1
-    return estimate([num[k] for k in den], list(den.values()))
+    return share((u.key, u.outcome) for u in units)
 
 
 def _bounds(rows: Sequence[_Row]) -> Bounds:
-    passed = sum(r.outcome == "pass" for r in rows)
-    undecided = sum(r.outcome == "unknown" for r in rows)
-    total = passed + undecided + sum(r.outcome == "fail" for r in rows)
-    if total == 0:
-        return Bounds(low=None, high=None, undecided=0)
-    low, high = passed / total, (passed + undecided) / total
-    return Bounds(low=round(low, 6), high=round(high, 6), undecided=undecided)
+    return bounds(
+        passed=sum(r.outcome == "pass" for r in rows),
+        failed=sum(r.outcome == "fail" for r in rows),
+        undecided=sum(r.outcome == "unknown" for r in rows),
+    )
 
 
 def _headline_metric(units: Sequence[_Unit]) -> HeadlineMetric:
     kinds = {u.grouped for u in units}
     return "mixed" if len(kinds) > 1 else "group" if kinds == {True} else "strict"
-
-
-def _per_case(outcomes: Iterable[tuple[str, str | None]]) -> Estimate:
-    """Pass share of (case, outcome) pairs whose outcome is pass or fail, by case."""
-    num: Counter[str] = Counter()
-    den: Counter[str] = Counter()
-    for case, outcome in outcomes:
-        if outcome in ("pass", "fail"):
-            num[case] += outcome == "pass"
-            den[case] += 1
-    return estimate([num[k] for k in den], list(den.values()))
 
 
 def _group(rows: Iterable[_Row], all_units: Sequence[_Unit]) -> GroupMetrics:
@@ -432,15 +373,15 @@ def _group(rows: Iterable[_Row], all_units: Sequence[_Unit]) -> GroupMetrics:
         decided=len(decided),
         errors=sum(r.outcome == "error" for r in rows),
         undecided=sum(r.outcome == "unknown" for r in rows),
-        headline=_share(units),
+        headline=_units_share(units),
         headline_metric=_headline_metric(units),
         groups=len({u.key for u in grouped}),
-        group_accuracy=_share(grouped),
+        group_accuracy=_units_share(grouped),
         groups_undecided=sum(u.outcome not in ("pass", "fail") for u in grouped),
         strict_accuracy=estimate(strict_num, strict_den),
         strict_bounds=_bounds(rows),
-        probe_accuracy=_per_case((r.case, r.probe) for r in rows),
-        setup_pass_rate=_per_case((r.case, r.setup) for r in rows),
+        probe_accuracy=share((r.case, r.probe) for r in rows),
+        setup_pass_rate=share((r.case, r.setup) for r in rows),
         check_accuracy=estimate(chk_num, chk_den),
         checks={
             "pass": sum(r.passed for r in rows),
