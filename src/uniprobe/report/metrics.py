@@ -316,12 +316,12 @@ def _units(suite: Suite, rows: Sequence[_Row]) -> list[_Unit]:
     units = []
     for r in rows:
         if r.group is None:
-            units.append(_Unit(r.case, frozenset((r.case,)), False, r.outcome))
+            units.append(_Unit(f"case:{r.case}", frozenset((r.case,)), False, r.outcome))
         else:
             by_group[(r.group, r.epoch)][r.case] = r.outcome
     for (group, _), outcomes in sorted(by_group.items()):
         ids = members[group]
-        units.append(_Unit(group, frozenset(ids), True, group_outcome(ids, outcomes)))
+        units.append(_Unit(f"group:{group}", frozenset(ids), True, group_outcome(ids, outcomes)))
     return units
 
 
