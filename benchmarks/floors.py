@@ -4,9 +4,12 @@ Each strategy answers every turn of every case by a fixed rule, without reading 
 prompt; its answers go through the public import path (`uniprobe.export_prompts` ->
 answer files -> `uniprobe.import_run` with the `reference` policy and synthetic images
 -> `uniprobe.summary`), so they are judged exactly as a model's would be. The figure
-is the suite's headline metric, strict accuracy as `uniprobe.summary` reports it, per
-subtype, per family and overall. Issue 12 requires every subtype cell to be at most
-10% for every strategy; cells above 10% are marked `*`.
+is the suite's headline metric as `uniprobe.summary` reports it (group accuracy for a
+subtype whose cases have contrast groups, else strict accuracy; a family and the whole
+suite count groups and ungrouped cases as units), with strict accuracy beside it in
+parentheses, per subtype, per family and overall. Issue 12 requires every subtype's
+headline to be at most 10% for every strategy; headlines above 10% are marked `*`
+(nothing is asserted here: the test of that limit comes with the new suite).
 
 Strategies (every turn is answered, required or not):
 
@@ -31,8 +34,10 @@ Strategies (every turn is answered, required or not):
 
     python benchmarks/floors.py [--suite core] [--out DIR]
 
-prints the table (rows: families, their subtypes, overall; columns: strategies), then
-per strategy its overall strict accuracy and how many subtypes exceed 10%.
+prints the table (rows: families, their subtypes, overall; columns: strategies; cells
+"headline (strict)" in %, the headline metric of each row after its name), then per
+strategy its overall headline and strict accuracy and how many subtypes' headlines
+exceed 10%.
 """
 
 from __future__ import annotations
@@ -208,8 +213,13 @@ def measure(suite: str | Path, out: Path, strategies: Sequence[str] = STRATEGIES
 
 
 def strict(group: GroupMetrics | None) -> float | None:
-    """A group's strict accuracy (None when nothing was decided)."""
+    """A row's strict accuracy (None when nothing was decided)."""
     return None if group is None else group.strict_accuracy.value
+
+
+def headline(group: GroupMetrics | None) -> float | None:
+    """A row's headline (None when nothing was decided)."""
+    return None if group is None else group.headline.value
 
 
 def cell(value: float | None) -> str:
@@ -219,15 +229,23 @@ def cell(value: float | None) -> str:
     return f"{100 * value:.1f}{'*' if value > LIMIT else ''}"
 
 
+def pair(group: GroupMetrics | None) -> str:
+    """'headline (strict)': the headline marked `*` above the limit, strict beside it."""
+    value = strict(group)
+    beside = "n/a" if value is None else f"{100 * value:.1f}"
+    return f"{cell(headline(group))} ({beside})"
+
+
 def table(floors: Floors) -> list[str]:
     """The printed lines: rows of families, subtypes and overall; a line per strategy."""
     names = list(floors.summaries)
     first = next(iter(floors.summaries.values()))
-    width = max(len(k) for k in [*first.subtypes, "overall"]) + 2
-    lines = ["".ljust(width) + "".join(n.rjust(12) for n in names)]
+    width = max(len(k) for k in [*first.subtypes, "overall"]) + 11
+    lines = ["".ljust(width) + "".join(n.rjust(16) for n in names)]
 
     def row(label: str, groups: list[GroupMetrics | None]) -> str:
-        return label.ljust(width) + "".join(cell(strict(g)).rjust(12) for g in groups)
+        metric = next((g.headline_metric for g in groups if g is not None), "")
+        return f"{label} [{metric}]".ljust(width) + "".join(pair(g).rjust(16) for g in groups)
 
     for family in first.families:
         lines.append(row(family, [s.families.get(family) for s in floors.summaries.values()]))
@@ -239,10 +257,11 @@ def table(floors: Floors) -> list[str]:
     lines.append(row("overall", [s.overall for s in floors.summaries.values()]))
     lines.append("")
     for name, s in floors.summaries.items():
-        over = sum((strict(g) or 0) > LIMIT for g in s.subtypes.values())
+        over = sum((headline(g) or 0) > LIMIT for g in s.subtypes.values())
         lines.append(
-            f"{name}: overall strict accuracy {cell(strict(s.overall)).rstrip('*')}%; "
-            f"{over}/{len(s.subtypes)} subtypes above {100 * LIMIT:.0f}%"
+            f"{name}: overall headline {cell(headline(s.overall)).rstrip('*')}%, "
+            f"strict accuracy {cell(strict(s.overall)).rstrip('*')}%; "
+            f"{over}/{len(s.subtypes)} subtypes' headlines above {100 * LIMIT:.0f}%"
         )
     return lines
 
@@ -257,7 +276,10 @@ def main() -> None:
     floors = measure(args.suite, out)
     wall = time.perf_counter() - start
     first = next(iter(floors.summaries.values()))
-    print(f"suite {args.suite}: {first.overall.cases} cases; strict accuracy (%), * above 10%")
+    print(
+        f"suite {args.suite}: {first.overall.cases} cases, {first.overall.groups} groups; "
+        "headline (strict accuracy) in %, * headline above 10%"
+    )
     print("\n".join(table(floors)))
     print(f"wall time {wall:.0f} s")
     if not args.out:

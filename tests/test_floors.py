@@ -5,9 +5,11 @@ from __future__ import annotations
 import importlib.util
 import sys
 from pathlib import Path
-from types import ModuleType
+from types import ModuleType, SimpleNamespace
+from typing import Any
 
 from conftest import TINY_SUITE
+from uniprobe.report.metrics import Estimate
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -19,6 +21,14 @@ def _floors() -> ModuleType:
     sys.modules["floors"] = module
     spec.loader.exec_module(module)
     return module
+
+
+def _metrics(*, headline: float, strict: float) -> Any:
+    """Just the two figures the table reads from a GroupMetrics."""
+    return SimpleNamespace(
+        headline=Estimate(value=headline, low=None, high=None, n=1),
+        strict_accuracy=Estimate(value=strict, low=None, high=None, n=1),
+    )
 
 
 def test_floors_on_a_tiny_suite(tmp_path: Path) -> None:
@@ -66,6 +76,24 @@ def test_floors_on_a_tiny_suite(tmp_path: Path) -> None:
         == 0.0
     )
 
+    # the tiny suite has no groups: every headline is strict accuracy
+    for summary in result.summaries.values():
+        assert summary.overall.headline == summary.overall.strict_accuracy
+        assert summary.overall.headline_metric == "strict"
+
     lines = floors.table(result)
-    assert lines[-1].startswith("always-act: overall strict accuracy")
-    assert any(line.startswith("  post_generation/condition_after_edit") for line in lines)
+    assert lines[-1].startswith("always-act: overall headline 0.0%, strict accuracy 0.0%;")
+    assert lines[-1].endswith("0/2 subtypes' headlines above 10%")
+    row = next(line for line in lines if line.startswith("  post_generation/condition_after_edit"))
+    assert "[strict]" in row
+    # text-only, refuse, unchanged, never-act, always-act: "headline (strict)" in %
+    assert row.split("]", 1)[1].split() == ["0.0", "(0.0)"] * 5
+
+
+def test_the_table_shows_the_headline_with_strict_beside_it() -> None:
+    floors = _floors()
+    grouped = _metrics(headline=0.5, strict=0.75)
+    plain = _metrics(headline=0.05, strict=0.05)
+    assert floors.pair(grouped) == "50.0* (75.0)"
+    assert floors.pair(plain) == "5.0 (5.0)"
+    assert floors.pair(None) == "n/a (n/a)"

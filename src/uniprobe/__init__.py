@@ -59,7 +59,7 @@ from uniprobe.errors import (
     UnknownNameError,
     UsageError,
 )
-from uniprobe.report.metrics import RunSummary
+from uniprobe.report.metrics import Estimate, RunSummary
 from uniprobe.runner.run import ErrorCount, RunResult
 from uniprobe.scoring.judge import Judge, JudgeContext, JudgeResult
 from uniprobe.scoring.judge import judges as judge_registry
@@ -79,6 +79,7 @@ __all__ = [
     "ConfigError",
     "Conversation",
     "ErrorCount",
+    "Estimate",
     "ImageData",
     "ImageKind",
     "Judge",

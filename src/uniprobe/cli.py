@@ -256,13 +256,30 @@ def _print_result(r: uniprobe.RunResult, policy: str | None) -> None:
         )
     line = f"{r.model}: {r.samples} samples ({r.new_samples} new, {r.errors} errors) in {r.path}"
     if policy is not None:
-        acc = uniprobe.summary(r.path, policy=policy).overall.strict_accuracy
-        line += f"; strict accuracy {_fmt(acc.value)} [{_fmt(acc.low)}, {_fmt(acc.high)}]"
+        g = uniprobe.summary(r.path, policy=policy).overall
+        line += f"; headline {_fmt_est(g.headline)} ({g.headline_metric})"
+        line += f"; strict accuracy {_fmt_est(g.strict_accuracy)}"
     out.print(line, highlight=False, soft_wrap=True)
 
 
 def _fmt(v: float | None) -> str:
     return "–" if v is None else f"{100 * v:.1f}%"
+
+
+def _fmt_est(e: uniprobe.Estimate) -> str:
+    """'50.0% [9.5%, 90.5%]', or '–' when nothing was decided."""
+    if e.value is None:
+        return "–"
+    return f"{_fmt(e.value)} [{_fmt(e.low)}, {_fmt(e.high)}]"
+
+
+def _fmt_half(half: float | None) -> str:
+    return "" if half is None else f" ±{100 * half:.1f}"
+
+
+def _fmt_bounds(low: float | None, high: float | None, undecided: int) -> str:
+    """The strict bounds, or '–' when no sample was undecided (they equal the value)."""
+    return "–" if not undecided else f"[{_fmt(low)}, {_fmt(high)}]"
 
 
 def _fmt_ci(ci: tuple[float, float] | None) -> str:
@@ -318,7 +335,8 @@ def summary(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts and CI.")] = False,
 ) -> None:
-    """Metrics of one run: overall, per family, per subtype.
+    """Metrics of one run: overall, per family, per subtype, led by the headline (group
+    accuracy where cases have contrast groups, else strict accuracy), with 95% intervals.
 
     When the scores cover fewer samples than the run holds, the first line says so
     ("scores cover 26 of 401 samples; run `uniprobe score RUN`"; in JSON: "note")."""
@@ -336,23 +354,33 @@ def summary(
             for k, v in s.subtypes.items()
             if k.startswith(f"{family}/")
         ]
-    table = []
-    for label, g in rows:
-        a = g.strict_accuracy
-        table.append(
-            [
-                label,
-                str(g.samples),
-                f"{_fmt(a.value)} [{_fmt(a.low)}, {_fmt(a.high)}]",
-                _fmt(g.check_accuracy.value),
-                _fmt(g.literal_failure_rate.value),
-                ", ".join(f"{t} {n}" for t, n in g.tags.items()),
-            ]
-        )
+    table = [
+        [
+            label,
+            str(g.samples),
+            f"{_fmt_est(g.headline)}{_fmt_half(g.headline.half_width)}",
+            g.headline_metric,
+            _fmt_est(g.strict_accuracy),
+            _fmt_bounds(g.strict_bounds.low, g.strict_bounds.high, g.strict_bounds.undecided),
+            _fmt_est(g.group_accuracy),
+            _fmt_est(g.probe_accuracy),
+            _fmt(g.setup_pass_rate.value),
+            _fmt(g.check_accuracy.value),
+            _fmt(g.literal_failure_rate.value),
+            ", ".join(f"{t} {n}" for t, n in g.tags.items()),
+        ]
+        for label, g in rows
+    ]
     columns = [
-        "group",
+        "family / subtype",
         "samples",
-        "strict accuracy [95% CI]",
+        "headline [95% CI] ±half-width",
+        "headline metric",
+        "strict [95% CI]",
+        "strict if unknowns fail/pass",
+        "group acc. [95% CI]",
+        "probe | setup [95% CI]",
+        "setup pass",
         "check acc.",
         "literal rate",
         "failure tags",

@@ -1,15 +1,21 @@
 """The statistics uniprobe reports, in one place: pure functions of counts.
 
-* `bootstrap_ratio`: a ratio of sums with a case-clustered percentile bootstrap (the
-  intervals of every accuracy in summaries and reports);
+* `cluster_wilson`: a proportion of units clustered by case (or by contrast group) with
+  the Wilson interval at the effective sample size n / deff (the intervals of every
+  accuracy in summaries and reports: they never collapse at 0% or 100%);
+* `design_effect`: Kish's design effect of such clusters, from the intra-cluster
+  correlation (one-way ANOVA estimator);
+* `bootstrap_ratio`: a ratio of sums with a case-clustered percentile bootstrap;
 * `paired_bootstrap`: the difference of two such ratios on the same clusters, resampled
   together (leaderboard significance);
-* `wilson`: the Wilson score interval of a proportion (judge calibration);
+* `wilson`: the Wilson score interval of a proportion (judge calibration, and the
+  interval `cluster_wilson` widens);
 * `cohen_kappa`: agreement of two raters beyond chance (a judge against people);
 * `krippendorff_alpha`: agreement of any number of raters with missing values (people
   among themselves), nominal, computed exactly.
 
 Resampling uses NumPy's generator with a fixed seed, so every figure is reproducible.
+Every interval is 95% (z = 1.96).
 """
 
 from __future__ import annotations
@@ -25,18 +31,24 @@ from numpy.typing import NDArray
 
 __all__ = [
     "BOOTSTRAP",
+    "Z95",
     "Alpha",
     "Interval",
     "Kappa",
     "bootstrap_ratio",
+    "cluster_wilson",
     "cohen_kappa",
+    "design_effect",
     "krippendorff_alpha",
     "paired_bootstrap",
     "wilson",
+    "wilson_bounds",
 ]
 
 BOOTSTRAP = 2000
-"""Bootstrap resamples for every interval."""
+"""Bootstrap resamples for every bootstrap interval."""
+Z95 = 1.96
+"""The normal quantile of a two-sided 95% interval (to two decimals, as usually quoted)."""
 
 
 @dataclass(frozen=True)
@@ -107,17 +119,64 @@ def paired_bootstrap(
     return Interval(value=value, low=low, high=high, n=k)
 
 
-def wilson(successes: int, n: int, z: float = 1.96) -> tuple[float, float] | None:
+def wilson(successes: int, n: int, z: float = Z95) -> tuple[float, float] | None:
     """Wilson score interval of a proportion (95% by default); None for no trials.
 
     It treats items as independent; items of one image share its reading, so read it as
     a lower bound on the uncertainty."""
     if n <= 0:
         return None
-    p = successes / n
+    return wilson_bounds(successes / n, n, z)
+
+
+def wilson_bounds(p: float, n: float, z: float = Z95) -> tuple[float, float]:
+    """Wilson bounds of proportion p over n (> 0) trials; n may be fractional (an
+    effective sample size)."""
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
     return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def design_effect(num: Sequence[float], den: Sequence[float]) -> float:
+    """Kish's design effect 1 + (m - 1) * rho of binary units clustered (cluster i holds
+    den[i] units of which num[i] passed; empty clusters are left out).
+
+    m is the mean number of units per cluster; rho the intra-cluster correlation by the
+    one-way ANOVA estimator, clamped to [0, 1]. With one unit per cluster the design
+    effect is 1. When rho cannot be estimated (a single cluster, or no variation at
+    all, as at 0% or 100%) it is taken as 1: the units of a cluster are assumed to agree,
+    so the effective sample size is the number of clusters, never more."""
+    pairs = [(float(a), float(m)) for a, m in zip(num, den, strict=True) if m > 0]
+    k = len(pairs)
+    total = sum(m for _, m in pairs)
+    if k == 0 or total == k:
+        return 1.0
+    mean_size = total / k
+    p = sum(a for a, _ in pairs) / total
+    between = sum(m * (a / m - p) ** 2 for a, m in pairs)
+    within = sum(a * (1 - a / m) for a, m in pairs)
+    rho = 1.0
+    if k > 1 and between + within > 0:
+        msb = between / (k - 1)
+        msw = within / (total - k)
+        n0 = (total - sum(m * m for _, m in pairs) / total) / (k - 1)
+        rho = min(1.0, max(0.0, (msb - msw) / (msb + (n0 - 1) * msw)))
+    return 1 + (mean_size - 1) * rho
+
+
+def cluster_wilson(num: Sequence[float], den: Sequence[float], *, z: float = Z95) -> Interval:
+    """sum(num)/sum(den) with the Wilson interval at the effective size n / deff.
+
+    Cluster i holds den[i] binary units (the epochs of a case, the checks of a case, the
+    epochs of a contrast group), num[i] of which passed; `design_effect` widens the
+    interval as far as units of a cluster agree. Wilson's interval never collapses at 0
+    or 1: 0 of 12 independent units gives [0.0, 0.2425]. No units: value None."""
+    total = float(sum(den))
+    if total == 0:
+        return Interval(value=None, low=None, high=None, n=0)
+    value = float(sum(num)) / total
+    low, high = wilson_bounds(value, total / design_effect(num, den), z)
+    return Interval(value=round(value, 6), low=round(low, 6), high=round(high, 6), n=int(total))
 
 
 @dataclass(frozen=True)

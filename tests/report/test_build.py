@@ -417,7 +417,16 @@ def test_summary_json_from_the_command_line(runs: list[Path]) -> None:
     )
     assert done.returncode == 0, done.stderr
     data = json.loads(done.stdout)
-    assert data["overall"]["strict_accuracy"] == {"value": 1.0, "low": 1.0, "high": 1.0, "n": 3}
+    # 3 of 3: Wilson at n = 3, not a point at 100%
+    assert data["overall"]["strict_accuracy"] == {
+        "value": 1.0,
+        "low": 0.438494,
+        "high": 1.0,
+        "n": 3,
+        "half_width": 0.280753,
+    }
+    assert data["overall"]["headline_metric"] == "strict"
+    assert all(g["headline"]["half_width"] is not None for g in data["subtypes"].values())
     assert list(data["families"]) == ["global_instruction", "editing"]
     assert list(data["distances"]) == ["2"]
     assert data == json.loads(uniprobe.summary(oracle).model_dump_json())

@@ -11,6 +11,7 @@ import pytest
 import uniprobe
 from conftest import TINY_SUITE
 from uniprobe.report.metrics import (
+    Bounds,
     Estimate,
     GroupMetrics,
     bootstrap_ratio,
@@ -150,9 +151,13 @@ def test_summary_of_the_oracle(runs: dict[str, Path]) -> None:
     assert (s.epochs, s.scored, s.cost_usd) == (1, 2, 0.0)
     assert s.judges == {"ocr": "2", "pixels": "3", "reference": "3"}
     assert s.mean_latency_s is not None and s.mean_latency_s >= 0
-    assert s.overall.strict_accuracy == Estimate(value=1.0, low=1.0, high=1.0, n=2)
-    assert s.overall.check_accuracy == Estimate(value=1.0, low=1.0, high=1.0, n=5)
-    assert s.overall.literal_failure_rate == Estimate(value=0.0, low=0.0, high=0.0, n=2)
+    # 2 of 2: Wilson's interval at n = 2 does not collapse at 100%
+    assert s.overall.strict_accuracy == Estimate(value=1.0, low=0.342372, high=1.0, n=2)
+    assert s.overall.headline == s.overall.strict_accuracy  # the tiny suite has no groups
+    assert s.overall.headline_metric == "strict"
+    # 5 checks in 2 cases that all agree: the effective size is the 2 cases
+    assert s.overall.check_accuracy == Estimate(value=1.0, low=0.342372, high=1.0, n=5)
+    assert s.overall.literal_failure_rate == Estimate(value=0.0, low=0.0, high=0.657628, n=2)
     assert s.overall.literal_share_of_failures is None
     assert s.overall.tags == {}
     assert s.overall.checks == {"pass": 5, "fail": 0, "unknown": 0}
@@ -162,29 +167,43 @@ def test_summary_of_the_oracle(runs: dict[str, Path]) -> None:
 
 def test_summary_of_the_literal_reference(runs: dict[str, Path]) -> None:
     s = uniprobe.summary(runs["reference/literal"])
+    zero = Estimate(value=0.0, low=0.0, high=0.657628, n=2)
+    none = Estimate(value=None, low=None, high=None, n=0)
     assert s.overall == GroupMetrics(
         cases=2,
         samples=2,
         decided=2,
         errors=0,
         undecided=0,
-        strict_accuracy=Estimate(value=0.0, low=0.0, high=0.0, n=2),
-        check_accuracy=Estimate(value=0.6, low=0.0, high=0.75, n=5),
+        headline=zero,
+        headline_metric="strict",
+        groups=0,
+        group_accuracy=none,
+        groups_undecided=0,
+        strict_accuracy=zero,
+        strict_bounds=Bounds(low=0.0, high=0.0, undecided=0),
+        probe_accuracy=zero,  # every check is a probe
+        setup_pass_rate=none,
+        # 3 of 5 checks; the 2 cases disagree within (2/4) more than between: deff 1
+        check_accuracy=Estimate(value=0.6, low=0.184012, high=0.908905, n=5),
         checks={"pass": 3, "fail": 2, "unknown": 0},
-        literal_failure_rate=Estimate(value=1.0, low=1.0, high=1.0, n=2),
+        literal_failure_rate=Estimate(value=1.0, low=0.342372, high=1.0, n=2),
         literal_share_of_failures=1.0,
         tags={"literal": 2, "wrong_branch": 1},
         refusals=0,
-        refusal_rate=Estimate(value=0.0, low=0.0, high=0.0, n=2),
+        refusal_rate=zero,
     )
+    assert s.overall.strict_accuracy.half_width == 0.328814
     gi = s.families["global_instruction"]
     assert (gi.cases, gi.samples, gi.decided) == (1, 1, 1)
-    assert gi.strict_accuracy == Estimate(value=0.0, low=None, high=None, n=1)
-    assert gi.literal_failure_rate == Estimate(value=1.0, low=None, high=None, n=1)
+    # one sample: Wilson at n = 1, never a point
+    assert gi.strict_accuracy == Estimate(value=0.0, low=0.0, high=0.793457, n=1)
+    assert gi.literal_failure_rate == Estimate(value=1.0, low=0.206543, high=1.0, n=1)
     assert gi.tags == {"literal": 1}
     post = s.families["post_generation"]
-    assert post.strict_accuracy == Estimate(value=0.0, low=None, high=None, n=1)
-    assert post.check_accuracy == Estimate(value=0.75, low=None, high=None, n=4)
+    assert post.strict_accuracy == Estimate(value=0.0, low=0.0, high=0.793457, n=1)
+    # 3 of 4 checks of one case: they count as one unit (n / deff = 1)
+    assert post.check_accuracy == Estimate(value=0.75, low=0.117906, high=0.985366, n=4)
     assert post.tags == {"literal": 1, "wrong_branch": 1}
     assert s.subtypes["global_instruction/numeric_transform"] == gi
     assert s.subtypes["post_generation/condition_after_edit"] == post
@@ -289,34 +308,46 @@ def test_summarize_counts_undecided_and_errors_apart(tiny: Path) -> None:
         6,
         2.0,
     )
+    half = Estimate(value=0.5, low=0.150036, high=0.849964, n=4)
+    none = Estimate(value=None, low=None, high=None, n=0)
     assert s.overall == GroupMetrics(
         cases=2,
         samples=6,
         decided=4,
         errors=1,
         undecided=1,
-        # 2 of the 4 decided samples pass; the unknown and the error count for neither
-        strict_accuracy=Estimate(value=0.5, low=0.5, high=0.5, n=4),
+        headline=half,
+        headline_metric="strict",
+        groups=0,
+        group_accuracy=none,
+        groups_undecided=0,
+        # 2 of the 4 decided samples pass; the unknown and the error count for neither;
+        # each case has a pass and a fail (rho 0): n / deff = 4
+        strict_accuracy=half,
+        # the unknown sample counted as failed (2/5), then as passed (3/5)
+        strict_bounds=Bounds(low=0.4, high=0.6, undecided=1),
+        probe_accuracy=half,
+        setup_pass_rate=none,
         # birds: 1 pass 1 fail (unknowns and the error sample left out); dog: 7 pass 1 fail
-        check_accuracy=Estimate(value=0.8, low=0.5, high=0.875, n=10),
+        check_accuracy=Estimate(value=0.8, low=0.442043, high=0.95282, n=10),
         checks={"pass": 8, "fail": 2, "unknown": 2},
-        literal_failure_rate=Estimate(value=0.25, low=0.0, high=0.5, n=4),
+        literal_failure_rate=Estimate(value=0.25, low=0.045586, high=0.699364, n=4),
         literal_share_of_failures=0.5,
         tags={"literal": 1, "wrong_branch": 1},
         refusals=1,
         # the refusing sample is one of 6 (errors included): birds 0/4, dog 1/2
-        refusal_rate=Estimate(value=0.166667, low=0.0, high=0.5, n=6),
+        refusal_rate=Estimate(value=0.166667, low=0.0195, high=0.667919, n=6),
     )
     gi = s.families["global_instruction"]
     assert (gi.cases, gi.samples, gi.decided, gi.errors, gi.undecided) == (1, 4, 2, 1, 1)
-    assert gi.strict_accuracy == Estimate(value=0.5, low=None, high=None, n=2)
-    assert gi.check_accuracy == Estimate(value=0.5, low=None, high=None, n=2)
-    assert gi.literal_failure_rate == Estimate(value=0.5, low=None, high=None, n=2)
+    one_of_two = Estimate(value=0.5, low=0.054619, high=0.945381, n=2)
+    assert gi.strict_accuracy == gi.check_accuracy == gi.literal_failure_rate == one_of_two
+    assert gi.strict_bounds == Bounds(low=0.333333, high=0.666667, undecided=1)
     assert gi.tags == {"literal": 1}
     post = s.families["post_generation"]
     assert (post.decided, post.errors, post.undecided, post.refusals) == (2, 0, 0, 1)
-    assert post.strict_accuracy == Estimate(value=0.5, low=None, high=None, n=2)
-    assert post.literal_failure_rate == Estimate(value=0.0, low=None, high=None, n=2)
+    assert post.strict_accuracy == one_of_two
+    assert post.literal_failure_rate == Estimate(value=0.0, low=0.0, high=0.793457, n=2)
     assert post.literal_share_of_failures == 0.0
     assert list(s.subtypes) == SUBTYPE_KEYS
 
@@ -365,7 +396,8 @@ def test_summarize_latency_percentiles_and_locality(tiny: Path) -> None:
     assert s.locality is not None
     assert (s.locality.checks, s.locality.unknown, s.locality.measured) == (3, 1, 2)
     # dog: 1 of 2 decided pass; birds (a VLM-style verdict, no pixels): 1 of 1
-    assert s.locality.pass_rate == Estimate(value=0.666667, low=0.5, high=1.0, n=3)
+    # deff 1 (the dog's verdicts disagree): Wilson 2/3 at n = 3
+    assert s.locality.pass_rate == Estimate(value=0.666667, low=0.207655, high=0.93851, n=3)
     assert (s.locality.median_changed_share, s.locality.median_ssim) == (0.101, 0.745)
     assert s.distances == {}
 
@@ -446,6 +478,7 @@ def test_summarize_by_context_distance_and_per_case_counts(tmp_path: Path) -> No
     }
     s = summarize(suite, _manifest(), {}, scores, "reference")
     assert list(s.distances) == ["0", "5"]
-    assert s.distances["0"].strict_accuracy == Estimate(value=1.0, low=None, high=None, n=1)
-    assert s.distances["5"].strict_accuracy == Estimate(value=0.5, low=0.0, high=1.0, n=2)
+    assert s.distances["0"].strict_accuracy == Estimate(value=1.0, low=0.206543, high=1.0, n=1)
+    assert s.distances["5"].strict_accuracy == Estimate(value=0.5, low=0.094529, high=0.905471, n=2)
+    assert s.distances["5"].probe_accuracy == s.distances["5"].strict_accuracy
     assert strict_by_case(suite, scores) == {"d.zero": (1, 1), "d.five": (0, 1), "d.five.b": (1, 1)}

@@ -72,9 +72,17 @@ __all__ = [
 MARKER = "report.json"
 _ASSETS = ("report.css", "gallery.js")
 _CHARTS = (
-    ("subtypes", "Strict accuracy by subtype, with 95% bootstrap whiskers; a bar per run."),
+    (
+        "subtypes",
+        "Headline by subtype (group accuracy where the cases have contrast groups, else "
+        "strict accuracy), with 95% whiskers; a bar per run.",
+    ),
     ("tags", "Failed checks by failure tag (a failure can carry several tags)."),
-    ("distance", "Strict accuracy of the cases tagged distance:N against N, with 95% whiskers."),
+    (
+        "distance",
+        "Probe accuracy (given setup; filler checks never count) of the cases tagged "
+        "distance:N against N, with 95% whiskers.",
+    ),
 )
 _ABSENT = {
     "subtypes": "No scored sample.",

@@ -19,7 +19,7 @@ def _point(est: Estimate | None) -> Point | None:
 
 
 def subtype_chart(summaries: Sequence[RunSummary], labels: Sequence[str]) -> str | None:
-    """Strict accuracy by subtype, with 95% whiskers, a bar per run."""
+    """The headline by subtype, with 95% whiskers, a bar per run."""
     keys: list[str] = []
     for s in summaries:
         keys += [k for k in s.subtypes if k not in keys]
@@ -28,11 +28,11 @@ def subtype_chart(summaries: Sequence[RunSummary], labels: Sequence[str]) -> str
     series = [
         Series(
             label,
-            [_point(s.subtypes[k].strict_accuracy) if k in s.subtypes else None for k in keys],
+            [_point(s.subtypes[k].headline) if k in s.subtypes else None for k in keys],
         )
         for s, label in zip(summaries, labels, strict=True)
     ]
-    return bar_chart(keys, series, title="Strict accuracy by subtype (95% interval)")
+    return bar_chart(keys, series, title="Headline by subtype (95% interval)")
 
 
 def tags_chart(summaries: Sequence[RunSummary], labels: Sequence[str]) -> str | None:
@@ -49,7 +49,7 @@ def tags_chart(summaries: Sequence[RunSummary], labels: Sequence[str]) -> str | 
 
 
 def distance_chart(summaries: Sequence[RunSummary], labels: Sequence[str]) -> str | None:
-    """Strict accuracy against context distance (cases tagged 'distance:N'), with whiskers."""
+    """Probe accuracy against context distance (cases tagged 'distance:N'), with whiskers."""
     distances = sorted({int(d) for s in summaries for d in s.distances})
     if not distances:
         return None
@@ -57,7 +57,7 @@ def distance_chart(summaries: Sequence[RunSummary], labels: Sequence[str]) -> st
         Series(
             label,
             [
-                _point(s.distances[str(d)].strict_accuracy) if str(d) in s.distances else None
+                _point(s.distances[str(d)].probe_accuracy) if str(d) in s.distances else None
                 for d in distances
             ],
         )
@@ -66,7 +66,7 @@ def distance_chart(summaries: Sequence[RunSummary], labels: Sequence[str]) -> st
     return line_chart(
         [str(d) for d in distances],
         series,
-        title="Strict accuracy against context distance (95% interval)",
+        title="Probe accuracy against context distance (95% interval)",
         x_title="unrelated turns between the rule and the request",
     )
 

@@ -1,8 +1,26 @@
-"""Metrics of a scored run, with bootstrap confidence intervals clustered by case.
+"""Metrics of a scored run, with 95% intervals that never collapse at 0% or 100%.
 
-* **Strict accuracy**: share of decided samples whose every check passed. A sample is
-  decided when a check failed or all passed; samples with an error or with only
-  pass-and-unknown verdicts are counted apart, never as pass or fail.
+Units: a *sample* is one case in one epoch; it is decided when a check failed or all
+passed; samples with an error or with only pass-and-unknown verdicts are counted apart,
+never as pass or fail.
+
+* **Headline**: the pass share of *units*, where a unit is a contrast group in an epoch
+  (for cases with a `group`) or a sample (for cases without). A subtype whose cases all
+  have groups thus reports group accuracy, one without groups strict accuracy
+  (`headline_metric` "group" or "strict"); a family or the whole run counts its groups
+  and its ungrouped cases together ("mixed" when it has both). Summary and report lead
+  with it.
+* **Group accuracy**: share of decided groups-in-an-epoch that passed: every member's
+  sample of that epoch passed (see `uniprobe.report.outcomes`: a member that errored or
+  is missing leaves the group undecided, a failed member fails it). Only cases with a
+  group count.
+* **Strict accuracy**: share of decided samples whose every check passed, with its
+  bounds when some samples are undecided (`strict_bounds`: every undecided sample
+  counted as failed, then as passed).
+* **Probe accuracy given setup**: among samples whose `setup` checks all passed (or that
+  have none) and whose `probe` checks are decided, the share whose every probe check
+  passed; `filler` checks never count. **Setup pass rate**: share of samples with
+  decided setup checks whose setup all passed.
 * **Check accuracy**: passed checks over passed-and-failed checks (a conditional is one).
 * **Literal-failure rate**: share of decided samples with a failure tagged `literal`.
 * **Refusal rate**: share of samples in which the model refused at least once.
@@ -12,9 +30,12 @@
   them: after alignment and colour matching where the judge aligned (its default
   `aligned` metric; see `uniprobe.report.locality`), else the strict pixel share. The
   median strict (pre-alignment) share is kept beside it.
-* **Context distance**: strict accuracy of the cases tagged `distance:N`, per N.
-* Intervals: 95% percentile bootstrap that resamples *cases* (all epochs of a case go
-  together), 2000 replicates, fixed seed, so equal inputs give equal intervals.
+* **Context distance**: the metrics of the cases tagged `distance:N`, per N; its figure
+  is their probe accuracy (the filler turns between rule and test never count).
+* Intervals: Wilson's at the effective sample size n / deff, where deff is the design
+  effect of the clusters (a case's epochs; a group's epochs) from their intra-cluster
+  correlation (`uniprobe.statistics.cluster_wilson`); with one epoch, n itself. Each
+  estimate carries its 95% half-width, (high - low) / 2.
 """
 
 from __future__ import annotations
@@ -22,24 +43,43 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from uniprobe.cases.schema import FAMILIES, Case, Suite
+from uniprobe.report.estimates import (
+    BOOTSTRAP,
+    Bounds,
+    Estimate,
+    bootstrap_ratio,
+    bounds,
+    estimate,
+    share,
+)
 from uniprobe.report.locality import measure_of
-from uniprobe.statistics import BOOTSTRAP
-from uniprobe.statistics import bootstrap_ratio as _bootstrap_ratio
-from uniprobe.store.records import Manifest, SampleRecord, ScoreRecord, Verdict
+from uniprobe.report.outcomes import Eligibility, group_outcome, part, probe_given_setup
+from uniprobe.store.records import (
+    Manifest,
+    Outcome,
+    SampleRecord,
+    ScoreRecord,
+    Status,
+    Verdict,
+)
 
 __all__ = [
     "BOOTSTRAP",
+    "Bounds",
     "Estimate",
     "GroupMetrics",
+    "HeadlineMetric",
     "Locality",
     "RunSummary",
     "bootstrap_ratio",
     "distance_of",
+    "estimate",
     "strict_by_case",
     "summarize",
     "walk_verdicts",
@@ -50,17 +90,9 @@ class _M(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class Estimate(_M):
-    """A proportion with its 95% interval (None when nothing was decided)."""
-
-    value: float | None
-    """Point estimate."""
-    low: float | None
-    """2.5th percentile of the bootstrap (None with fewer than two decided cases)."""
-    high: float | None
-    """97.5th percentile of the bootstrap (None with fewer than two decided cases)."""
-    n: int
-    """Decided units behind the estimate."""
+HeadlineMetric = Literal["group", "strict", "mixed"]
+"""What a headline counts: contrast groups (every case has a group), samples (no case
+has one), or both (groups and ungrouped cases, each a unit)."""
 
 
 class GroupMetrics(_M):
@@ -69,15 +101,31 @@ class GroupMetrics(_M):
     cases: int
     """Distinct cases."""
     samples: int
-    """Samples (cases x epochs) in the group."""
+    """Samples (cases x epochs) in the set."""
     decided: int
     """Samples with a pass or fail outcome."""
     errors: int
     """Samples that did not complete."""
     undecided: int
     """Samples with no failure but some unknown verdicts."""
+    headline: Estimate
+    """Pass share of units: groups in an epoch, and samples of ungrouped cases."""
+    headline_metric: HeadlineMetric
+    """What the headline counts: group (all cases grouped), strict (none), mixed."""
+    groups: int
+    """Distinct contrast groups with a member here."""
+    group_accuracy: Estimate
+    """Share of decided groups-in-an-epoch whose every member passed."""
+    groups_undecided: int
+    """Groups-in-an-epoch left undecided (a member errored, is missing or undecided)."""
     strict_accuracy: Estimate
     """Share of decided samples that passed every check."""
+    strict_bounds: Bounds
+    """Strict accuracy with the undecided samples counted as failed, then as passed."""
+    probe_accuracy: Estimate
+    """Share of setup-passed samples with decided probe checks whose probe checks all passed."""
+    setup_pass_rate: Estimate
+    """Share of samples with decided setup checks whose setup checks all passed."""
     check_accuracy: Estimate
     """Share of decided checks that passed."""
     checks: dict[str, int]
@@ -169,14 +217,6 @@ class RunSummary(_M):
     """From the `unchanged` verdicts (None when the run has none)."""
 
 
-def bootstrap_ratio(
-    num: Sequence[float], den: Sequence[float], *, seed: int = 0, reps: int = BOOTSTRAP
-) -> Estimate:
-    """sum(num)/sum(den) with its case-clustered bootstrap interval (see `statistics`)."""
-    est = _bootstrap_ratio(num, den, seed=seed, reps=reps)
-    return Estimate(value=est.value, low=est.low, high=est.high, n=est.n)
-
-
 def walk_verdicts(verdicts: Iterable[Verdict]) -> Iterator[Verdict]:
     """Every verdict, the children of conditionals (condition, then branch) included."""
     for v in verdicts:
@@ -198,8 +238,10 @@ class _Row:
     case: str
     family: str
     subtype: str
+    group: str | None
+    epoch: int
     distance: int | None
-    outcome: str
+    outcome: Outcome
     passed: int
     failed: int
     unknown: int
@@ -207,6 +249,18 @@ class _Row:
     tags: Counter[str]
     refused: bool
     unchanged: list[Verdict]
+    setup: Status | None
+    probe: Eligibility
+
+
+@dataclass(frozen=True)
+class _Unit:
+    """What a headline counts: a group in an epoch, or a sample of an ungrouped case."""
+
+    key: str
+    cases: frozenset[str]
+    grouped: bool
+    outcome: Outcome
 
 
 def _rows(
@@ -227,11 +281,14 @@ def _rows(
         refused = sample is not None and any(
             t.reply is not None and t.reply.refusal for t in sample.turns
         )
+        setup = part(case, score.verdicts, "setup")
         rows.append(
             _Row(
                 case.id,
                 case.family,
                 case.subtype,
+                case.group,
+                score.epoch,
                 distance_of(case),
                 score.outcome,
                 statuses["pass"],
@@ -241,13 +298,56 @@ def _rows(
                 tags,
                 refused,
                 [v for v in walk_verdicts(score.verdicts) if v.kind == "unchanged"],
+                None if score.outcome == "error" else setup,
+                probe_given_setup(score.outcome, setup, part(case, score.verdicts, "probe")),
             )
         )
     return rows
 
 
-def _group(rows: Iterable[_Row]) -> GroupMetrics:
+def _units(suite: Suite, rows: Sequence[_Row]) -> list[_Unit]:
+    """Every headline unit of the rows: their ungrouped samples, their groups by epoch
+    (a group's members are all the suite's cases of that group)."""
+    members: dict[str, list[str]] = defaultdict(list)
+    for c in suite.cases:
+        if c.group is not None:
+            members[c.group].append(c.id)
+    by_group: dict[tuple[str, int], dict[str, Outcome]] = defaultdict(dict)
+    units = []
+    for r in rows:
+        if r.group is None:
+            units.append(_Unit(f"case:{r.case}", frozenset((r.case,)), False, r.outcome))
+        else:
+            by_group[(r.group, r.epoch)][r.case] = r.outcome
+    for (group, _), outcomes in sorted(by_group.items()):
+        ids = members[group]
+        units.append(_Unit(f"group:{group}", frozenset(ids), True, group_outcome(ids, outcomes)))
+    return units
+
+
+def _units_share(units: Iterable[_Unit]) -> Estimate:
+    """Pass share of the decided units, clustered by key (a case or a group)."""
+    return share((u.key, u.outcome) for u in units)
+
+
+def _bounds(rows: Sequence[_Row]) -> Bounds:
+    return bounds(
+        passed=sum(r.outcome == "pass" for r in rows),
+        failed=sum(r.outcome == "fail" for r in rows),
+        undecided=sum(r.outcome == "unknown" for r in rows),
+    )
+
+
+def _headline_metric(units: Sequence[_Unit]) -> HeadlineMetric:
+    kinds = {u.grouped for u in units}
+    return "mixed" if len(kinds) > 1 else "group" if kinds == {True} else "strict"
+
+
+def _group(rows: Iterable[_Row], all_units: Sequence[_Unit]) -> GroupMetrics:
     rows = list(rows)
+    selected = {r.case for r in rows}
+    units = [u for u in all_units if u.cases & selected]
+    grouped = [u for u in units if u.grouped]
     by_case: dict[str, list[_Row]] = defaultdict(list)
     for r in rows:
         by_case[r.case].append(r)
@@ -273,20 +373,28 @@ def _group(rows: Iterable[_Row]) -> GroupMetrics:
         decided=len(decided),
         errors=sum(r.outcome == "error" for r in rows),
         undecided=sum(r.outcome == "unknown" for r in rows),
-        strict_accuracy=bootstrap_ratio(strict_num, strict_den),
-        check_accuracy=bootstrap_ratio(chk_num, chk_den),
+        headline=_units_share(units),
+        headline_metric=_headline_metric(units),
+        groups=len({u.key for u in grouped}),
+        group_accuracy=_units_share(grouped),
+        groups_undecided=sum(u.outcome not in ("pass", "fail") for u in grouped),
+        strict_accuracy=estimate(strict_num, strict_den),
+        strict_bounds=_bounds(rows),
+        probe_accuracy=share((r.case, r.probe) for r in rows),
+        setup_pass_rate=share((r.case, r.setup) for r in rows),
+        check_accuracy=estimate(chk_num, chk_den),
         checks={
             "pass": sum(r.passed for r in rows),
             "fail": sum(r.failed for r in rows),
             "unknown": sum(r.unknown for r in rows),
         },
-        literal_failure_rate=bootstrap_ratio(lit_num, strict_den),
+        literal_failure_rate=estimate(lit_num, strict_den),
         literal_share_of_failures=(
             round(sum(r.literal for r in failed) / len(failed), 6) if failed else None
         ),
         tags=dict(sorted(tags.items())),
         refusals=sum(r.refused for r in rows),
-        refusal_rate=bootstrap_ratio(ref_num, ref_den),
+        refusal_rate=estimate(ref_num, ref_den),
     )
 
 
@@ -311,7 +419,7 @@ def _locality(rows: Sequence[_Row]) -> Locality | None:
     return Locality(
         checks=len(decided),
         unknown=len(verdicts) - len(decided),
-        pass_rate=bootstrap_ratio(num, den),
+        pass_rate=estimate(num, den),
         measured=len(shares),
         aligned=sum(m.aligned for m in shares),
         median_changed_share=median(m.changed_share for m in measures),
@@ -345,16 +453,19 @@ def summarize(
 ) -> RunSummary:
     """All metrics of one run under one policy."""
     rows = _rows(suite, samples, scores)
+    units = _units(suite, rows)
     families = {
-        f: _group(r for r in rows if r.family == f)
+        f: _group((r for r in rows if r.family == f), units)
         for f in FAMILIES
         if any(r.family == f for r in rows)
     }
     subtypes: dict[str, GroupMetrics] = {}
     for key in sorted({(FAMILIES.index(r.family), r.family, r.subtype) for r in rows}):
-        subtypes[f"{key[1]}/{key[2]}"] = _group(r for r in rows if (r.family, r.subtype) == key[1:])
+        subtypes[f"{key[1]}/{key[2]}"] = _group(
+            (r for r in rows if (r.family, r.subtype) == key[1:]), units
+        )
     distances = {
-        str(d): _group(r for r in rows if r.distance == d)
+        str(d): _group((r for r in rows if r.distance == d), units)
         for d in sorted({r.distance for r in rows if r.distance is not None})
     }
     latencies = [t.reply.latency_s for s in samples.values() for t in s.turns if t.reply]
@@ -387,7 +498,7 @@ def summarize(
         mean_latency_s=round(sum(latencies) / len(latencies), 4) if latencies else None,
         p50_latency_s=_percentile(latencies, 50),
         p95_latency_s=_percentile(latencies, 95),
-        overall=_group(rows),
+        overall=_group(rows, units),
         families=families,
         subtypes=subtypes,
         distances=distances,
