@@ -17,6 +17,7 @@ from uniprobe.api import (
     export_dataset,
     export_labels,
     export_prompts,
+    generate_suite,
     import_labels,
     import_run,
     list_models,
@@ -27,6 +28,7 @@ from uniprobe.api import (
     serve_annotation,
     stats,
     suite_of_run,
+    suite_warnings,
     summary,
     validate_suite,
 )
@@ -113,6 +115,7 @@ __all__ = [
     "export_dataset",
     "export_labels",
     "export_prompts",
+    "generate_suite",
     "import_labels",
     "import_run",
     "judge_registry",
@@ -126,6 +129,7 @@ __all__ = [
     "serve_annotation",
     "stats",
     "suite_of_run",
+    "suite_warnings",
     "summary",
     "validate_suite",
 ]
