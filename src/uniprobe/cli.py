@@ -564,11 +564,10 @@ def cases_stats(
         f"{c['assumed_false']}, neither: {c['assumed_unknown']})",
         highlight=False,
     )
-    sizes = ", ".join(f"{n} of {size}" for size, n in st.group_sizes.items())
+    sizes = ", ".join(f"{n} of {size} members" for size, n in st.group_sizes.items())
     out.print(
-        f"contrast groups: {st.groups} ({st.grouped_cases} cases"
-        + (f"; {sizes} members" if sizes else "")
-        + ")",
+        f"contrast groups: {st.groups} with {st.grouped_cases} cases"
+        + (f" ({sizes})" if sizes else ""),
         highlight=False,
     )
     pairs = ", ".join(f"{a} = {b}" for a, b in st.duplicates)

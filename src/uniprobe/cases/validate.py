@@ -313,7 +313,7 @@ def _concept_pattern() -> dict[str, re.Pattern[str]]:
 
 def _held(case: Case) -> Iterator[tuple[str, str]]:
     """(concept name, where the case holds it) for every thing its scenes draw, its
-    prompts name or its checks look for."""
+    prompts name or its checks look for (not `absent`, nor counts that allow none)."""
     for name, src in case.images.items():
         for obj in src.scene.objects if src.scene else ():
             term = try_resolve(obj.kind) if obj.kind else None
@@ -325,6 +325,8 @@ def _held(case: Case) -> Iterator[tuple[str, str]]:
             if pattern.search(turn.user):
                 yield concept, f"turn {t}'s prompt names"
     for t, _, check in case.leaves():
+        if isinstance(check, Absent) or (isinstance(check, Count) and check.accepts(0, 0)):
+            continue  # a check that rules the thing out does not put it in the image
         for word in _looked_for(check):
             term = try_resolve(word)
             if term is not None and not term.is_category:
