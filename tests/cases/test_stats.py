@@ -57,10 +57,14 @@ def test_stats_count_groups_frames_and_duplicates(tmp_path: Path) -> None:
     assert (st.groups, st.grouped_cases, st.group_sizes) == (2, 5, {2: 1, 3: 1})
     assert st.subtype_groups == {"post_generation/false_premise": 2}
     assert frame("Draw 3 red cars.") == frame("Draw 4 blue dogs.") == "draw <n> <c> <o>."
-    assert st.frames == frames_by_subtype(suite) == {
-        "editing/move": 1,
-        "post_generation/false_premise": 2,
-    }
+    assert (
+        st.frames
+        == frames_by_subtype(suite)
+        == {
+            "editing/move": 1,
+            "post_generation/false_premise": 2,
+        }
+    )
     # same images, turns and checks: a duplicate even across subtypes and groups
     assert st.duplicates == duplicates(suite) == [("s.a", "s.f")]
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+import uniprobe
 from uniprobe.cases.loader import load_case_file, load_suite
 from uniprobe.cases.schema import Case
-import uniprobe
 from uniprobe.cases.validate import (
     group_problems,
     hypernym_problems,

@@ -19,7 +19,7 @@ from pydantic import ValidationError
 
 from uniprobe.cases import checks, schema
 from uniprobe.cases.checks import CHECK_KINDS
-from uniprobe.cases.generate import build_core
+from uniprobe.cases.generate import FILES, build
 from uniprobe.cases.limits import MAX_CASES_PER_FILE, MAX_FILES_PER_SUITE
 from uniprobe.cases.reading import YamlPath, read_yaml
 from uniprobe.cases.schema import Case, CaseOrigin, Suite
@@ -218,7 +218,9 @@ def seeded_suite(name: str, seed: int) -> Suite:
         raise UsageError(f"suite '{name}@seed={seed}': the seed must be 0 or more")
     if seed == 0:
         return load_suite(name)
-    cases = tuple(build_core(seed))
+    # in the order a folder of the written files loads (sorted file names), so that the
+    # suite and `uniprobe cases generate --seed N`'s files have one content hash
+    cases = tuple(c for file in sorted(FILES) for c in build(FILES[file], seed))
     problems = [p for case in cases for p in semantic_problems(case, _builtin_root() / name)]
     if problems:
         raise CaseFileError(problems)
