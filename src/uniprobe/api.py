@@ -28,7 +28,7 @@ from uniprobe.backends.registry import model_capabilities
 from uniprobe.cases.export import export_dataset as write_dataset
 from uniprobe.cases.export import export_prompts as write_prompts
 from uniprobe.cases.generate import render as render_core
-from uniprobe.cases.loader import load_suite
+from uniprobe.cases.loader import MAX_SUITE_SEED, load_suite
 from uniprobe.cases.schema import Suite
 from uniprobe.cases.stats import SuiteStats, suite_stats
 from uniprobe.cases.validate import (
@@ -384,8 +384,8 @@ def generate_suite(out: str | Path, *, seed: int = 0, force: bool = False) -> li
     `out` is a folder that holds anything and `force` is not set.
     """
     folder = Path(out)
-    if seed < 0:
-        raise UsageError(f"--seed must be 0 or more, not {seed}")
+    if not 0 <= seed <= MAX_SUITE_SEED:
+        raise UsageError(f"--seed must be between 0 and {MAX_SUITE_SEED}, not {seed}")
     if folder.exists() and not folder.is_dir():
         raise UsageError(f"{folder} is a file; --out takes a folder")
     if folder.is_dir() and any(folder.iterdir()) and not force:

@@ -61,6 +61,12 @@ def test_another_seed_is_an_equivalent_fresh_suite() -> None:
             id="negative",
         ),
         pytest.param(
+            "core@seed=1000000000000",
+            "suite 'core@seed=1000000000000': the seed must be a whole number from 0 to"
+            " 999999999999 (as in core@seed=1)",
+            id="too-large",
+        ),
+        pytest.param(
             "paper@seed=1",
             "suite 'paper@seed=1': only core is generated from a seed; use 'paper' without @seed",
             id="no-generator",
@@ -112,7 +118,16 @@ def test_cases_generate_refuses_a_folder_that_holds_files(tmp_path: Path) -> Non
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        pytest.param(("--seed", "-1", "--out", "x"), "--seed must be 0 or more, not -1", id="neg"),
+        pytest.param(
+            ("--seed", "-1", "--out", "x"),
+            "--seed must be between 0 and 999999999999, not -1",
+            id="negative",
+        ),
+        pytest.param(
+            ("--seed", "1000000000000", "--out", "x"),
+            "--seed must be between 0 and 999999999999, not 1000000000000",
+            id="too-large",
+        ),
         pytest.param(("--out", "file.txt"), "file.txt is a file; --out takes a folder", id="file"),
     ],
 )

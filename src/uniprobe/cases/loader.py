@@ -28,10 +28,19 @@ from uniprobe.errors import CaseFileError, Problem, UnknownNameError, UsageError
 from uniprobe.hashing import sha256_file
 from uniprobe.scenes import spec
 
-__all__ = ["GENERATED_SUITES", "builtin_suites", "load_case_file", "load_suite", "seeded_suite"]
+__all__ = [
+    "GENERATED_SUITES",
+    "MAX_SUITE_SEED",
+    "builtin_suites",
+    "load_case_file",
+    "load_suite",
+    "seeded_suite",
+]
 
 GENERATED_SUITES: tuple[str, ...] = ("core",)
 """Built-in suites a generator writes, so that `NAME@seed=N` builds a fresh twin."""
+MAX_SUITE_SEED = 999_999_999_999
+"""The largest seed of `NAME@seed=N` (12 digits)."""
 _SEEDED = re.compile(r"^(?P<name>[^/@]+)@seed=(?P<seed>.*)$")
 
 
@@ -214,8 +223,11 @@ def seeded_suite(name: str, seed: int) -> Suite:
             f"suite '{name}@seed={seed}': only {', '.join(GENERATED_SUITES)} is generated"
             f" from a seed; use '{name}' without @seed"
         )
-    if seed < 0:
-        raise UsageError(f"suite '{name}@seed={seed}': the seed must be 0 or more")
+    if not 0 <= seed <= MAX_SUITE_SEED:
+        raise UsageError(
+            f"suite '{name}@seed={seed}': the seed must be a whole number from 0 to"
+            f" {MAX_SUITE_SEED} (as in {name}@seed=1)"
+        )
     if seed == 0:
         return load_suite(name)
     # in the order a folder of the written files loads (sorted file names), so that the
@@ -233,9 +245,9 @@ def _parse_seeded(text: str) -> Suite | None:
     if m is None:
         return None
     seed = m["seed"]
-    if not seed.isascii() or not seed.isdigit() or len(seed) > 12:
+    if not seed.isascii() or not seed.isdigit() or int(seed) > MAX_SUITE_SEED:
         raise UsageError(
-            f"suite '{text}': the seed must be a whole number from 0 to 999999999999"
+            f"suite '{text}': the seed must be a whole number from 0 to {MAX_SUITE_SEED}"
             f" (as in {m['name']}@seed=1)"
         )
     return seeded_suite(m["name"], int(seed))
