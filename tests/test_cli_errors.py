@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+import uniprobe
 from uniprobe import cli
 from uniprobe.cases.loader import load_suite
 
@@ -159,10 +160,70 @@ def test_cases_validate_flags_words_the_reference_world_cannot_draw(tmp_path: Pa
 
 
 def test_cases_validate_accepts_the_paper_suite(tmp_path: Path) -> None:
-    n_checks = sum(c.n_checks() for c in load_suite("paper").cases)
+    paper = load_suite("paper")
+    n_checks = sum(c.n_checks() for c in paper.cases)
+    warned = uniprobe.suite_warnings(paper)  # literal: true on unchanged, until it is fixed
     result = _uniprobe(tmp_path, "cases", "validate", "--suite", "paper")
-    assert (result.returncode, result.stderr) == (0, "")
-    assert result.stdout == f"ok: 15 cases, {n_checks} checks in suite 'paper'\n"
+    assert result.returncode == 0
+    assert result.stderr.splitlines() == [f"warning: {w}" for w in warned]
+    note = f" ({len(warned)} warning{'s' if len(warned) != 1 else ''})" if warned else ""
+    assert result.stdout == f"ok: 15 cases, {n_checks} checks in suite 'paper'{note}\n"
+
+
+_LITERAL_UNCHANGED = """
+- id: t.locality
+  family: editing
+  subtype: test
+  turns:
+    - user: "Draw a cat."
+    - user: "Make the cat red."
+      expect:
+        - unchanged: {against: 1, outside_objects: [cat], literal: true}
+"""
+_LITERAL_UNCHANGED_WARNING = (
+    "literal.yaml:8: case t.locality · turns.1.expect.0.unchanged: literal: true on"
+    " unchanged: locality failures are over_edit; literal no longer applies"
+)
+
+
+def test_cases_validate_prints_warnings_and_passes(tmp_path: Path) -> None:
+    _write(tmp_path, "literal.yaml", _LITERAL_UNCHANGED)
+    result = _uniprobe(tmp_path, "cases", "validate", "--suite", "literal.yaml")
+    assert result.returncode == 0
+    assert result.stderr == f"warning: {_LITERAL_UNCHANGED_WARNING}\n"
+    assert result.stdout == "ok: 1 cases, 1 checks in suite 'literal' (1 warning)\n"
+
+
+def test_cases_validate_strict_fails_on_warnings(tmp_path: Path) -> None:
+    _write(tmp_path, "literal.yaml", _LITERAL_UNCHANGED)
+    result = _uniprobe(tmp_path, "cases", "validate", "--strict", "--suite", "literal.yaml")
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr.splitlines() == [
+        f"warning: {_LITERAL_UNCHANGED_WARNING}",
+        f"error: {_LITERAL_UNCHANGED_WARNING}",
+    ]
+
+
+_DUCKS = """
+- id: t.ducks
+  family: post_generation
+  subtype: test
+  turns:
+    - user: "Draw 3 ducks on a pond."
+    - user: "How many birds are there? Draw one more."
+      expect:
+        - count: {object: bird, equals: 1}
+"""
+
+
+def test_cases_validate_flags_a_hypernym_beside_its_hyponym(tmp_path: Path) -> None:
+    _write(tmp_path, "ducks.yaml", _DUCKS)
+    result = _uniprobe(tmp_path, "cases", "validate", "--suite", "ducks.yaml")
+    assert _error_line(result) == (
+        "error: ducks.yaml:8: case t.ducks · turns.1.expect.0.count: counts 'bird' but turn 1's"
+        " prompt names duck: a judge counts a duck as a bird"
+    )
 
 
 def test_error_line_prints_names_verbatim(

@@ -17,6 +17,7 @@ from uniprobe.api import (
     export_dataset,
     export_labels,
     export_prompts,
+    generate_suite,
     import_labels,
     import_run,
     list_models,
@@ -27,6 +28,7 @@ from uniprobe.api import (
     serve_annotation,
     stats,
     suite_of_run,
+    suite_warnings,
     summary,
     validate_suite,
 )
@@ -114,6 +116,7 @@ __all__ = [
     "export_dataset",
     "export_labels",
     "export_prompts",
+    "generate_suite",
     "import_labels",
     "import_run",
     "judge_registry",
@@ -127,6 +130,7 @@ __all__ = [
     "serve_annotation",
     "stats",
     "suite_of_run",
+    "suite_warnings",
     "summary",
     "validate_suite",
 ]

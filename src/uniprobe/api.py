@@ -27,10 +27,16 @@ from uniprobe.backends.base import Capabilities, ImageKind
 from uniprobe.backends.registry import model_capabilities
 from uniprobe.cases.export import export_dataset as write_dataset
 from uniprobe.cases.export import export_prompts as write_prompts
-from uniprobe.cases.loader import load_suite
+from uniprobe.cases.generate import render as render_core
+from uniprobe.cases.loader import MAX_SUITE_SEED, load_suite
 from uniprobe.cases.schema import Suite
 from uniprobe.cases.stats import SuiteStats, suite_stats
-from uniprobe.cases.validate import vocabulary_problems
+from uniprobe.cases.validate import (
+    group_problems,
+    hypernym_problems,
+    literal_warnings,
+    vocabulary_problems,
+)
 from uniprobe.config import MAX_CONCURRENCY, Config
 from uniprobe.errors import PreflightError, Problem, UsageError
 from uniprobe.report.build import write_report
@@ -73,6 +79,7 @@ __all__ = [
     "export_dataset",
     "export_labels",
     "export_prompts",
+    "generate_suite",
     "import_labels",
     "import_run",
     "judgeable_problems",
@@ -85,6 +92,7 @@ __all__ = [
     "serve_annotation",
     "stats",
     "suite_of_run",
+    "suite_warnings",
     "summary",
     "validate_suite",
 ]
@@ -353,11 +361,43 @@ def judgeable_problems(suite: Suite, policy: str | None = None) -> list[Problem]
 
 
 def validate_suite(suite: Suite, *, vocabulary: bool = True) -> list[Problem]:
-    """Problems beyond loading: words the reference world lacks, checks no judge answers."""
+    """Problems beyond loading: words the reference world lacks, checks no judge answers,
+    hypernyms a real judge reads more widely than the case means ('bird' beside a duck),
+    contrast groups of one member or of mixed family/subtype (`uniprobe.cases.validate`)."""
     problems = judgeable_problems(suite)
     if vocabulary:
         problems = vocabulary_problems(suite.cases) + problems
-    return problems
+    return problems + hypernym_problems(suite.cases) + group_problems(suite.cases)
+
+
+def suite_warnings(suite: Suite) -> list[Problem]:
+    """What a suite says that no longer applies but does not change a score (`literal:
+    true` on `unchanged`/`same_as`): `uniprobe cases validate` prints these as warnings."""
+    return literal_warnings(suite.cases)
+
+
+def generate_suite(out: str | Path, *, seed: int = 0, force: bool = False) -> list[Path]:
+    """Write the YAML of the `core` suite built from `seed` (0: the published one) into
+    the folder `out`; the files written. `core@seed=N` is the same suite, in memory.
+
+    Raises `UsageError` (nothing written) when the seed is negative, `out` is a file, or
+    `out` is a folder that holds anything and `force` is not set.
+    """
+    folder = Path(out)
+    if not 0 <= seed <= MAX_SUITE_SEED:
+        raise UsageError(f"--seed must be between 0 and {MAX_SUITE_SEED}, not {seed}")
+    if folder.exists() and not folder.is_dir():
+        raise UsageError(f"{folder} is a file; --out takes a folder")
+    if folder.is_dir() and any(folder.iterdir()) and not force:
+        raise UsageError(f"{folder} is not empty; choose a new folder or pass --force")
+    files = render_core(seed)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, text in files.items():
+            (folder / name).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"{folder}: cannot write: {exc.strerror}") from None
+    return [folder / name for name in files]
 
 
 def annotate_app(run_path: str | Path, *, remote: bool = False) -> Starlette:

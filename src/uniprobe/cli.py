@@ -64,7 +64,12 @@ out = Console(emoji=False, soft_wrap=True)
 err = Console(stderr=True, emoji=False, soft_wrap=True)
 
 SuiteOpt = Annotated[
-    str, typer.Option("--suite", "-s", help="Built-in suite name, a case file or a folder.")
+    str,
+    typer.Option(
+        "--suite",
+        "-s",
+        help="Built-in suite name (core@seed=N: a fresh twin of core), a case file or a folder.",
+    ),
 ]
 
 
@@ -535,14 +540,25 @@ def cases_show(
 
 
 @cases_app.command("validate")
-def cases_validate(suite: SuiteOpt = "paper") -> None:
-    """Check a suite: schema, references, vocabulary, and that a judge answers every check."""
+def cases_validate(
+    suite: SuiteOpt = "paper",
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Fail (exit 2) on warnings too.")
+    ] = False,
+) -> None:
+    """Check a suite: schema, references, vocabulary, that a judge answers every check,
+    hypernyms ('bird' counted beside a duck), contrast groups. Errors exit 2; warnings
+    (what no longer applies, such as literal: true on unchanged) are printed on stderr."""
     s = uniprobe.load_suite(suite)
     problems = uniprobe.validate_suite(s)
-    if problems:
-        raise CaseFileError(problems)
+    warned = uniprobe.suite_warnings(s)
+    for problem in warned:
+        err.print(f"warning: {problem}", highlight=False, markup=False)
+    if problems or (strict and warned):
+        raise CaseFileError(problems + (warned if strict else []))
     n = sum(c.n_checks() for c in s.cases)
-    out.print(f"ok: {len(s)} cases, {n} checks in suite '{s.name}'", highlight=False)
+    note = f" ({len(warned)} warning{'s' if len(warned) != 1 else ''})" if warned else ""
+    out.print(f"ok: {len(s)} cases, {n} checks in suite '{s.name}'{note}", highlight=False)
 
 
 @cases_app.command("stats")
@@ -550,7 +566,8 @@ def cases_stats(
     suite: SuiteOpt = "paper",
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """Counts by family, subtype, check kind, literal alternatives and branches."""
+    """Counts by family, subtype (cases, contrast groups, sentence frames), check kind,
+    literal alternatives and branches, and the duplicate cases."""
     st = uniprobe.stats(suite)
     if as_json:
         sys.stdout.write(st.model_dump_json(indent=2) + "\n")
@@ -561,8 +578,11 @@ def cases_stats(
         highlight=False,
         soft_wrap=True,
     )
-    rows = [[k, str(v)] for k, v in st.subtypes.items()]
-    _table("cases per subtype", ["family/subtype", "cases"], rows)
+    rows = [
+        [k, str(v), str(st.subtype_groups.get(k, 0)), str(st.frames.get(k, 0))]
+        for k, v in st.subtypes.items()
+    ]
+    _table("cases per subtype", ["family/subtype", "cases", "groups", "frames"], rows)
     _table(
         "leaf checks per kind", ["kind", "checks"], [[k, str(v)] for k, v in st.check_kinds.items()]
     )
@@ -571,6 +591,35 @@ def cases_stats(
         f"conditionals: {c['total']} (words imply true: {c['assumed_true']}, false: "
         f"{c['assumed_false']}, neither: {c['assumed_unknown']})",
         highlight=False,
+    )
+    sizes = ", ".join(f"{n} of {size} members" for size, n in st.group_sizes.items())
+    out.print(
+        f"contrast groups: {st.groups} with {st.grouped_cases} cases"
+        + (f" ({sizes})" if sizes else ""),
+        highlight=False,
+    )
+    pairs = ", ".join(f"{a} = {b}" for a, b in st.duplicates)
+    out.print(
+        f"duplicates: {len(st.duplicates)}" + (f" ({pairs})" if pairs else ""), highlight=False
+    )
+
+
+@cases_app.command("generate")
+def cases_generate(
+    out_dir: Annotated[Path, typer.Option("--out", help="A new or empty folder.")],
+    seed: Annotated[int, typer.Option("--seed", help="Suite seed (0: the published core).")] = 0,
+    force: Annotated[
+        bool, typer.Option("--force", help="Write into a folder that holds files.")
+    ] = False,
+) -> None:
+    """Write the YAML of the core suite built from --seed: a fresh twin (same subtypes,
+    counts and groups; new objects, numbers and wording). `--suite core@seed=N` is the
+    same suite without files."""
+    paths = uniprobe.generate_suite(out_dir, seed=seed, force=force)
+    out.print(
+        f"wrote {', '.join(p.name for p in paths)} to {out_dir} (core@seed={seed})",
+        highlight=False,
+        soft_wrap=True,
     )
 
 

@@ -8,9 +8,17 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+import uniprobe
 from uniprobe.cases.loader import load_case_file, load_suite
 from uniprobe.cases.schema import Case
-from uniprobe.cases.validate import reference_scene, semantic_problems, vocabulary_problems
+from uniprobe.cases.validate import (
+    group_problems,
+    hypernym_problems,
+    literal_warnings,
+    reference_scene,
+    semantic_problems,
+    vocabulary_problems,
+)
 from uniprobe.errors import CaseFileError, Problem
 
 
@@ -420,3 +428,222 @@ def test_vocabulary_problems_flag_unknown_object_words(tmp_path: Path) -> None:
 
 def test_paper_suite_is_within_the_reference_vocabulary() -> None:
     assert vocabulary_problems(load_suite("paper").cases) == []
+
+
+# --- hypernyms ----------------------------------------------------------------------------
+
+
+def test_a_hypernym_counted_beside_a_hyponym_in_a_prompt(tmp_path: Path) -> None:
+    file = _write(
+        tmp_path,
+        """
+        - id: h.prompt
+          family: post_generation
+          subtype: false_premise
+          turns:
+            - user: "Draw 3 ducks on a pond."
+            - user: "Now add as many birds as there are ducks."
+              expect:
+                - count: {object: birds, equals: 3}
+        """,
+    )
+    assert hypernym_problems(load_suite(file).cases) == [
+        Problem(
+            "counts 'birds' but turn 1's prompt names duck: a judge counts a duck as a bird",
+            file,
+            8,
+            "h.prompt",
+            "turns.1.expect.0.count",
+        )
+    ]
+
+
+def test_a_hypernym_in_a_branch_beside_a_hyponym_in_a_scene(tmp_path: Path) -> None:
+    file = _write(
+        tmp_path,
+        """
+        - id: h.scene
+          family: editing
+          subtype: move
+          images:
+            source:
+              scene:
+                objects:
+                  - {kind: palm tree, x: 100, y: 100, size: 80}
+                  - {kind: sunflower, x: 300, y: 100, size: 80}
+          turns:
+            - user: "If there is a tree, remove every flower."
+              attach: [source]
+              expect:
+                - when: {present: {object: tree}}
+                  then: [{absent: {object: flowers}}]
+        """,
+    )
+    problems = hypernym_problems(load_suite(file).cases)
+    assert [(p.line, p.loc, p.message) for p in problems] == [
+        (
+            14,
+            "turns.0.expect.0.when.present",
+            "looks for 'tree' but its scene 'source' holds palm tree:"
+            " a judge counts a palm tree as a tree",
+        ),
+        (
+            15,
+            "turns.0.expect.0.then.0.absent",
+            "rules out 'flowers' but its scene 'source' holds sunflower:"
+            " a judge counts a sunflower as a flower",
+        ),
+    ]
+
+
+def test_a_hyponym_looked_for_by_another_check_is_flagged(tmp_path: Path) -> None:
+    file = _write(
+        tmp_path,
+        """
+        - id: h.check
+          family: global_instruction
+          subtype: test
+          turns:
+            - user: "Draw a pond."
+              expect:
+                - present: {object: penguin}
+                - position: {object: bird, place: left}
+        """,
+    )
+    [problem] = hypernym_problems(load_suite(file).cases)
+    assert problem.message == (
+        "places 'bird' but a check of turn 1 looks for penguin: a judge counts a penguin as a bird"
+    )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("Draw a bird and a dog.", id="no-hyponym"),
+        pytest.param("Draw a sparrow and a duckling pond.", id="word-boundaries"),
+        pytest.param("Draw a bird, a dolphin and a cat.", id="animals-are-meant"),
+    ],
+)
+def test_cases_without_unmeant_hyponyms_pass(tmp_path: Path, text: str) -> None:
+    file = _write(
+        tmp_path,
+        f"""
+        - id: h.ok
+          family: global_instruction
+          subtype: test
+          turns:
+            - user: "{text}"
+              expect:
+                - count: {{object: bird, equals: 1}}
+                - present: {{object: animals}}
+                - absent: {{object: duck}}
+                - count: {{object: penguin, equals: 0}}
+        """,
+    )
+    assert hypernym_problems(load_suite(file).cases) == []
+
+
+def test_the_specific_word_is_never_flagged(tmp_path: Path) -> None:
+    file = _write(
+        tmp_path,
+        """
+        - id: h.specific
+          family: global_instruction
+          subtype: test
+          turns:
+            - user: "Draw 2 ducks, a penguin and a tulip."
+              expect:
+                - count: {object: ducks, equals: 2}
+                - present: {object: penguin}
+                - present: {object: tulip}
+        """,
+    )
+    assert hypernym_problems(load_suite(file).cases) == []
+
+
+# --- contrast groups ----------------------------------------------------------------------
+
+_GROUPED = """
+- id: g.a
+  family: post_generation
+  subtype: false_premise
+  group: g1
+  turns: [{user: "Draw a cat."}]
+- id: g.b
+  family: post_generation
+  subtype: false_premise
+  group: g1
+  turns: [{user: "Draw a dog."}]
+- id: g.c
+  family: post_generation
+  subtype: retraction
+  group: g1
+  turns: [{user: "Draw a cow."}]
+- id: g.d
+  family: editing
+  subtype: move
+  group: lonely
+  turns: [{user: "Draw a pig."}]
+"""
+
+
+def test_groups_of_one_member_or_mixed_subtypes_are_errors(tmp_path: Path) -> None:
+    file = _write(tmp_path, _GROUPED)
+    suite = load_suite(file)
+    assert group_problems(suite.cases) == [
+        Problem(
+            "group 'g1' mixes post_generation/retraction with post_generation/false_premise"
+            " (g.a); a group's members share family and subtype",
+            file,
+            14,
+            "g.c",
+            "group",
+        ),
+        Problem(
+            "group 'lonely' has one member; a contrast group needs two or more",
+            file,
+            19,
+            "g.d",
+            "group",
+        ),
+    ]
+    assert [p.case_id for p in uniprobe.validate_suite(suite)] == ["g.c", "g.d"]
+
+
+def test_well_formed_groups_pass(tmp_path: Path) -> None:
+    text = _GROUPED.replace("retraction", "false_premise").replace("  group: lonely\n", "")
+    assert group_problems(load_suite(_write(tmp_path, text)).cases) == []
+
+
+# --- warnings -----------------------------------------------------------------------------
+
+
+def test_literal_on_unchanged_or_same_as_is_a_warning_not_an_error(tmp_path: Path) -> None:
+    file = _write(
+        tmp_path,
+        """
+        - id: w.literal
+          family: editing
+          subtype: test
+          turns:
+            - user: "Draw a cat."
+            - user: "Make the cat red."
+              expect:
+                - unchanged: {against: 1, outside_objects: [cat], literal: true}
+                - same_as: {against: 1, literal: true}
+                - unchanged: {against: 1}
+        """,
+    )
+    suite = load_suite(file)
+    assert literal_warnings(suite.cases) == [
+        Problem(
+            f"literal: true on {kind}: locality failures are over_edit; literal no longer applies",
+            file,
+            line,
+            "w.literal",
+            f"turns.1.expect.{i}.{kind}",
+        )
+        for i, kind, line in ((0, "unchanged", 8), (1, "same_as", 9))
+    ]
+    assert uniprobe.suite_warnings(suite) == literal_warnings(suite.cases)
+    assert uniprobe.validate_suite(suite) == []

@@ -4,8 +4,11 @@ import pytest
 
 from uniprobe.scenes.vocabulary import (
     BACKDROPS,
+    CONCEPTS,
+    INCLUDES,
     UnknownWordError,
     glyph_concepts,
+    hyponyms,
     known_words,
     plural,
     resolve,
@@ -77,3 +80,50 @@ def test_every_glyph_concept_has_a_glyph_and_is_reachable() -> None:
 )
 def test_plural_for_people(word: str, expected: str) -> None:
     assert plural(word) == expected
+
+
+@pytest.mark.parametrize(
+    ("word", "expected"),
+    [
+        pytest.param("bird", {"duck", "chicken", "penguin", "flamingo"}, id="bird"),
+        pytest.param("Birds", {"duck", "chicken", "penguin", "flamingo"}, id="plural"),
+        pytest.param("trees", {"pine tree", "palm tree"}, id="tree"),
+        pytest.param("flowers", {"tulip", "sunflower"}, id="flower-resolves-to-tulip"),
+        pytest.param("fish", {"shark"}, id="ambiguous"),
+        pytest.param("duck", set(), id="leaf"),
+        pytest.param("sparrow", set(), id="synonym-includes-nothing"),
+        pytest.param("tulip", set(), id="a-flower-is-not-a-flower-word"),
+        pytest.param("vehicles", {c.name for c in CONCEPTS if "vehicle" in c.is_a}, id="category"),
+    ],
+)
+def test_hyponyms(word: str, expected: set[str]) -> None:
+    assert hyponyms(word) == frozenset(expected)
+
+
+def test_hyponyms_of_a_category_include_what_its_members_include() -> None:
+    plants = hyponyms("plants")
+    assert {"tree", "pine tree", "palm tree", "tulip", "sunflower", "cactus"} <= plants
+    assert {"duck", "penguin", "bird", "shark"} <= hyponyms("animal")
+    assert "tomato" in hyponyms("fruit")
+    assert "tomato" not in resolve("fruit").concepts
+
+
+def test_includes_do_not_change_what_words_resolve_to() -> None:
+    # a 'bird' count in the reference world still counts the bird glyph only
+    assert resolve("bird").concepts == frozenset({"bird"})
+    assert resolve("trees").concepts == frozenset({"tree"})
+    assert resolve("flower").concepts == frozenset({"tulip"})
+    assert resolve("fish").concepts == frozenset({"fish"})
+
+
+def test_includes_name_known_words_and_concepts() -> None:
+    names = {c.name for c in CONCEPTS}
+    for word, included in INCLUDES.items():
+        assert try_resolve(word) is not None, word
+        assert set(included) <= names, word
+        assert word not in included
+
+
+def test_hyponyms_of_an_unknown_word_raise() -> None:
+    with pytest.raises(UnknownWordError, match="'unicorns' is not in the reference vocabulary"):
+        hyponyms("unicorns")

@@ -1,12 +1,15 @@
 """Reading case files: YAML with line numbers, every problem collected, one clear message.
 
-A case file is a YAML list of cases. A suite is one such file, a folder of them, or
-the name of a built-in suite (`paper`, ...). Problems are reported compiler-style,
-`file:line: case ID · path: what is wrong`, all of them at once.
+A case file is a YAML list of cases. A suite is one such file, a folder of them, the
+name of a built-in suite (`paper`, ...), or `core@seed=N`: the fresh twin of `core` its
+generator builds in memory from seed N (same subtypes, case counts and groups; new
+objects, numbers, scenes and wording). `core@seed=0` is the published `core`. Problems
+are reported compiler-style, `file:line: case ID · path: what is wrong`, all at once.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from importlib import resources
 from pathlib import Path
@@ -16,15 +19,29 @@ from pydantic import ValidationError
 
 from uniprobe.cases import checks, schema
 from uniprobe.cases.checks import CHECK_KINDS
+from uniprobe.cases.generate import FILES, build
 from uniprobe.cases.limits import MAX_CASES_PER_FILE, MAX_FILES_PER_SUITE
 from uniprobe.cases.reading import YamlPath, read_yaml
 from uniprobe.cases.schema import Case, CaseOrigin, Suite
 from uniprobe.cases.validate import semantic_problems
-from uniprobe.errors import CaseFileError, Problem, UnknownNameError, did_you_mean
+from uniprobe.errors import CaseFileError, Problem, UnknownNameError, UsageError, did_you_mean
 from uniprobe.hashing import sha256_file
 from uniprobe.scenes import spec
 
-__all__ = ["builtin_suites", "load_case_file", "load_suite"]
+__all__ = [
+    "GENERATED_SUITES",
+    "MAX_SUITE_SEED",
+    "builtin_suites",
+    "load_case_file",
+    "load_suite",
+    "seeded_suite",
+]
+
+GENERATED_SUITES: tuple[str, ...] = ("core",)
+"""Built-in suites a generator writes, so that `NAME@seed=N` builds a fresh twin."""
+MAX_SUITE_SEED = 999_999_999_999
+"""The largest seed of `NAME@seed=N` (12 digits)."""
+_SEEDED = re.compile(r"^(?P<name>[^/@]+)@seed=(?P<seed>.*)$")
 
 
 def _builtin_root() -> Path:
@@ -197,13 +214,58 @@ def _deepest_line(lines: dict[YamlPath, int], base: YamlPath, path: YamlPath) ->
     return None
 
 
-def load_suite(name_or_path: str | Path) -> Suite:
-    """A built-in suite by name, or the cases in a YAML file or a folder of YAML files.
+def seeded_suite(name: str, seed: int) -> Suite:
+    """The suite `name` (one of `GENERATED_SUITES`) built from `seed`, named
+    `name@seed=N`; seed 0 is the published suite itself (loaded from its files, named
+    `name`). Raises `UsageError` for a suite without a generator or a negative seed."""
+    if name not in GENERATED_SUITES:
+        raise UsageError(
+            f"suite '{name}@seed={seed}': only {', '.join(GENERATED_SUITES)} is generated"
+            f" from a seed; use '{name}' without @seed"
+        )
+    if not 0 <= seed <= MAX_SUITE_SEED:
+        raise UsageError(
+            f"suite '{name}@seed={seed}': the seed must be a whole number from 0 to"
+            f" {MAX_SUITE_SEED} (as in {name}@seed=1)"
+        )
+    if seed == 0:
+        return load_suite(name)
+    # in the order a folder of the written files loads (sorted file names), so that the
+    # suite and `uniprobe cases generate --seed N`'s files have one content hash
+    cases = tuple(c for file in sorted(FILES) for c in build(FILES[file], seed))
+    problems = [p for case in cases for p in semantic_problems(case, _builtin_root() / name)]
+    if problems:
+        raise CaseFileError(problems)
+    return Suite(name=f"{name}@seed={seed}", cases=cases)
 
-    Raises `CaseFileError` with every problem found (across all files), or
-    `UnknownNameError` when the name is neither a built-in suite nor an existing path.
+
+def _parse_seeded(text: str) -> Suite | None:
+    """`core@seed=N` built from its generator; None for any other name."""
+    m = _SEEDED.match(text)
+    if m is None:
+        return None
+    seed = m["seed"]
+    if not seed.isascii() or not seed.isdigit() or int(seed) > MAX_SUITE_SEED:
+        raise UsageError(
+            f"suite '{text}': the seed must be a whole number from 0 to {MAX_SUITE_SEED}"
+            f" (as in {m['name']}@seed=1)"
+        )
+    return seeded_suite(m["name"], int(seed))
+
+
+def load_suite(name_or_path: str | Path) -> Suite:
+    """A built-in suite by name (`core@seed=N` builds a fresh twin of `core`), or the
+    cases in a YAML file or a folder of YAML files.
+
+    Raises `CaseFileError` with every problem found (across all files), `UsageError` for
+    a malformed `@seed=`, or `UnknownNameError` when the name is neither a built-in
+    suite nor an existing path.
     """
     text = str(name_or_path)
+    if isinstance(name_or_path, str) and not Path(text).exists():
+        seeded = _parse_seeded(text)
+        if seeded is not None:
+            return seeded
     builtin = _builtin_root() / text
     if isinstance(name_or_path, str) and "/" not in text and builtin.is_dir():
         root, name = builtin, text

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections import Counter, defaultdict
 from functools import cache
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
@@ -107,6 +108,18 @@ class SuiteStats(BaseModel):
     """Cases that attach source images."""
     sources: dict[str, int]
     """Cases per source (paper, core, importer)."""
+    groups: int
+    """Contrast groups (cases sharing a `group` id)."""
+    grouped_cases: int
+    """Cases that belong to a group."""
+    group_sizes: dict[int, int]
+    """Members -> how many groups have that many."""
+    subtype_groups: dict[str, int]
+    """Contrast groups per 'family/subtype' (only subtypes with some)."""
+    frames: dict[str, int]
+    """Distinct sentence frames per 'family/subtype' (`frames_by_subtype`)."""
+    duplicates: list[tuple[str, str]]
+    """Pairs of case ids with identical images, turns and checks (`duplicates`)."""
 
 
 def suite_stats(suite: Suite) -> SuiteStats:
@@ -151,4 +164,25 @@ def suite_stats(suite: Suite) -> SuiteStats:
         conditionals=dict(cond),
         cases_with_images=sum(bool(c.images) for c in suite.cases),
         sources=dict(sorted(sources.items())),
+        **_group_counts(suite),
+        frames=frames_by_subtype(suite),
+        duplicates=duplicates(suite),
     )
+
+
+def _group_counts(suite: Suite) -> dict[str, Any]:
+    """The group fields of `SuiteStats`."""
+    members: dict[str, list[Case]] = defaultdict(list)
+    for case in suite.cases:
+        if case.group is not None:
+            members[case.group].append(case)
+    per_subtype: Counter[str] = Counter(
+        f"{found[0].family}/{found[0].subtype}" for found in members.values()
+    )
+    sizes = Counter(len(found) for found in members.values())
+    return {
+        "groups": len(members),
+        "grouped_cases": sum(sizes[n] * n for n in sizes),
+        "group_sizes": dict(sorted(sizes.items())),
+        "subtype_groups": dict(sorted(per_subtype.items())),
+    }

@@ -3,23 +3,57 @@
 Also the limits no single field shows (see `uniprobe.cases.limits`): the objects the count
 checks of one canvas ask for together, the size of synthetic scenes (objects, bands,
 positions and sizes finite and on the canvas), and the case image files themselves.
+
+What `uniprobe cases validate` adds to loading, across cases and for real judges:
+
+- errors (the expected outcome would be wrong, or a metric meaningless):
+  `vocabulary_problems` (a word the reference world cannot draw or see),
+  `hypernym_problems` (a check on a word such as 'bird' in a case whose scenes, prompts
+  or other checks hold a duck it does not mean: a real judge counts the duck as a bird;
+  see `uniprobe.scenes.vocabulary.INCLUDES`), `group_problems` (a contrast group with one
+  member, or members of different family/subtype);
+- warnings (harmless to scoring, but the case says something that no longer applies):
+  `literal_warnings` (`literal: true` on `unchanged`/`same_as`: locality failures are
+  tagged over_edit, never literal).
 """
 
 from __future__ import annotations
 
 import math
-from collections import Counter
+import re
+from collections import Counter, defaultdict
+from collections.abc import Iterator, Sequence
+from functools import cache
 from pathlib import Path
 
-from uniprobe.cases.checks import Comparison, Count, CountOf
+from uniprobe.cases.checks import (
+    Absent,
+    Check,
+    Color,
+    Comparison,
+    Count,
+    CountOf,
+    Position,
+    Present,
+    Relation,
+    SameAs,
+    Unchanged,
+)
 from uniprobe.cases.images import image_file_problem
 from uniprobe.cases.limits import MAX_BANDS, MAX_CANVAS_OBJECTS, MAX_COUNT, MAX_SCENE_OBJECTS
 from uniprobe.cases.schema import Case
 from uniprobe.errors import Problem, did_you_mean
 from uniprobe.scenes.spec import SceneSpec
-from uniprobe.scenes.vocabulary import known_words, try_resolve
+from uniprobe.scenes.vocabulary import INCLUDES, hyponyms, known_words, plural, try_resolve
 
-__all__ = ["reference_scene", "semantic_problems", "vocabulary_problems"]
+__all__ = [
+    "group_problems",
+    "hypernym_problems",
+    "literal_warnings",
+    "reference_scene",
+    "semantic_problems",
+    "vocabulary_problems",
+]
 
 
 def reference_scene(
@@ -228,3 +262,159 @@ def _scene_problems(scene: SceneSpec) -> list[tuple[tuple[str | int, ...], str]]
                     (("objects", i, field), f"{size} is larger than twice the canvas ({2 * side})")
                 )
     return out
+
+
+def _problem(case: Case, path: tuple[str | int, ...], message: str) -> Problem:
+    origin = case.origin
+    return Problem(
+        message,
+        origin.file if origin else None,
+        origin.line_of(path) if origin else None,
+        case.id,
+        ".".join(map(str, path)) or None,
+    )
+
+
+# --- hypernyms ------------------------------------------------------------------------------
+
+_VERB: dict[type, str] = {
+    Count: "counts",
+    Present: "looks for",
+    Absent: "rules out",
+    Relation: "places",
+    Position: "places",
+    Color: "colours",
+}
+"""The checks whose object word a judge looks for in the image, and what they do with it."""
+
+
+def _looked_for(check: Check) -> list[str]:
+    """The object words a judge must find to answer this check (none for comparisons)."""
+    return check.words() if type(check) in _VERB else []
+
+
+@cache
+def _concept_pattern() -> dict[str, re.Pattern[str]]:
+    """Concept name -> a pattern matching every word that names it alone (synonyms and
+    plurals; not the category words that cover it)."""
+    forms: dict[str, set[str]] = defaultdict(set)
+    for word in known_words():
+        term = try_resolve(word)
+        if term is not None and not term.is_category:
+            forms[term.name].add(word)
+    return {
+        name: re.compile(
+            rf"\b(?:{'|'.join(re.escape(w) for w in sorted(ws, key=len, reverse=True))})\b",
+            re.IGNORECASE,
+        )
+        for name, ws in forms.items()
+    }
+
+
+def _held(case: Case) -> Iterator[tuple[str, str]]:
+    """(concept name, where the case holds it) for every thing its scenes draw, its
+    prompts name or its checks look for (not `absent`, nor counts that allow none)."""
+    for name, src in case.images.items():
+        for obj in src.scene.objects if src.scene else ():
+            term = try_resolve(obj.kind) if obj.kind else None
+            if term is not None and not term.is_category:
+                yield term.name, f"its scene '{name}' holds"
+    patterns = _concept_pattern()
+    for t, turn in enumerate(case.turns, start=1):
+        for concept, pattern in patterns.items():
+            if pattern.search(turn.user):
+                yield concept, f"turn {t}'s prompt names"
+    for t, _, check in case.leaves():
+        if isinstance(check, Absent) or (isinstance(check, Count) and check.accepts(0, 0)):
+            continue  # a check that rules the thing out does not put it in the image
+        for word in _looked_for(check):
+            term = try_resolve(word)
+            if term is not None and not term.is_category:
+                yield term.name, f"a check of turn {t} looks for"
+
+
+def _singular(word: str, name: str) -> str:
+    """The singular a person writes for `word` ('birds' -> 'bird', 'flowers' -> 'flower')."""
+    low = word.strip().lower()
+    return next((key for key in INCLUDES if low in (key, plural(key))), name)
+
+
+def hypernym_problems(cases: Sequence[Case]) -> list[Problem]:
+    """Checks whose object word a real judge reads more widely than the reference world:
+    'bird' in a case that holds a duck (a scene object, a word of a prompt, another check's
+    object) it does not mean. Use the specific word, or keep the hyponyms out."""
+    problems = []
+    for case in cases:
+        held: dict[str, str] = {}
+        for concept, where in _held(case):
+            held.setdefault(concept, where)
+        for _, path, check in case.leaves():
+            for word in _looked_for(check):
+                term = try_resolve(word)
+                if term is None:
+                    continue  # reported by vocabulary_problems
+                for other in sorted(hyponyms(word) - term.concepts):
+                    if other in held:
+                        problems.append(
+                            _problem(
+                                case,
+                                path,
+                                f"{_VERB[type(check)]} '{word}' but {held[other]} {other}:"
+                                f" a judge counts a {other} as a {_singular(word, term.name)}",
+                            )
+                        )
+    return problems
+
+
+# --- contrast groups ------------------------------------------------------------------------
+
+
+def group_problems(cases: Sequence[Case]) -> list[Problem]:
+    """Contrast groups that cannot work: one member (nothing to contrast), or members of
+    another family/subtype than the group's first member (a group is scored within one)."""
+    members: dict[str, list[Case]] = defaultdict(list)
+    for case in cases:
+        if case.group is not None:
+            members[case.group].append(case)
+    problems = []
+    for group, found in members.items():
+        first = found[0]
+        if len(found) == 1:
+            problems.append(
+                _problem(
+                    first,
+                    ("group",),
+                    f"group '{group}' has one member; a contrast group needs two or more",
+                )
+            )
+        for case in found[1:]:
+            if (case.family, case.subtype) != (first.family, first.subtype):
+                problems.append(
+                    _problem(
+                        case,
+                        ("group",),
+                        f"group '{group}' mixes {case.family}/{case.subtype} with"
+                        f" {first.family}/{first.subtype} ({first.id}); a group's members"
+                        " share family and subtype",
+                    )
+                )
+    return problems
+
+
+# --- warnings -------------------------------------------------------------------------------
+
+
+def literal_warnings(cases: Sequence[Case]) -> list[Problem]:
+    """`literal: true` on `unchanged`/`same_as`: such failures are over_edit now, so the
+    flag has no effect; remove it."""
+    return [
+        _problem(
+            case,
+            path,
+            f"literal: true on {check.kind}: locality failures are over_edit;"
+            " literal no longer applies",
+        )
+        for case in cases
+        for _, path, check in case.leaves()
+        if isinstance(check, Unchanged | SameAs) and check.literal
+    ]

@@ -5,13 +5,23 @@ concept is drawn as an OpenMoji glyph (dolphin, zebra, car), a backdrop concept 
 a band of ground or sky behind the objects (water, road, desert). Words in cases
 ("dolphins", "alligator", "people") resolve to a `Term`: the set of concepts the
 word covers, so "animals" counts dogs and cats alike and "alligator" is a crocodile.
+
+Hypernyms: a real judge (a person, a VLM) counts a duck as a bird, a palm tree as a tree
+and a sunflower as a flower, while the reference world draws one glyph for "bird".
+`INCLUDES` declares, for such words, the concepts a judge counts under them; it is data
+for people and for `uniprobe cases validate` (which flags a case that counts "bird"
+while it shows a duck it does not mean), and it does NOT change what a word resolves to:
+a 'bird' count in the reference world still counts the bird glyph only. `hyponyms(word)`
+reads it, with the members of category words ("animal", "fruit") and what they include.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
+from types import MappingProxyType
 from typing import Literal
 
 from uniprobe.errors import did_you_mean
@@ -19,11 +29,13 @@ from uniprobe.errors import did_you_mean
 __all__ = [
     "BACKDROPS",
     "CONCEPTS",
+    "INCLUDES",
     "Concept",
     "Term",
     "UnknownWordError",
     "concept",
     "glyph_concepts",
+    "hyponyms",
     "known_words",
     "plural",
     "resolve",
@@ -177,6 +189,22 @@ CONCEPTS: tuple[Concept, ...] = (
     Concept("snow", "backdrop", plurals=("snow",)),
 )
 
+INCLUDES: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {
+        # word -> the concepts a real judge counts under it beyond what the word resolves to
+        # here. Keys are words as cases write them (singular); values are concept names.
+        "bird": ("duck", "chicken", "penguin", "flamingo"),
+        "tree": ("pine tree", "palm tree"),
+        "flower": ("tulip", "sunflower"),  # 'flower' resolves to the tulip glyph
+        # Ambiguous to a judge (a VLM mostly says no, a person may say yes): declared so that
+        # cases keep them apart rather than depend on the answer.
+        "fish": ("shark",),
+        "fruit": ("tomato",),
+    }
+)
+"""What a word includes for a real judge (hypernym -> hyponyms); see the module docstring.
+Category words ("animal", "vehicle", "person") include their members without being listed."""
+
 BACKDROPS: tuple[str, ...] = tuple(c.name for c in CONCEPTS if c.render == "backdrop")
 _BY_NAME = {c.name: c for c in CONCEPTS}
 
@@ -289,6 +317,39 @@ def plural(word: str) -> str:
         if w not in (named.synonyms if named else ()):
             return w  # a plural form the vocabulary knows
     return min(_plural_forms(w))
+
+
+@cache
+def _includes_by_form() -> dict[str, frozenset[str]]:
+    """Every written form (singular and plural) of an `INCLUDES` key -> what it includes."""
+    out: dict[str, frozenset[str]] = {}
+    for word, names in INCLUDES.items():
+        named = _BY_NAME.get(word)
+        forms = {word, *_plural_forms(word), *(named.plurals if named else ())}
+        for form in forms:
+            out[form] = frozenset(names)
+    return out
+
+
+def hyponyms(word: str) -> frozenset[str]:
+    """The concepts a real judge counts as `word` (names of concepts): what `INCLUDES`
+    declares for it, the members of a category word, and, in turn, what those include.
+
+    `hyponyms("birds") == {"duck", "chicken", "penguin", "flamingo"}`; a word that
+    includes nothing ("duck", "sparrow") gives an empty set. `UnknownWordError` if the
+    vocabulary does not know the word.
+    """
+    term = resolve(word)
+    found = set(_includes_by_form().get(_normalize(word), frozenset()))
+    if term.is_category:
+        found |= term.concepts
+    todo = list(found)
+    while todo:
+        for name in INCLUDES.get(todo.pop(), ()):
+            if name not in found:
+                found.add(name)
+                todo.append(name)
+    return frozenset(found)
 
 
 def known_words() -> list[str]:

@@ -14,7 +14,8 @@ __all__ = ["suite_of_run"]
 
 def suite_of_run(run_path: str | Path) -> Suite:
     """The suite a run was made with, checked against the hash in its manifest: from where
-    it was loaded, else the built-in of that name, else the copy kept in the run folder."""
+    it was loaded, else the built-in of that name (`core@seed=N` is rebuilt from its
+    seed), else the copy kept in the run folder."""
     run = RunDir.open(Path(run_path))
     info = run.manifest().suite
     candidates: list[str | Path] = []

@@ -8,6 +8,7 @@ committed files equal what this package writes).
 
     python -m uniprobe.cases.generate            # rewrite the suite
     python -m uniprobe.cases.generate --check    # exit 1 if the committed files differ
+    python -m uniprobe.cases.generate --seed 3 --out DIR   # a fresh twin (`core@seed=3`)
 """
 
 from __future__ import annotations
@@ -80,12 +81,13 @@ def render(seed: int = 0) -> dict[str, str]:
     return {name: case_yaml(build(builders, seed)) for name, builders in FILES.items()}
 
 
-def write(*, check: bool = False, out: Path = SUITE_DIR) -> int:
-    """Write the suite files to `out` (or, with `check`, compare them); the exit status.
+def write(*, check: bool = False, out: Path = SUITE_DIR, seed: int = 0) -> int:
+    """Write the suite files of `seed` to `out` (or, with `check`, compare them); the exit
+    status.
 
     Returns 0 when written or up to date, 1 when `check` finds a missing or stale file.
     """
-    files = render()
+    files = render(seed)
     if check:
         stale = [
             name
