@@ -14,9 +14,11 @@ import random
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 
 from uniprobe.cases.checks import Absent, Check, Conditional, Count, Expectation, Present
-from uniprobe.cases.generate.common import article, words
+from uniprobe.cases.generate.common import COLORS, article, words
+from uniprobe.scenes.render import natural_color
 from uniprobe.scenes.vocabulary import plural
 
 __all__ = [
@@ -32,6 +34,7 @@ __all__ = [
     "action_for",
     "added_pair",
     "amount",
+    "colors",
     "comparison",
     "conditional",
     "lower_first",
@@ -79,6 +82,17 @@ def number(rng: random.Random, n: int) -> str:
 def amount(rng: random.Random, n: int, word: str) -> str:
     """'three dogs', '2 dogs', 'one dog' (one draw)."""
     return f"{number(rng, n)} {plural(word) if n != 1 else word}"
+
+
+@cache
+def _natural(obj: str) -> str:
+    return natural_color(obj)
+
+
+def colors(rng: random.Random, obj: str, k: int) -> list[str]:
+    """k distinct colours (one draw), none the glyph's own: an untinted glyph already
+    shows it, and the reference planner reads an untinted glyph as no colour."""
+    return rng.sample([c for c in COLORS if c != _natural(obj)], k)
 
 
 def lower_first(text: str) -> str:

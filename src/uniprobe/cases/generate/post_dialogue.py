@@ -23,6 +23,7 @@ from uniprobe.cases.generate.post_common import (
     COUNTED,
     THINGS,
     amount,
+    colors,
     number,
     setup,
 )
@@ -35,11 +36,6 @@ __all__ = ["arithmetic", "back_reference", "false_premise", "retraction"]
 P: Family = "post_generation"
 CASES = 26
 """Cases per subtype (false_premise: 13 groups of two)."""
-
-
-def _colors(rng: random.Random, obj: str, k: int) -> list[str]:
-    """k distinct colours, none the glyph's own (an untinted glyph already shows it)."""
-    return rng.sample([c for c in COLORS if c != natural_color(obj)], k)
 
 
 # --- retraction ---------------------------------------------------------------------------
@@ -64,7 +60,7 @@ Retraction = tuple[list[Turn], str]
 
 def _recolor_kept(rng: random.Random, drop: str) -> Retraction:
     obj = rng.choice(TINTABLE)
-    c1, c2 = _colors(rng, obj, 2)
+    c1, c2 = colors(rng, obj, 2)
     extra = rng.choice([w for w in ADDED if w != obj])
     asked = rng.choice(
         [
@@ -156,7 +152,7 @@ def _removal_kept(rng: random.Random, drop: str) -> Retraction:
 
 def _corrected(rng: random.Random, drop: str) -> Retraction:
     obj = rng.choice(TINTABLE)
-    c1, c2, c3 = _colors(rng, obj, 3)
+    c1, c2, c3 = colors(rng, obj, 3)
     asked = rng.choice(
         [
             f"Make the {obj} {c2}. {drop} Make it {c3}.",
@@ -269,7 +265,7 @@ def false_premise(rng: random.Random) -> Iterator[Case]:
         kind = g % 4
         a = rng.choice(TINTABLE) if kind == 3 else rng.choice([*ANIMALS, *THINGS])
         b = rng.choice([w for w in [*ANIMALS, *THINGS] if w != a])
-        (c1,) = _colors(rng, a, 1)
+        (c1,) = colors(rng, a, 1)
         drawn = article(f"{c1} {a}") if kind == 3 else article(a)
         first_checks = [Color(object=a, equals=c1) if kind == 3 else Present(object=a)]
         first = turn(f"Draw {drawn} and {article(b)}.", *setup(*first_checks, Present(object=b)))

@@ -21,11 +21,9 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from functools import cache
 
 from uniprobe.cases.checks import Absent, Check, Color, Count, Present, Relation
 from uniprobe.cases.generate.common import (
-    COLORS,
     OPPOSITE,
     RELATION_WORDS,
     TINTABLE,
@@ -43,6 +41,7 @@ from uniprobe.cases.generate.post_common import (
     action_for,
     added_pair,
     amount,
+    colors,
     comparison,
     conditional,
     lower_first,
@@ -57,7 +56,6 @@ from uniprobe.cases.generate.post_dialogue import (
     retraction,
 )
 from uniprobe.cases.schema import Case, Family, Turn
-from uniprobe.scenes.render import natural_color
 from uniprobe.scenes.vocabulary import plural
 
 __all__ = [
@@ -125,16 +123,6 @@ NOT_COLOR_CLAUSES = ("the {o} is not {c}", "the {o} is any colour but {c}")
 CONNECTORS = ("Then,", "After that,", "Once that is done,", "Next,")
 
 
-@cache
-def _natural(obj: str) -> str:
-    return natural_color(obj)
-
-
-def _colors(rng: random.Random, obj: str, k: int) -> list[str]:
-    """k distinct colours, none the glyph's own (an untinted glyph already shows it)."""
-    return rng.sample([c for c in COLORS if c != _natural(obj)], k)
-
-
 def _listed(objs: list[str]) -> str:
     """'a dog and a cat', 'a dog, a cat and a kite'."""
     named = [a_(o) for o in objs]
@@ -174,13 +162,14 @@ def _twins(
         text, cond = conditional(twin.clause, action, x, y, assumed=twin.assumed)
         if edit is not None:
             text = f"{edit[0]} {connector} {lower_first(text)}"
-        state = {None: "is left open", True: "holds", False: "does not hold"}[twin.holds]
+        state = {None: "is unknown", True: "holds", False: "does not hold"}[twin.holds]
+        where = "the reference drawing" if twin.assumed is None else "the drawn image"
         yield case(
             P,
             subtype,
             2 * g + j + 1,
             twin.label,
-            f"{describe} '{twin.clause.text}' {state} on the drawn image.",
+            f"{describe} '{twin.clause.text}' {state} on {where}.",
             [first, turn(text, *(edit[1] if edit else []), cond, edit=True)],
             tags=[*tags, *truth(twin.holds)],
             group=f"post.{subtype}.{g + 1:02d}",
@@ -312,7 +301,7 @@ def condition_color(rng: random.Random) -> Iterator[Case]:
     turn 1 names (never the glyph's own colour)."""
     for g in range(GROUPS):
         obj = rng.choice(TINTABLE)
-        drawn, wrong = _colors(rng, obj, 2)
+        drawn, wrong = colors(rng, obj, 2)
         first = _first(
             rng.choice(COLOR_REQUESTS).format(co=a_(f"{drawn} {obj}"), o=a_(obj), c=drawn),
             Color(object=obj, equals=drawn),
@@ -431,7 +420,7 @@ def _edit_add(rng: random.Random, pool: list[str]) -> Edit:
 def _edit_recolor(rng: random.Random, pool: list[str]) -> Edit:
     a = rng.choice(TINTABLE)
     b = rng.choice([w for w in pool if w != a])
-    c1, c2 = _colors(rng, a, 2)
+    c1, c2 = colors(rng, a, 2)
     first = _first(
         f"Draw {a_(f'{c1} {a}')} and {a_(b)}.", Color(object=a, equals=c1), Present(object=b)
     )
@@ -536,7 +525,7 @@ def _unasked_count(rng: random.Random, pool: list[str]) -> UnaskedTwins:
 
 def _unasked_color(rng: random.Random, pool: list[str]) -> UnaskedTwins:
     obj = rng.choice(TINTABLE)
-    (c,) = _colors(rng, obj, 1)
+    (c,) = colors(rng, obj, 1)
     first = _first(rng.choice(UNASKED_SCENES).format(list=a_(obj)), Present(object=obj))
     when = Color(object=obj, equals=c, turn=1)
     yes = rng.choice([f"the {obj} you drew is {c}", f"you made the {obj} {c}"])
