@@ -493,17 +493,17 @@ SETTINGS = (
     ("cow", "grass"),
     ("horse", "grass"),
     ("sheep", "grass"),
-    ("penguin", "snow"),
-    ("snowman", "snow"),
+    ("bicycle", "road"),
+    ("turtle", "beach"),
     ("crab", "beach"),
 )
-"""Objects and the setting a drawing of them may or may not show (nobody asks for it)."""
+"""Objects and the setting a drawing of them may or may not show (nobody asks for it).
+No snow: the reference judge reads white glyphs (penguin, snowman) as drifted snow."""
 SETTING_WORDS = {
     "water": ("there is water in the picture", "there is no water in the picture"),
     "desert": ("you put it in a desert", "there is no desert in the picture"),
     "road": ("there is a road in the picture", "you drew no road"),
     "grass": ("there is grass in the picture", "the picture has no grass"),
-    "snow": ("you drew snow on the ground", "there is no snow in the picture"),
     "beach": ("there is a sandy beach in the picture", "you drew no beach"),
 }
 """A setting present / absent (the absent wording is decided by the same check)."""
