@@ -57,6 +57,7 @@ FILES: dict[str, tuple[Builder, ...]] = {
         P.condition_color,
         P.condition_relation,
         P.condition_after_edit,
+        P.condition_unasked,
         P.retraction,
         P.false_premise,
         P.back_reference,
