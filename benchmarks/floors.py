@@ -52,6 +52,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import uniprobe
+from uniprobe.cases.generate.common import case_yaml
 from uniprobe.report.metrics import GroupMetrics, RunSummary
 from uniprobe.store.records import ReplyRecord
 from uniprobe.store.rundir import RunDir
@@ -212,6 +213,34 @@ def measure(suite: str | Path, out: Path, strategies: Sequence[str] = STRATEGIES
     return Floors(summaries, folders)
 
 
+def sample(suite: str | Path, units: int, out: Path) -> Path:
+    """A suite file of the first `units` units of every subtype (a unit: a contrast group
+    with all its members, or an ungrouped case), for a quick floors check."""
+    taken: dict[str, list[str]] = {}
+    cases = []
+    for case in uniprobe.load_suite(suite).cases:
+        unit = case.group or case.id
+        seen = taken.setdefault(f"{case.family}/{case.subtype}", [])
+        if unit not in seen and len(seen) >= units:
+            continue
+        if unit not in seen:
+            seen.append(unit)
+        cases.append(case)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(case_yaml(cases), encoding="utf-8")
+    return out
+
+
+def over_limit(floors: Floors) -> list[tuple[str, str, float]]:
+    """(strategy, subtype, headline) of every cell above `LIMIT`."""
+    return [
+        (name, key, value)
+        for name, s in floors.summaries.items()
+        for key, g in s.subtypes.items()
+        if (value := headline(g) or 0.0) > LIMIT
+    ]
+
+
 def strict(group: GroupMetrics | None) -> float | None:
     """A row's strict accuracy (None when nothing was decided)."""
     return None if group is None else group.strict_accuracy.value
@@ -270,10 +299,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--suite", default="core", help="suite name or file (default: core)")
     parser.add_argument("--out", help="keep the work here (default: a temporary folder)")
+    parser.add_argument(
+        "--sample", type=int, metavar="K", help="only the first K groups or cases per subtype"
+    )
     args = parser.parse_args()
     out = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="uniprobe-floors-"))
     start = time.perf_counter()
-    floors = measure(args.suite, out)
+    suite = args.suite
+    if args.sample:
+        suite = sample(suite, args.sample, out / "sample" / "suite.yaml")
+    floors = measure(suite, out)
     wall = time.perf_counter() - start
     first = next(iter(floors.summaries.values()))
     print(
