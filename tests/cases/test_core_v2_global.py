@@ -44,6 +44,11 @@ def test_no_duplicates_and_unique_ids(family: list[Case]) -> None:
     assert len(set(ids)) == len(ids)
 
 
+@pytest.mark.parametrize("seed", range(6))
+def test_no_duplicates_on_six_seeds(seed: int) -> None:
+    assert duplicates(Suite("g", tuple(_family(seed)))) == []
+
+
 def test_every_probe_has_a_literal_reading_unless_grouped(family: list[Case]) -> None:
     without = [
         (c.id, leaf.kind)
@@ -75,6 +80,12 @@ def test_groups_pair_two_members_under_one_rule(family: list[Case]) -> None:
         assert members[0].turns[0] == members[1].turns[0]
         assert any(leaf.literal for m in members for _, _, leaf in m.leaves())
     assert all(c.group is not None for c in family if c.subtype in GROUPED)
+
+
+def test_every_case_opens_with_a_turn_in_words(family: list[Case]) -> None:
+    # so never-act and unchanged (turn 1 as the oracle answers it, then nothing new) draw
+    # nothing: no constant strategy but always-act ever shows an image
+    assert [c.id for c in family if c.turns[0].expect or len(c.turns) < 2] == []
 
 
 def test_counts_and_turns_stay_in_range(family: list[Case]) -> None:

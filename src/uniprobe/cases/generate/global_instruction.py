@@ -96,9 +96,15 @@ def amount(rng: random.Random, n: int, word: str) -> str:
     return f"{number(rng, n)} {plural(word)}" if n > 1 else article(word)
 
 
-def ask(rng: random.Random, x: str, setting: str = "") -> str:
-    """A request for `x` in one of the hand-written wordings."""
-    return rng.choice(R.ASK_COUNT).format(x=x, s=setting)
+def counted(rng: random.Random, n: int, word: str) -> str:
+    """'one dog', '1 dog', 'three dogs': always a number (where a rule changes numbers,
+    'a dog' would leave it unclear whether the rule applies)."""
+    return f"{number(rng, n)} {plural(word) if n > 1 else word}"
+
+
+def ask(rng: random.Random, x: str, where: str = "", wordings: Sequence[str] = R.ASK_COUNT) -> str:
+    """A request for `x` (with a setting phrase) in one of the hand-written wordings."""
+    return rng.choice(wordings).format(x=x, s=where)
 
 
 def setting(rng: random.Random) -> tuple[str, list[Expectation]]:
@@ -170,7 +176,7 @@ def numeric_transform(rng: random.Random) -> Iterator[Case]:
             f"Rule: {op} {k if op != 'double' else ''}. Asked for {n} {plural(obj)}, the "
             f"rule makes it {want}; the literal reading draws {n}."
         )
-        turns = [turn(rule), turn(ask(rng, amount(rng, n, obj), where), *expect)]
+        turns = [turn(rule), turn(ask(rng, counted(rng, n, obj), where), *expect)]
         label = f"{op}_{slug(obj)}"
         yield case(G, "numeric_transform", i + 1, label, description, turns, tags=[op])
 
@@ -419,7 +425,7 @@ def style_persistence(rng: random.Random) -> Iterator[Case]:
 
 
 def knowledge_quantity(rng: random.Random) -> Iterator[Case]:
-    """The number comes from world knowledge: asked directly (13) or fixed by a rule (13)."""
+    """The number comes from world knowledge: asked after an intro (13) or fixed by a rule (13)."""
     seen: set[tuple[str, str]] = set()
     i = 0
     while i < N_CASES:
@@ -431,8 +437,11 @@ def knowledge_quantity(rng: random.Random) -> Iterator[Case]:
         i += 1
         if i % 2:
             text = rng.choice(R.KNOWLEDGE_ASKS).format(obj=plural(obj), fact=fact)
-            counted = Count(object=obj, equals=n, literal=1)
-            turns = [turn(text, counted, Absent(object=thing, literal=True))]
+            quantity = Count(object=obj, equals=n, literal=1)
+            # a first turn in words, so that answering turn 1 and then doing nothing
+            # (never-act) cannot pass
+            intro = turn(rng.choice(R.KNOWLEDGE_INTROS))
+            turns = [intro, turn(text, quantity, Absent(object=thing, literal=True))]
             description = f"{fact} -> {n}; the literal reading draws one {obj} and the {thing}."
         else:
             rule, said, lit = rng.choice([q for q in R.QUANTITY_RULES if q[2] != n])
@@ -470,7 +479,7 @@ def _two(rng: random.Random, kind: str, obj: str) -> tuple[list[str], str, list[
         rules.append(rng.choice(R.H_RULES))
         checks.append(Position(object=obj, place=OPPOSITE[said_side], literal=said_side))
     x = f"{said_color} {obj}".strip()
-    x = amount(rng, n, x) if n > 1 else article(x)
+    x = counted(rng, n, x) if "num" in kind else article(x)
     where = f" on the {said_side} side of the image" if said_side else ""
     return rules, ask(rng, x, where), checks
 
@@ -501,7 +510,13 @@ def _revoked(rng: random.Random, kind: str) -> Revocation:
         obj, n = rng.choice(COUNT_POOL), operand(rng, kind, k)
         under = Count(object=obj, equals=apply(kind, k, n), literal=n)
         revoke = rng.choice(R.REVOKE["numeric"])
-        return rule, revoke, ask(rng, amount(rng, n, obj)), [under], [Count(object=obj, equals=n)]
+        return (
+            rule,
+            revoke,
+            ask(rng, counted(rng, n, obj), wordings=R.ASK_AGAIN),
+            [under],
+            [Count(object=obj, equals=n)],
+        )
     if kind == "word":
         said, meant = rng.choice(R.SUBSTITUTIONS)
         revoke = rng.choice(R.REVOKE["word"]).format(said=said, a_said=article(said))
@@ -509,7 +524,7 @@ def _revoked(rng: random.Random, kind: str) -> Revocation:
         return (
             word_rule(rng, said, meant),
             revoke,
-            ask(rng, article(said)),
+            ask(rng, article(said), wordings=R.ASK_AGAIN),
             substituted(said, meant, 1),
             after,
         )
@@ -518,7 +533,7 @@ def _revoked(rng: random.Random, kind: str) -> Revocation:
         obj = rng.choice(TINTABLE)
         under_color = Color(object=obj, equals=meant, literal=said)
         revoke = rng.choice(R.REVOKE["color"]).format(said=said)
-        request = ask(rng, f"{article(said)} {obj}")
+        request = ask(rng, f"{article(said)} {obj}", wordings=R.ASK_AGAIN)
         return (
             color_rule(rng, said, meant),
             revoke,
@@ -528,7 +543,7 @@ def _revoked(rng: random.Random, kind: str) -> Revocation:
         )
     obj, said = rng.choice(PLACE_POOL), rng.choice(["left", "right"])
     under_place = Position(object=obj, place=OPPOSITE[said], literal=said)
-    request = ask(rng, article(obj), f" on the {said} side")
+    request = ask(rng, article(obj), f" on the {said} side", R.ASK_AGAIN)
     after_place: list[Expectation] = [Position(object=obj, place=said)]
     return rng.choice(R.H_RULES), rng.choice(R.REVOKE["side"]), request, [under_place], after_place
 
@@ -570,7 +585,7 @@ def _probe(rng: random.Random, i: int) -> tuple[str, str, list[Expectation], set
         n = operand(rng, op, k)
         return (
             rule,
-            ask(rng, amount(rng, n, obj)),
+            ask(rng, counted(rng, n, obj), wordings=R.ASK_LATER),
             [Count(object=obj, equals=apply(op, k, n), literal=n)],
             {obj},
         )
@@ -578,7 +593,7 @@ def _probe(rng: random.Random, i: int) -> tuple[str, str, list[Expectation], set
         said, meant = rng.choice(R.SUBSTITUTIONS)
         return (
             word_rule(rng, said, meant),
-            ask(rng, article(said)),
+            ask(rng, article(said), wordings=R.ASK_LATER),
             substituted(said, meant, 1),
             {said, meant},
         )
@@ -586,10 +601,20 @@ def _probe(rng: random.Random, i: int) -> tuple[str, str, list[Expectation], set
         said, meant = rng.sample(COLORS, 2)
         obj = rng.choice(TINTABLE)
         check = Color(object=obj, equals=meant, literal=said)
-        return color_rule(rng, said, meant), ask(rng, f"{article(said)} {obj}"), [check], {obj}
+        return (
+            color_rule(rng, said, meant),
+            ask(rng, f"{article(said)} {obj}", wordings=R.ASK_LATER),
+            [check],
+            {obj},
+        )
     said, obj = rng.choice(["left", "right"]), rng.choice(PLACE_POOL)
     place = Position(object=obj, place=OPPOSITE[said], literal=said)
-    return rng.choice(R.H_RULES), ask(rng, article(obj), f" on the {said} side"), [place], {obj}
+    return (
+        rng.choice(R.H_RULES),
+        ask(rng, article(obj), f" on the {said} side", R.ASK_LATER),
+        [place],
+        {obj},
+    )
 
 
 def context_distance(rng: random.Random) -> Iterator[Case]:

@@ -38,6 +38,7 @@ from uniprobe.cases.generate.global_instruction import (
     apply,
     ask,
     color_rule,
+    counted,
     grouped,
     numeric_rule,
     operand,
@@ -70,7 +71,7 @@ def _conflict(rng: random.Random, kind: str) -> tuple[str, str, Turn, str]:
         n = operand(rng, "subtract", k2)
         said, first, meant = str(n), str(n + k1), str(n - k2)
         check = [Count(object=obj, equals=n - k2, literal=n)]
-        request = ask(rng, amount(rng, n, obj))
+        request = ask(rng, counted(rng, n, obj))
         return (
             first_rule.format(k1=k1),
             second_rule.format(k1=k1, k2=k2),
@@ -143,9 +144,9 @@ def _exception(rng: random.Random, kind: str) -> tuple[str, Turn, Turn, str, str
         k = 2 if op == "double" else rng.choice([1, 2, 3])
         n = operand(rng, op, k)
         rule = wording.format(k=k, exc=exc)
-        a = turn(ask(rng, amount(rng, n, excepted)), Count(object=excepted, equals=n))
+        a = turn(ask(rng, counted(rng, n, excepted)), Count(object=excepted, equals=n))
         b_check = Count(object=other, equals=apply(op, k, n), literal=n)
-        b = turn(ask(rng, amount(rng, n, other)), b_check)
+        b = turn(ask(rng, counted(rng, n, other)), b_check)
     elif kind == "color":
         said, meant = rng.sample(COLORS, 2)
         rule = wording.format(said=said, meant=meant, exc=exc)
@@ -202,7 +203,7 @@ def _long(rng: random.Random, kind: str) -> tuple[str, Request]:
         def numeric(r: random.Random) -> Turn:
             obj, n = r.choice(COUNT_POOL), operand(r, kind, k)
             return turn(
-                ask(r, amount(r, n, obj)), Count(object=obj, equals=apply(kind, k, n), literal=n)
+                ask(r, counted(r, n, obj)), Count(object=obj, equals=apply(kind, k, n), literal=n)
             )
 
         return rule, numeric

@@ -11,7 +11,9 @@ from __future__ import annotations
 from uniprobe.cases.generate.common import words
 
 __all__ = [
+    "ASK_AGAIN",
     "ASK_COUNT",
+    "ASK_LATER",
     "BACKDROP_SETTINGS",
     "COLORFUL",
     "COLOR_GLOBAL",
@@ -25,6 +27,7 @@ __all__ = [
     "H_RULES",
     "KNOWLEDGE_ASKS",
     "KNOWLEDGE_FACTS",
+    "KNOWLEDGE_INTROS",
     "KNOWLEDGE_RULES",
     "KNOWN_THINGS",
     "NUMERIC_RULES",
@@ -79,14 +82,31 @@ ASK_COUNT = (
     "Next, paint {x}{s}.",
 )
 """Requests for a counted or single thing (`{x}`: 'three cups', 'a red car')."""
+ASK_LATER = (
+    "Now, {x}{s}, please.",
+    "Time for {x}{s}.",
+    "Let's do {x}{s} now.",
+    "Could I get {x}{s}?",
+    "Your next picture: {x}{s}.",
+    "I want {x}{s} next.",
+)
+"""Requests of context_distance (its own frames, so no case repeats another subtype's)."""
+ASK_AGAIN = (
+    "Please make me {x}{s}.",
+    "Could you draw {x}{s}?",
+    "Picture this: {x}{s}.",
+    "Give me {x}{s}.",
+    "Create {x}{s}.",
+)
+"""Requests of rule_revoked (its own frames, for the same reason)."""
 
 BACKDROP_SETTINGS = (  # (phrase, backdrop the image must show, or None)
     ("", None),
-    (" on a white background", None),
+    (" on white paper", None),
     (" in the sky", "sky"),
     (" on the grass", "grass"),
     (" in the snow", "snow"),
-    (" on a beach", "beach"),
+    (" on the beach", "beach"),
 )
 
 H_RULES = (
@@ -273,6 +293,13 @@ KNOWLEDGE_ASKS = (
     "I'd like exactly as many {obj} as {fact}.",
     "Show me the same number of {obj} as {fact}.",
     "Make a picture: as many {obj} as {fact}.",
+)
+KNOWLEDGE_INTROS = (  # a first turn before a direct question (no checks, answered in words)
+    "Let's make some counting pictures for a children's book.",
+    "I'm preparing a quiz about numbers in nature; please draw what I ask.",
+    "Here is a counting game: I describe how many, you draw them.",
+    "I'd like a few pictures where you work out the number yourself.",
+    "Next I'll give you riddles about numbers; answer each with a picture.",
 )
 QUANTITY_RULES = (  # (rule, request word, the count its literal reading draws)
     ("From now on, when I ask for a pair of something, draw as many as {fact}.", "a pair of", 2),
