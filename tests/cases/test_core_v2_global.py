@@ -88,6 +88,24 @@ def test_every_case_opens_with_a_turn_in_words(family: list[Case]) -> None:
     assert [c.id for c in family if c.turns[0].expect or len(c.turns) < 2] == []
 
 
+HYPONYMS = {
+    "bird": ("duck", "chicken", "penguin", "flamingo"),
+    "flower": ("tulip", "sunflower"),
+    "tree": ("palm tree", "pine tree"),
+}
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_no_hypernym_is_checked_beside_its_hyponyms(seed: int) -> None:
+    for c in _family(seed):
+        text = " ".join(t.user.lower() for t in c.turns)
+        for _, _, leaf in c.leaves():
+            word = getattr(leaf, "object", None)
+            assert word not in ("bird", "flower"), c.id
+            if word in HYPONYMS:
+                assert not any(h in text for h in HYPONYMS[word]), (c.id, word)
+
+
 def test_counts_and_turns_stay_in_range(family: list[Case]) -> None:
     counts = [
         n
