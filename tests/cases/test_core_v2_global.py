@@ -7,10 +7,11 @@ from collections import Counter, defaultdict
 
 import pytest
 
-from uniprobe.cases.checks import Count
+from uniprobe.cases.checks import Color, Count
 from uniprobe.cases.generate import FILES, build
 from uniprobe.cases.schema import Case, Suite
 from uniprobe.cases.stats import duplicates, frames_by_subtype
+from uniprobe.scenes.render import natural_color
 
 SUBTYPES = {
     *("numeric_transform", "spatial_reversal", "word_substitution", "color_remapping"),
@@ -104,6 +105,16 @@ def test_no_hypernym_is_checked_beside_its_hyponyms(seed: int) -> None:
             assert word not in ("bird", "flower"), c.id
             if word in HYPONYMS:
                 assert not any(h in text for h in HYPONYMS[word]), (c.id, word)
+
+
+def test_no_colour_check_asks_for_an_objects_own_colour(family: list[Case]) -> None:
+    own = [
+        (c.id, leaf.object, leaf.equals)
+        for c in family
+        for _, _, leaf in c.leaves()
+        if isinstance(leaf, Color) and leaf.object and leaf.equals == natural_color(leaf.object)
+    ]
+    assert own == []
 
 
 def test_counts_and_turns_stay_in_range(family: list[Case]) -> None:

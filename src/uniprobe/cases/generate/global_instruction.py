@@ -50,6 +50,7 @@ from uniprobe.cases.generate.common import (
     words,
 )
 from uniprobe.cases.schema import Case, Family, Turn
+from uniprobe.scenes.render import natural_color
 from uniprobe.scenes.vocabulary import plural
 
 __all__ = [
@@ -269,12 +270,19 @@ def word_substitution(rng: random.Random) -> Iterator[Case]:
         yield case(G, "word_substitution", i + 1, slug(said, meant), description, turns)
 
 
+def hues(rng: random.Random, k: int, *objects: str) -> list[str]:
+    """k distinct colours, none the natural colour of an object (a red car asked for and
+    drawn in its default colour would pass by chance)."""
+    return rng.sample([c for c in COLORS if c not in {natural_color(o) for o in objects}], k)
+
+
 def color_pairs(rng: random.Random, objects: Sequence[str], n: int) -> list[tuple[str, str, str]]:
     """n distinct (object, said colour, meant colour) triples."""
     seen: dict[tuple[str, str, str], None] = {}
     while len(seen) < n:
-        said, meant = rng.sample(COLORS, 2)
-        seen.setdefault((rng.choice(objects), said, meant), None)
+        obj = rng.choice(objects)
+        said, meant = hues(rng, 2, obj)
+        seen.setdefault((obj, said, meant), None)
     return list(seen)
 
 
@@ -471,7 +479,7 @@ def _two(rng: random.Random, kind: str, obj: str) -> tuple[list[str], str, list[
         rules.append(rule)
         checks.append(Count(object=obj, equals=apply(op, k, n), literal=n))
     if "color" in kind:
-        said_color, meant = rng.sample(COLORS, 2)
+        said_color, meant = hues(rng, 2, obj)
         rules.append(color_rule(rng, said_color, meant))
         checks.append(Color(object=obj, equals=meant, literal=said_color))
     if "pos" in kind:
@@ -529,8 +537,8 @@ def _revoked(rng: random.Random, kind: str) -> Revocation:
             after,
         )
     if kind == "color":
-        said, meant = rng.sample(COLORS, 2)
         obj = rng.choice(TINTABLE)
+        said, meant = hues(rng, 2, obj)
         under_color = Color(object=obj, equals=meant, literal=said)
         revoke = rng.choice(R.REVOKE["color"]).format(said=said)
         request = ask(rng, f"{article(said)} {obj}", wordings=R.ASK_AGAIN)
@@ -598,8 +606,8 @@ def _probe(rng: random.Random, i: int) -> tuple[str, str, list[Expectation], set
             {said, meant},
         )
     if i < 22:
-        said, meant = rng.sample(COLORS, 2)
         obj = rng.choice(TINTABLE)
+        said, meant = hues(rng, 2, obj)
         check = Color(object=obj, equals=meant, literal=said)
         return (
             color_rule(rng, said, meant),

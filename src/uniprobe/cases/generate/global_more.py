@@ -40,12 +40,14 @@ from uniprobe.cases.generate.global_instruction import (
     color_rule,
     counted,
     grouped,
+    hues,
     numeric_rule,
     operand,
     substituted,
     word_rule,
 )
 from uniprobe.cases.schema import Case, Turn
+from uniprobe.scenes.render import natural_color
 from uniprobe.scenes.vocabulary import plural
 
 __all__ = ["conflicting_rules", "knowledge_rule", "long_rule", "rule_exception"]
@@ -59,11 +61,11 @@ def _conflict(rng: random.Random, kind: str) -> tuple[str, str, Turn, str]:
     first_rule, second_rule = rng.choice(R.OVERRIDES[kind])
     obj = rng.choice(TINTABLE)
     if kind == "color":
-        said, first, meant = rng.sample(COLORS, 3)
+        said, first, meant = hues(rng, 3, obj)
         check: list[Expectation] = [Color(object=obj, equals=meant, literal=said)]
         request = ask(rng, f"{article(said)} {obj}")
     elif kind == "global":
-        said, first, meant = "", *rng.sample(COLORS, 2)
+        said, first, meant = "", *hues(rng, 2, obj)
         check = [Color(object=obj, equals=meant, literal=first)]
         request = ask(rng, article(obj))
     elif kind == "numeric":
@@ -148,7 +150,7 @@ def _exception(rng: random.Random, kind: str) -> tuple[str, Turn, Turn, str, str
         b_check = Count(object=other, equals=apply(op, k, n), literal=n)
         b = turn(ask(rng, counted(rng, n, other)), b_check)
     elif kind == "color":
-        said, meant = rng.sample(COLORS, 2)
+        said, meant = hues(rng, 2, excepted, other)
         rule = wording.format(said=said, meant=meant, exc=exc)
         a = turn(ask(rng, f"{article(said)} {excepted}"), Color(object=excepted, equals=said))
         b_color = Color(object=other, equals=meant, literal=said)
@@ -209,9 +211,10 @@ def _long(rng: random.Random, kind: str) -> tuple[str, Request]:
         return rule, numeric
     if kind == "color":
         said, meant = rng.sample(COLORS, 2)
+        plain = [o for o in TINTABLE if natural_color(o) not in (said, meant)]
 
         def colored(r: random.Random) -> Turn:
-            obj = r.choice(TINTABLE)
+            obj = r.choice(plain)
             return turn(
                 ask(r, f"{article(said)} {obj}"), Color(object=obj, equals=meant, literal=said)
             )
