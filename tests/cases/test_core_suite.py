@@ -24,7 +24,7 @@ def test_committed_suite_is_what_the_generator_writes() -> None:
 def test_generated_cases_equal_the_committed_ones() -> None:
     built = generate.build_core()
     committed = uniprobe.load_suite("core").cases
-    assert len(built) == len(committed) == 553
+    assert len(built) == len(committed) == 670
     assert {c.id: c.to_dict() for c in built} == {c.id: c.to_dict() for c in committed}
 
 
@@ -73,13 +73,17 @@ def test_check_exits_1_on_a_modified_copy(tmp_path: Path) -> None:
 def test_core_has_300_cases_and_12_in_every_subtype() -> None:
     stats = uniprobe.stats("core")
     assert stats.cases >= 300
-    assert stats.families == {"global_instruction": 173, "editing": 120, "post_generation": 260}
-    assert len(stats.subtypes) == 33
+    assert stats.families == {"global_instruction": 442, "editing": 120, "post_generation": 108}
+    assert len(stats.subtypes) == 36
     assert min(stats.subtypes.values()) >= 12
     for subtype in (
         "global_instruction/numeric_transform",
         "global_instruction/two_rules",
         "global_instruction/context_distance_5",
+        "global_instruction/conflicting_rules",
+        "global_instruction/rule_exception",
+        "global_instruction/long_rule",
+        "global_instruction/knowledge_rule",
         "editing/laterality",
         "post_generation/arithmetic",
         "post_generation/condition_after_edit",
@@ -117,20 +121,22 @@ def test_both_values_of_every_condition_kind_occur() -> None:
     }
 
 
-def test_every_global_case_but_a_few_records_a_literal_reading() -> None:
+def test_every_global_case_records_a_literal_reading_or_its_group_does() -> None:
     suite = uniprobe.load_suite("core")
-    without = []
+    literal: dict[str, bool] = {}
     for case in suite.cases:
         if case.family != "global_instruction":
             continue
-        literal = any(
+        has = any(
             getattr(leaf, "literal", None) not in (None, False) for _, _, leaf in case.leaves()
         )
-        if not literal:
-            without.append(case.subtype)
-    # in-topic requests and knowledge questions with abstract references only
-    assert set(without) <= {"topic_restriction", "knowledge_quantity"}
-    assert len(without) <= 14
+        assert has or case.group is not None, case.id
+        key = case.group or case.id
+        literal[key] = literal.get(key, False) or has
+    # in-topic, allowed, excepted and revoked requests have no literal reading of their
+    # own: their group's twin has one
+    assert all(literal.values())
+    assert len(literal) == 442 - 4 * 13
 
 
 @pytest.fixture(scope="module")
@@ -153,7 +159,7 @@ def sample_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 def test_oracle_passes_a_sample_of_every_subtype(sample_runs: dict[str, Path]) -> None:
     scores = uniprobe.RunDir.open(sample_runs["oracle"]).scores("reference")
-    assert len(scores) == 66
+    assert len(scores) == 72
     assert {k: s.outcome for k, s in scores.items() if s.outcome != "pass"} == {}
 
 

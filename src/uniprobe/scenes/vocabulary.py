@@ -187,6 +187,8 @@ CONCEPTS: tuple[Concept, ...] = (
     Concept("beach", "backdrop", synonyms=("sand", "seashore", "shore"), plurals=("beaches",)),
     Concept("grass", "backdrop", synonyms=("field", "meadow", "lawn"), plurals=("grass",)),
     Concept("snow", "backdrop", plurals=("snow",)),
+    # added for hglobal
+    _g("kangaroo", "\U0001f998", is_a="animal"),
 )
 
 INCLUDES: Mapping[str, tuple[str, ...]] = MappingProxyType(

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from uniprobe.cases.generate import editing, global_instruction, post_generation
+from uniprobe.cases.generate import editing, global_instruction, global_more, post_generation
 from uniprobe.cases.generate.common import Builder, case_yaml, seeded
 from uniprobe.cases.schema import Case
 
@@ -24,7 +24,7 @@ __all__ = ["FILES", "SUITE_DIR", "build", "build_core", "render", "write"]
 SUITE_DIR = Path(__file__).resolve().parents[1] / "suites" / "core"
 """Where the committed `core` suite lives."""
 
-G, E, P = global_instruction, editing, post_generation
+G, G2, E, P = global_instruction, global_more, editing, post_generation
 FILES: dict[str, tuple[Builder, ...]] = {
     "global_instruction.yaml": (
         G.numeric_transform,
@@ -38,6 +38,10 @@ FILES: dict[str, tuple[Builder, ...]] = {
         G.two_rules,
         G.rule_revoked,
         G.context_distance,
+        G2.conflicting_rules,
+        G2.rule_exception,
+        G2.long_rule,
+        G2.knowledge_rule,
     ),
     "editing.yaml": (
         E.referring_recolor,
