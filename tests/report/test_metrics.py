@@ -149,7 +149,7 @@ def test_summary_of_the_oracle(runs: dict[str, Path]) -> None:
         "reference",
     )
     assert (s.epochs, s.scored, s.cost_usd) == (1, 2, 0.0)
-    assert s.judges == {"ocr": "2", "pixels": "3", "reference": "3"}
+    assert s.judges == {"ocr": "3", "pixels": "3", "reference": "3"}
     assert s.mean_latency_s is not None and s.mean_latency_s >= 0
     # 2 of 2: Wilson's interval at n = 2 does not collapse at 100%
     assert s.overall.strict_accuracy == Estimate(value=1.0, low=0.342372, high=1.0, n=2)

@@ -90,7 +90,7 @@ def test_reference_policy_is_trustworthy_on_every_kind(items: list[CalibrationIt
         assert result.accuracy is not None and result.accuracy >= 0.97, (kind, report.mistakes)
         total = sum(sum(row.values()) for row in result.confusion.values())
         assert total == result.items
-    assert report.judges == {"ocr": "2", "pixels": "3", "reference": "3"}
+    assert report.judges == {"ocr": "3", "pixels": "3", "reference": "3"}
     assert report.usage == {}
 
 

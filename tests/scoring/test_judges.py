@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -156,3 +157,19 @@ def test_ocr_without_tesseract_is_unknown_not_fail() -> None:
 
 def test_normalize_text() -> None:
     assert normalize_text("  Open—24\nHOURS!! ") == "open 24 hours"
+
+
+@pytest.mark.skipif(
+    shutil.which("tesseract") is None, reason="needs tesseract-ocr (.ci/run installs it)"
+)
+def test_ocr_reads_a_word_beside_a_glyph_with_a_finer_grid() -> None:
+    # The oracle's canvas of core@seed=3 style_persistence.14: "HELLO" beside a watermelon.
+    # Sparse-text mode reads nothing on the whole image or on a 2 x 2 grid.
+    img = Image.open(Path(__file__).parent / "fixtures" / "ocr-hello-beside-glyphs.png")
+    check = Text(contains="HELLO")
+    coarse = OcrJudge({"fine_tiles": 1, "fallback_psm": None}).decide(check, _ctx(img))
+    assert coarse.status == "fail", coarse
+    verdict = OcrJudge().decide(check, _ctx(img))
+    assert verdict.status == "pass", verdict
+    assert "hello" in verdict.evidence["fine_tiles_read"]
+    assert verdict.evidence["fine_tiles"] == 3

@@ -3,8 +3,11 @@
 Tesseract's page analysis can miss a small sign in a busy picture, so a `contains`
 check the whole-image read does not satisfy also reads overlapping tiles (a `tiles` x
 `tiles` grid, each tile grown by a quarter on every side) and searches the union of
-all reads. An `equals` check compares the whole-image read only (tiles would add
-fragments twice).
+all reads; if that still misses, a finer grid (`fine_tiles`, 3 x 3: a word beside a
+glyph is garbled when both share a tile) and one whole-image read with a second page
+segmentation mode (`fallback_psm`, 3: fully automatic), each of which has read legible
+words that sparse-text mode (11) on a 2 x 2 grid missed. An `equals` check
+compares the whole-image read only (tiles would add fragments twice).
 """
 
 from __future__ import annotations
@@ -50,7 +53,7 @@ class OcrJudge(Judge):
     """Reads text with the `tesseract` command-line program."""
 
     name = "ocr"
-    version = "2"
+    version = "3"
     kinds = frozenset({"text"})
 
     class Options(JudgeOptions):
@@ -64,6 +67,11 @@ class OcrJudge(Judge):
         """Tesseract page segmentation mode (11: sparse text, any layout)."""
         tiles: int = Field(2, ge=1, le=6)
         """contains: also read a tiles x tiles grid of overlapping crops (1: whole image)."""
+        fine_tiles: int = Field(3, ge=1, le=6)
+        """contains: if the tiles above miss, also read this finer grid (1: none)."""
+        fallback_psm: int | None = Field(3, ge=0, le=13)
+        """contains: if every read above misses, read the whole image once more in this
+        page segmentation mode (None: no second mode)."""
 
     options: Options
 
@@ -73,10 +81,11 @@ class OcrJudge(Judge):
         self.binary = self.options.binary
         self._read: dict[str, str] = {}
 
-    def read_tiles(self, image: Image.Image) -> str | JudgeResult:
-        """The whole-image read followed by the reads of the overlapping tiles."""
+    def read_tiles(self, image: Image.Image, n: int | None = None) -> str | JudgeResult:
+        """The whole-image read followed by the reads of an n x n grid of overlapping tiles
+        (default n: `tiles`)."""
         parts = [self.read(image)]
-        n = self.options.tiles
+        n = self.options.tiles if n is None else n
         w, h = image.size
         tw, th = w / n, h / n
         for i in range(n if n > 1 else 0):
@@ -93,9 +102,10 @@ class OcrJudge(Judge):
                 return part
         return "\n".join(str(p) for p in parts)
 
-    def read(self, image: Image.Image) -> str | JudgeResult:
+    def read(self, image: Image.Image, psm: int | None = None) -> str | JudgeResult:
         """Tesseract's text of an image (remembered by pixel content), or why it failed."""
-        key = sha256_bytes(image.tobytes()) + str(image.size)
+        mode = self.options.psm if psm is None else psm
+        key = sha256_bytes(image.tobytes()) + str(image.size) + f"psm{mode}"
         if key in self._read:
             return self._read[key]
         exe = shutil.which(self.binary)
@@ -107,7 +117,7 @@ class OcrJudge(Judge):
         image.save(buf, format="PNG")
         try:
             proc = subprocess.run(
-                [exe, "stdin", "stdout", "--psm", str(self.options.psm)],
+                [exe, "stdin", "stdout", "--psm", str(mode)],
                 input=buf.getvalue(),
                 capture_output=True,
                 timeout=60,
@@ -150,6 +160,20 @@ class OcrJudge(Judge):
                 searched = normalize_text(tiled)
                 ratio = max(ratio, _best_ratio(want, searched))
                 evidence.update(tiles=self.options.tiles, tiles_read=searched)
+            fine = self.options.fine_tiles
+            if ratio < self.min_ratio and fine > 1 and fine != self.options.tiles:
+                tiled = self.read_tiles(ctx.canvas.image, fine)
+                if isinstance(tiled, JudgeResult):
+                    return tiled
+                ratio = max(ratio, _best_ratio(want, normalize_text(tiled)))
+                evidence.update(fine_tiles=fine, fine_tiles_read=normalize_text(tiled))
+            fallback = self.options.fallback_psm
+            if ratio < self.min_ratio and fallback is not None and fallback != self.options.psm:
+                second = self.read(ctx.canvas.image, fallback)
+                if isinstance(second, JudgeResult):
+                    return second
+                ratio = max(ratio, _best_ratio(want, normalize_text(second)))
+                evidence.update(fallback_psm=fallback, fallback_read=normalize_text(second))
         else:
             ratio = difflib.SequenceMatcher(None, want, read).ratio()
         ok = ratio >= self.min_ratio
