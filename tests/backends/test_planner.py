@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from typing import Any
 
 from uniprobe.backends.reference.planner import Planner, spec_box
 from uniprobe.cases.schema import Case
-from uniprobe.scenes.spec import SceneObject, SceneSpec
+from uniprobe.scenes.spec import Band, SceneObject, SceneSpec
 
 
 def _case(turns: list[dict[str, Any]], **extra: Any) -> Case:
@@ -401,13 +402,40 @@ def test_the_literal_reference_redraws_what_it_was_not_asked_to_touch() -> None:
     assert lime.concept == "lime" and (lime.x, lime.y) == (250, 256)  # the edit itself
     for old, new in ((ROOM.objects[0], apple), (ROOM.objects[2], pear)):
         assert new.concept == old.concept
-        assert abs(new.x - old.x) >= 18 and abs(new.y - old.y) >= 18
+        assert math.hypot(new.x - old.x, new.y - old.y) >= 24
         assert new.size != old.size
     boxes = [spec_box(o) for o in scene.objects]
     for i, a in enumerate(boxes):  # nothing new overlaps
         for b in boxes[i + 1 :]:
             assert a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1]
     assert scene == _drawn(Planner(_edit_case(), literal=True, seed=1), 1)  # deterministic
+
+
+def test_the_literal_redraw_moves_the_horizon() -> None:
+    building = SceneSpec(
+        bands=(Band(kind="sky", top=0, bottom=0.8), Band(kind="grass", top=0.8, bottom=1)),
+        objects=(SceneObject(id="f1", shape="rect", x=256, y=300, w=200, h=60, color="gray"),),
+    )
+    case = _case(
+        [
+            {
+                "user": "Make the floor pink.",
+                "attach": ["b"],
+                "expect": [
+                    {"color": {"part": "f1", "equals": "pink"}},
+                    {"unchanged": {"against": "b", "outside": ["f1"]}},
+                ],
+            }
+        ],
+        images={"b": {"scene": building.model_dump()}},
+    )
+    oracle = _drawn(Planner(case, literal=False, seed=1), 1)
+    assert oracle.bands == building.bands
+    literal = _drawn(Planner(case, literal=True, seed=1), 1)
+    (sky, grass) = literal.bands
+    assert sky.bottom == grass.top and 0.03 <= abs(sky.bottom - 0.8) <= 0.06
+    assert [o.color for o in literal.objects] == ["pink"]  # primitives (parts) stay put
+    assert [(o.x, o.y) for o in literal.objects] == [(256, 300)]
 
 
 def test_the_literal_redraw_keeps_parts_and_layout_checks() -> None:

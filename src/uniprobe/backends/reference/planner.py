@@ -31,6 +31,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -325,16 +326,20 @@ class Planner:
         redraws every glyph it was not asked to touch (still as in `base`) a little
         elsewhere and at another size, each by its own deterministic jitter, like a model
         that regenerates the whole picture; so `unchanged` checks fail (`over_edit`). A
-        jittered object keeps which parts hold its centre, comes no closer to any other, stays on
-        the canvas and keeps this turn's positions and relations true."""
+        jittered object keeps which of the parts this turn's checks look in (`within`, a
+        colour's `part`) hold its centre, comes no closer to any other object,
+        stays on the canvas and keeps this turn's positions and relations true. The
+        horizon moves too: every edge between two backdrop bands shifts a little."""
         rng = random.Random(self.seed * 7919 + turn)
         state = _State.of(final)
         kept = set(base.objects)
-        parts = list(self._parts(turn).values())
+        named = {p for c in checks for p in c.parts() if not isinstance(c, Unchanged)}
+        parts = [box for name, box in self._parts(turn).items() if name in named]
         layout = [c for c in checks if isinstance(c, Position | Relation)]
         for i, obj in enumerate(state.objects):
             if obj.shape == "glyph" and obj in kept:
                 _jitter(state, i, parts, layout, rng)
+        state.bands = _shift_bands(state.bands, rng)
         return state.spec()
 
 
@@ -705,6 +710,31 @@ def _find_place(
         size = round(size * 0.85, 1)
 
 
+_BAND_SHIFT = (0.03, 0.06)
+"""How far (fractions of the height) the literal reference moves an edge between bands."""
+_MIN_BAND = 0.05
+"""... keeping every band at least this thick."""
+
+
+def _shift_bands(bands: list[Band], rng: random.Random) -> list[Band]:
+    """The bands with every edge between two of them moved up or down (see
+    `Planner._relayout`); an edge that would leave a band too thin stays."""
+    edges = sorted({e for b in bands for e in (b.top, b.bottom) if 0 < e < 1})
+    moved = dict(zip(edges, edges, strict=True))
+    for k, e in enumerate(edges):
+        new = round(e + rng.choice((-1, 1)) * rng.uniform(*_BAND_SHIFT), 4)
+        below = moved[edges[k - 1]] if k else 0.0
+        above = edges[k + 1] if k + 1 < len(edges) else 1.0
+        if below + _MIN_BAND <= new <= above - _MIN_BAND:
+            moved[e] = new
+    return [
+        b.model_copy(
+            update={"top": moved.get(b.top, b.top), "bottom": moved.get(b.bottom, b.bottom)}
+        )
+        for b in bands
+    ]
+
+
 def _closeness(a: Box, b: Box, margin: int = 10) -> int:
     """The area two boxes share once grown by `margin` (0 when they keep that far apart)."""
     w = min(a[2], b[2]) - max(a[0], b[0]) + margin
@@ -712,8 +742,8 @@ def _closeness(a: Box, b: Box, margin: int = 10) -> int:
     return max(0, w) * max(0, h)
 
 
-_JITTER = (18.0, 40.0)
-"""How far (pixels, each axis) the literal reference moves an object it redraws."""
+_JITTER = (24.0, 48.0)
+"""How far (pixels) the literal reference moves an object it redraws."""
 _RESIZE = ((0.8, 0.9), (1.1, 1.2))
 """... and by how much it shrinks or grows it."""
 
@@ -736,8 +766,8 @@ def _jitter(
     for _ in range(60):
         lo, hi = rng.choice(_RESIZE)
         size = max(MIN_SIZE, round((obj.size or 100) * rng.uniform(lo, hi), 1))
-        x = obj.x + rng.choice((-1, 1)) * rng.uniform(*_JITTER)
-        y = obj.y + rng.choice((-1, 1)) * rng.uniform(*_JITTER)
+        step, angle = rng.uniform(*_JITTER), rng.uniform(0, 2 * math.pi)
+        x, y = obj.x + step * math.cos(angle), obj.y + step * math.sin(angle)
         moved = obj.model_copy(update={"x": round(x, 1), "y": round(y, 1), "size": size})
         box = spec_box(moved)
         if box[0] < 0 or box[1] < 0 or box[2] > state.width or box[3] > state.height:
