@@ -380,8 +380,9 @@ def _plan_backdrops(state: _State, checks: Sequence[Leaf]) -> None:
                 continue
             present = isinstance(c, Present) or (isinstance(c, Count) and c.accepts(1))
             (wanted.append if present else unwanted.add)(term.name)
-    if not wanted and not unwanted:
-        return
+    have = {b.kind for b in state.bands}
+    if set(wanted) <= have and not unwanted & have:
+        return  # already as asked: an edit leaves the backdrop alone
     grounds = [b.kind for b in state.bands if b.kind != "sky" and b.kind not in unwanted]
     for w in wanted:
         if w not in grounds and w != "sky":
