@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 import uniprobe
+from uniprobe.cases.literal import literal_conflicts
 from uniprobe.store.records import ScoreRecord
 from uniprobe.store.rundir import RunDir
 
@@ -46,21 +47,63 @@ def test_the_literal_reference_fails_where_the_literal_reading_differs(
     post_cases = {c.id for c in suite.cases if c.family == "post_generation"}
     assert global_cases <= literal_failures
     assert post_cases <= literal_failures
-    # the reflection edit fails with a literal picture; laterality fails too, but its
-    # literal reading leaves the picture as it is, and the reference says so in words:
-    # no picture, so `no_image`, never `literal`; the other edits pass
+    # editing cases with a literal reading (laterality, reflection) fail as literal
     assert {c for c in literal_failures if c.startswith("paper.edit.")} == {
+        "paper.edit.laterality.ice_cream",
         "paper.edit.reflection_only.horse_lion",
-    }
-    laterality = scores["paper.edit.laterality.ice_cream"]
-    assert laterality.outcome == "fail"
-    assert {t for v in laterality.verdicts if v.status == "fail" for t in v.tags} == {
-        "under_edit",
-        "no_image",
     }
     summary = uniprobe.summary(runs["literal"])
     assert summary.families["global_instruction"].strict_accuracy.value == 0.0
     assert summary.families["global_instruction"].literal_failure_rate.value == 1.0
+
+
+def _locality(scores: dict[str, ScoreRecord]) -> dict[str, tuple[str, tuple[str, ...]]]:
+    return {
+        case_id: (v.status, tuple(v.tags))
+        for case_id, s in scores.items()
+        for v in s.verdicts
+        if v.kind == "unchanged"
+    }
+
+
+def test_the_literal_reference_redraws_what_edits_should_keep(runs: dict[str, Path]) -> None:
+    """Always act: every locality check of the literal reference fails as an over-edit
+    (never literal); the oracle's pass."""
+    literal = _locality(_scores(runs["literal"]))
+    assert literal == {
+        "paper.edit.predicate_removal.seated_people": ("fail", ("over_edit",)),
+        "paper.edit.part_recolor.second_floor": ("fail", ("over_edit",)),
+        "paper.edit.similar_object_replacement.lemon_lime": ("fail", ("over_edit",)),
+        "paper.edit.laterality.ice_cream": ("fail", ("over_edit",)),
+        "paper.edit.reflection_only.horse_lion": ("fail", ("over_edit",)),
+    }
+    assert set(_locality(_scores(runs["oracle"])).values()) == {("pass", ())}
+    # the literal reading itself is drawn whole: the lemon did become a lime
+    lime = _scores(runs["literal"])["paper.edit.similar_object_replacement.lemon_lime"]
+    assert [(v.kind, v.status) for v in lime.verdicts] == [
+        ("absent", "pass"),
+        ("count", "pass"),
+        ("count", "pass"),
+        ("unchanged", "fail"),
+    ]
+
+
+def test_the_paper_suite_draws_its_literal_readings_whole() -> None:
+    assert [
+        (c.id, literal_conflicts(c))
+        for c in uniprobe.load_suite("paper").cases
+        if literal_conflicts(c)
+    ] == []
+
+
+def test_multi_step_is_judged_on_what_can_be_seen(runs: dict[str, Path]) -> None:
+    verdict = next(
+        v
+        for v in _scores(runs["literal"])["paper.post.multi_step_condition.zebras_lion"].verdicts
+        if v.kind == "conditional"
+    )
+    assert (verdict.status, verdict.tags) == ("fail", ["wrong_branch", "literal"])
+    assert verdict.evidence["condition"] is False  # the water is still there
 
 
 def test_conditionals_of_the_literal_reference_take_the_wrong_branch(runs: dict[str, Path]) -> None:

@@ -1,15 +1,37 @@
 """The reference generators' planner: from a turn's checks to a scene that meets them.
 
-`reference/oracle` draws what the checks ask for, deciding conditions on its own
-earlier scenes; `reference/literal` draws the literal reading: each check's literal
-alternative, each conditional's literal branch, and no care for what should stay.
-The planner edits scenes minimally: an edit starts from the canvas it edits, removes
-what must go (edit targets first), puts new objects into freed places (taking their
-size and style), and lays out anything else in free space, deterministically.
+* **Oracle.** `reference/oracle` draws what the checks ask for, deciding conditions on
+  its own earlier scenes, and edits minimally: an edit starts from the canvas it edits,
+  removes what must go (edit targets first), puts new objects into freed places (taking
+  their size and look), and lays out anything else in free space, deterministically.
+* **Literal.** `reference/literal` draws the literal reading *whole*
+  (`uniprobe.cases.literal`): each check's literal value, each conditional's literal
+  branch, and the plain checks both readings share. A plain check that contradicts a
+  literal value of its turn (`color: {object: cat}` next to `count: {object: cat,
+  literal: 0}`) is not literal-applicable: the literal reference ignores it and draws
+  the literal reading (`literal_conflicts` lists such checks for `cases validate`).
+* **Always act.** The literal reference is the "always-act" strategy: in an edit turn it
+  carries out the literal request and also redraws every glyph it was not asked to
+  touch a little elsewhere and at another size (each by its own deterministic jitter,
+  like a model that regenerates the whole picture), so `unchanged` checks fail
+  (`over_edit`); it never keeps a canvas as it is (`same_as` is not part of its reading).
+* **Words or a picture.** A turn is answered in words (no image) when what would be
+  drawn is what already stands (the image the judges would look at anyway: nothing to
+  change), or when it is empty and either nothing stands or what stands already meets
+  the turn (an off-topic request). When the right answer is an empty scene the
+  standing canvas does not meet ("remove every cat" from a picture of only cats), the
+  planner draws it: an empty canvas, or the backdrop that remains.
+* **Several attached images.** A turn that attaches two or more images edits the one
+  attached last, the image the judges read the turn's parts on and compare with
+  (`uniprobe.cases.validate.reference_scene`, the engine's pre-edit canvas); the others
+  lend objects: a new object of a kind an earlier attached image shows is taken from it
+  (its kind and colour), in attachment order ("put the hat of the first picture to
+  the right of the cake in the second").
 """
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -21,6 +43,7 @@ from uniprobe.cases.checks import (
     Color,
     Conditional,
     Count,
+    Expectation,
     Position,
     Present,
     Relation,
@@ -29,6 +52,7 @@ from uniprobe.cases.checks import (
     Text,
     Unchanged,
 )
+from uniprobe.cases.literal import literal_reading
 from uniprobe.cases.schema import Case
 from uniprobe.cases.validate import reference_scene
 from uniprobe.errors import UsageError
@@ -70,6 +94,7 @@ class _State:
     grayscale: bool
     fresh: set[int] = field(default_factory=set)  # indexes of objects added this turn
     freed: list[SceneObject] = field(default_factory=list)  # objects removed this turn
+    donors: list[SceneObject] = field(default_factory=list)  # from a second attached image
 
     @classmethod
     def of(cls, spec: SceneSpec) -> _State:
@@ -129,21 +154,30 @@ class Planner:
             if drawn is not None:
                 return drawn
             attached = self._attached(t)
-            if attached is not None:
-                return attached
+            if attached:
+                return attached[-1]
         return None
 
-    def _attached(self, turn: int) -> SceneSpec | None:
-        names = self.case.turns[turn - 1].attach
-        if not names:
-            return None
-        src = self.case.images[names[-1]]
-        if src.scene is None:
-            raise UsageError(
-                f"case {self.case.id}: reference models need scene images, "
-                f"but image '{names[-1]}' is a file"
-            )
-        return src.scene
+    def _attached(self, turn: int) -> list[SceneSpec]:
+        """The scenes `turn` attaches, in order."""
+        out = []
+        for name in self.case.turns[turn - 1].attach:
+            src = self.case.images[name]
+            if src.scene is None:
+                raise UsageError(
+                    f"case {self.case.id}: reference models need scene images, "
+                    f"but image '{name}' is a file"
+                )
+            out.append(src.scene)
+        return out
+
+    def _standing(self, turn: int) -> SceneSpec | None:
+        """What the judges look at if `turn` is answered in words (the canvas rule: the
+        image it attaches last, else the latest earlier image)."""
+        attached = self._attached(turn)
+        if attached:
+            return attached[-1]
+        return self.canvas(turn - 1) if turn > 1 else None
 
     def _parts(self, turn: int, against: str | None = None) -> dict[str, Box]:
         _, scene = reference_scene(self.case, turn, against)
@@ -157,44 +191,65 @@ class Planner:
         if not spec.expect:
             return None
         base = self._base(turn)
-        plain: list[Leaf] = []
-        conditionals: list[Conditional] = []
-        for exp in spec.expect:
-            if isinstance(exp, Conditional):
-                conditionals.append(exp)
-            else:
-                plain.extend(self._reading([exp], turn))
-        first = self._apply(turn, base, plain)
-        chosen: list[Leaf] = []
-        for cond in conditionals:
-            chosen.extend(self._reading(self._branch(turn, cond, first), turn))
-        final = self._apply(turn, base, plain + chosen) if chosen else first
-        if spec.is_edit and final == base:
-            return None  # nothing to change: answer in words, the canvas stays
-        if not final.objects and not final.bands:
-            return None  # nothing to draw (e.g. an off-topic request): answer in words
+        decided = [  # conditionals decided on the canvas (the literal one takes its branch)
+            e
+            for e in spec.expect
+            if isinstance(e, Conditional) and not (self.literal and e.literal is not None)
+        ]
+        given = [e for e in spec.expect if not any(e is d for d in decided)]
+        checks = self._reading(given, turn)
+        final = self._apply(turn, base, checks)
+        chosen: list[Expectation] = []
+        for cond in decided:
+            chosen.extend(self._branch(turn, cond, final))
+        if chosen:
+            checks = self._reading([*given, *chosen], turn)
+            final = self._apply(turn, base, checks)
+        if self.literal and spec.is_edit:
+            final = self._relayout(turn, base, final, checks)
+        return self._answer(turn, final, checks)
+
+    def _answer(self, turn: int, final: SceneSpec, checks: list[Leaf]) -> SceneSpec | None:
+        """The scene to draw, or None to answer in words: when it would show what already
+        stands, or when it is empty and either nothing stands or what stands already meets
+        the turn (an off-topic request). An empty scene that the standing canvas does not
+        meet (every cat removed) is drawn: an empty canvas, or the remaining backdrop."""
+        standing = self._standing(turn)
+        if final == standing:
+            return None
+        if final.objects or final.bands:
+            return final
+        if standing is None or self._apply(turn, standing, checks) == standing:
+            return None
         return final
 
     def _base(self, turn: int) -> SceneSpec:
+        """The canvas a turn starts from: the image it attaches last (earlier ones only
+        lend objects, see `_donors`), else for an edit the latest canvas, else a blank."""
         attached = self._attached(turn)
-        if attached is not None:
-            return attached
+        if attached:
+            return attached[-1]
         if self.case.turns[turn - 1].is_edit and turn > 1:
             previous = self.canvas(turn - 1)
             if previous is not None:
                 return previous
         return SceneSpec(width=self.size, height=self.size)
 
-    def _reading(self, checks: Sequence[Check], turn: int) -> list[Leaf]:
-        """The checks as this planner reads them (literal variants for the literal one;
-        counts that match an earlier canvas resolved against its own earlier scene)."""
+    def _donors(self, turn: int) -> list[SceneObject]:
+        """Objects of the images attached before the last, which new objects of their
+        kind are taken from (a multi-image turn: "put the hat of the first picture...")."""
+        return [o for scene in self._attached(turn)[:-1] for o in scene.objects if o.concept]
+
+    def _reading(self, checks: Sequence[Expectation], turn: int) -> list[Leaf]:
+        """The checks as this planner reads them: the oracle every leaf as written, the
+        literal reference its literal reading (`uniprobe.cases.literal`); counts that match
+        an earlier canvas resolved against the planner's own earlier scene."""
+        if self.literal:
+            leaves = literal_reading(checks, turn=turn).checks
+        else:
+            leaves = [c for c in checks if not isinstance(c, Conditional)]
         out: list[Leaf] = []
-        for c in checks:
-            if self.literal:
-                if c.literal_negates:
-                    continue
-                variant = c.literal_variant()
-                c = variant if variant is not None else c
+        for c in leaves:
             if isinstance(c, Count) and c.matches is not None:
                 c = Count(object=c.object, equals=max(0, self._matched(c, turn)), within=c.within)
             out.append(c)
@@ -208,8 +263,7 @@ class Planner:
         return ref.expected(len(_State.of(scene).instances(resolve(ref.object), None)))
 
     def _branch(self, turn: int, cond: Conditional, current: SceneSpec) -> Sequence[Check]:
-        if self.literal and cond.literal is not None:
-            return cond.then if cond.literal == "then" else cond.else_
+        """The branch the condition selects on the planner's own canvas."""
         when = cond.when
         target = when.turn if when.turn is not None and when.turn != turn else None
         scene = self.canvas(target) if target is not None else current
@@ -239,30 +293,8 @@ class Planner:
             idx = state.instances(resolve(check.object), None)
             return bool(idx) and all(state.objects[i].color == check.equals for i in idx)
         if isinstance(check, Relation | Position):
-            probe = self._apply_layout_probe(state, check)
-            return probe
+            return _layout_holds(state, check)
         raise UsageError(f"the reference planner cannot use a '{check.kind}' check as a condition")
-
-    def _apply_layout_probe(self, state: _State, check: Relation | Position) -> bool:
-        if isinstance(check, Position):
-            idx = state.instances(resolve(check.object), None)
-            return bool(idx) and all(
-                in_place(
-                    center(spec_box(state.objects[i])), check.place, (state.width, state.height)
-                )
-                for i in idx
-            )
-        subj = state.instances(resolve(check.subject), None)
-        obj = state.instances(resolve(check.object), None)
-        return bool(subj and obj) and all(
-            relation_holds(
-                center(spec_box(state.objects[s])),
-                center(spec_box(state.objects[o])),
-                check.relation,
-            )
-            for s in subj
-            for o in obj
-        )
 
     def _apply(self, turn: int, base: SceneSpec, checks: list[Leaf]) -> SceneSpec:
         for c in checks:
@@ -274,6 +306,7 @@ class Planner:
                 return src if src is not None else base
         rng = random.Random(self.seed * 1009 + turn)
         state = _State.of(base)
+        state.donors = self._donors(turn)
         parts = self._parts(turn)
         edit_targets = {p for c in checks if isinstance(c, Unchanged) for p in c.outside}
         for c in checks:
@@ -285,6 +318,53 @@ class Planner:
         _plan_layout(state, checks, rng)
         _plan_text(state, checks, rng)
         return state.spec()
+
+    def _relayout(
+        self, turn: int, base: SceneSpec, final: SceneSpec, checks: list[Leaf]
+    ) -> SceneSpec:
+        """Always act, no care for what should stay: in an edit, the literal reference
+        redraws every glyph it was not asked to touch (still as in `base`) a little
+        elsewhere and at another size, each by its own deterministic jitter, like a model
+        that regenerates the whole picture; so `unchanged` checks fail (`over_edit`). A
+        jittered object keeps which of the parts this turn's checks look in (`within`, a
+        colour's `part`) hold its centre, comes no closer to any other object,
+        stays on the canvas and keeps this turn's positions and relations true. The
+        horizon moves too: every edge between two backdrop bands shifts a little."""
+        rng = random.Random(self.seed * 7919 + turn)
+        state = _State.of(final)
+        kept = set(base.objects)
+        named = {p for c in checks for p in c.parts() if not isinstance(c, Unchanged)}
+        parts = [box for name, box in self._parts(turn).items() if name in named]
+        layout = [c for c in checks if isinstance(c, Position | Relation)]
+        for i, obj in enumerate(state.objects):
+            if obj.shape == "glyph" and obj in kept:
+                _jitter(state, i, parts, layout, rng)
+        state.bands = _shift_bands(state.bands, rng)
+        return state.spec()
+
+
+# --- positions and relations -----------------------------------------------------------------
+
+
+def _layout_holds(state: _State, check: Relation | Position) -> bool:
+    """Whether a position or relation holds in a planned state (centres of its specs)."""
+    if isinstance(check, Position):
+        idx = state.instances(resolve(check.object), None)
+        return bool(idx) and all(
+            in_place(center(spec_box(state.objects[i])), check.place, (state.width, state.height))
+            for i in idx
+        )
+    subj = state.instances(resolve(check.subject), None)
+    obj = state.instances(resolve(check.object), None)
+    return bool(subj and obj) and all(
+        relation_holds(
+            center(spec_box(state.objects[s])),
+            center(spec_box(state.objects[o])),
+            check.relation,
+        )
+        for s in subj
+        for o in obj
+    )
 
 
 # --- backdrops ------------------------------------------------------------------------------
@@ -300,8 +380,9 @@ def _plan_backdrops(state: _State, checks: Sequence[Leaf]) -> None:
                 continue
             present = isinstance(c, Present) or (isinstance(c, Count) and c.accepts(1))
             (wanted.append if present else unwanted.add)(term.name)
-    if not wanted and not unwanted:
-        return
+    have = {b.kind for b in state.bands}
+    if set(wanted) <= have and not unwanted & have:
+        return  # already as asked: an edit leaves the backdrop alone
     grounds = [b.kind for b in state.bands if b.kind != "sky" and b.kind not in unwanted]
     for w in wanted:
         if w not in grounds and w != "sky":
@@ -410,8 +491,22 @@ def _representative(term_name: str, concepts: frozenset[str]) -> str:
     return term_name if term_name in concepts else sorted(concepts)[0]
 
 
+def _donor(state: _State, t: _Target) -> SceneObject | None:
+    """The first unused object of the turn's other attached images that `t` names."""
+    for k, obj in enumerate(state.donors):
+        if obj.concept in t.term.concepts:
+            return state.donors.pop(k)
+    return None
+
+
 def _new_object(state: _State, t: _Target, within: Box | None, rng: random.Random) -> SceneObject:
-    kind = _representative(t.term.name, t.term.concepts)
+    """A new object for target `t`: taken from another attached image if one shows it
+    (its kind and colour), put into a freed place if one fits (taking its place's size,
+    flip and opacity, and its colour unless lent), else inside `within`, else off-canvas
+    for the layout to place."""
+    donor = _donor(state, t)
+    kind = donor.kind if donor is not None else _representative(t.term.name, t.term.concepts)
+    assert kind is not None
     for k, old in enumerate(state.freed):  # take a freed place (and its look) if it fits
         if within is None or contains(within, center(spec_box(old))):
             state.freed.pop(k)
@@ -422,17 +517,21 @@ def _new_object(state: _State, t: _Target, within: Box | None, rng: random.Rando
                 size=_fit(kind, spec_box(old)),
                 flip=old.flip,
                 opacity=old.opacity,
-                color=old.color,
+                color=donor.color if donor is not None else old.color,
             )
     if within is not None:
         cx, cy = center(within)
-        same = [o for o in state.freed if o.concept == kind]
-        if same:  # the same thing moved to another place: it keeps its look
+        same = [o for o in state.freed if o.concept == resolve(kind).name]
+        if same and donor is None:  # the same thing moved to another place: it keeps its look
             old = same[0]
             state.freed.remove(old)
             return old.model_copy(update={"x": cx, "y": cy, "id": None})
-        side = max(40, min(within[2] - within[0], within[3] - within[1]) * 0.8)
-        return SceneObject(kind=kind, x=cx, y=cy, size=round(min(side, 140), 1))
+        side = round(min(max(40, min(within[2] - within[0], within[3] - within[1]) * 0.8), 140), 1)
+        if donor is not None:
+            return donor.model_copy(update={"x": cx, "y": cy, "id": None, "size": side})
+        return SceneObject(kind=kind, x=cx, y=cy, size=side)
+    if donor is not None:  # placed later by the layout, at its own size
+        return donor.model_copy(update={"x": -1000, "y": -1000, "id": None})
     # placed later by the layout; start off-canvas so it never blocks a place
     return SceneObject(kind=kind, x=-1000, y=-1000, size=round(rng.uniform(92, 128), 1))
 
@@ -610,6 +709,78 @@ def _find_place(
             x, y = spots[0] if spots else (state.width // 2, state.height // 2)
             return obj.model_copy(update={"x": float(x), "y": float(y), "size": size})
         size = round(size * 0.85, 1)
+
+
+_BAND_SHIFT = (0.03, 0.06)
+"""How far (fractions of the height) the literal reference moves an edge between bands."""
+_MIN_BAND = 0.05
+"""... keeping every band at least this thick."""
+
+
+def _shift_bands(bands: list[Band], rng: random.Random) -> list[Band]:
+    """The bands with every edge between two of them moved up or down (see
+    `Planner._relayout`); an edge that would leave a band too thin stays."""
+    edges = sorted({e for b in bands for e in (b.top, b.bottom) if 0 < e < 1})
+    moved = dict(zip(edges, edges, strict=True))
+    for k, e in enumerate(edges):
+        new = round(e + rng.choice((-1, 1)) * rng.uniform(*_BAND_SHIFT), 4)
+        below = moved[edges[k - 1]] if k else 0.0
+        above = edges[k + 1] if k + 1 < len(edges) else 1.0
+        if below + _MIN_BAND <= new <= above - _MIN_BAND:
+            moved[e] = new
+    return [
+        b.model_copy(
+            update={"top": moved.get(b.top, b.top), "bottom": moved.get(b.bottom, b.bottom)}
+        )
+        for b in bands
+    ]
+
+
+def _closeness(a: Box, b: Box, margin: int = 10) -> int:
+    """The area two boxes share once grown by `margin` (0 when they keep that far apart)."""
+    w = min(a[2], b[2]) - max(a[0], b[0]) + margin
+    h = min(a[3], b[3]) - max(a[1], b[1]) + margin
+    return max(0, w) * max(0, h)
+
+
+_JITTER = (24.0, 48.0)
+"""How far (pixels) the literal reference moves an object it redraws."""
+_RESIZE = ((0.8, 0.9), (1.1, 1.2))
+"""... and by how much it shrinks or grows it."""
+
+
+def _jitter(
+    state: _State,
+    i: int,
+    parts: list[Box],
+    layout: Sequence[Position | Relation],
+    rng: random.Random,
+) -> None:
+    """Move and resize object i by a random amount (see `Planner._relayout`); leave it
+    where it is if no try keeps the scene's parts, overlaps and layout checks."""
+    obj = state.objects[i]
+    before = spec_box(obj)
+    inside = [contains(p, center(before)) for p in parts]
+    others = [spec_box(o) for j, o in enumerate(state.objects) if j != i and o.shape != "region"]
+    near = [_closeness(before, o) for o in others]
+    held = [c for c in layout if _layout_holds(state, c)]
+    for _ in range(60):
+        lo, hi = rng.choice(_RESIZE)
+        size = max(MIN_SIZE, round((obj.size or 100) * rng.uniform(lo, hi), 1))
+        step, angle = rng.uniform(*_JITTER), rng.uniform(0, 2 * math.pi)
+        x, y = obj.x + step * math.cos(angle), obj.y + step * math.sin(angle)
+        moved = obj.model_copy(update={"x": round(x, 1), "y": round(y, 1), "size": size})
+        box = spec_box(moved)
+        if box[0] < 0 or box[1] < 0 or box[2] > state.width or box[3] > state.height:
+            continue
+        if [contains(p, center(box)) for p in parts] != inside:
+            continue
+        if any(_closeness(box, o) > n for o, n in zip(others, near, strict=True)):
+            continue
+        state.objects[i] = moved
+        if all(_layout_holds(state, c) for c in held):
+            return
+        state.objects[i] = obj
 
 
 # --- text ------------------------------------------------------------------------------------
