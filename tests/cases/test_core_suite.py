@@ -24,7 +24,7 @@ def test_committed_suite_is_what_the_generator_writes() -> None:
 def test_generated_cases_equal_the_committed_ones() -> None:
     built = generate.build_core()
     committed = uniprobe.load_suite("core").cases
-    assert len(built) == len(committed) == 401
+    assert len(built) == len(committed) == 619
     assert {c.id: c.to_dict() for c in built} == {c.id: c.to_dict() for c in committed}
 
 
@@ -73,14 +73,17 @@ def test_check_exits_1_on_a_modified_copy(tmp_path: Path) -> None:
 def test_core_has_300_cases_and_12_in_every_subtype() -> None:
     stats = uniprobe.stats("core")
     assert stats.cases >= 300
-    assert stats.families == {"global_instruction": 173, "editing": 120, "post_generation": 108}
-    assert len(stats.subtypes) == 32
+    assert stats.families == {"global_instruction": 173, "editing": 338, "post_generation": 108}
+    assert len(stats.subtypes) == 35
     assert min(stats.subtypes.values()) >= 12
     for subtype in (
         "global_instruction/numeric_transform",
         "global_instruction/two_rules",
         "global_instruction/context_distance_5",
         "editing/laterality",
+        "editing/edit_chain",
+        "editing/multi_image",
+        "editing/count_to_ten",
         "post_generation/arithmetic",
         "post_generation/condition_after_edit",
     ):
@@ -151,7 +154,7 @@ def sample_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 def test_oracle_passes_a_sample_of_every_subtype(sample_runs: dict[str, Path]) -> None:
     scores = uniprobe.RunDir.open(sample_runs["oracle"]).scores("reference")
-    assert len(scores) == 64
+    assert len(scores) == 70
     assert {k: s.outcome for k, s in scores.items() if s.outcome != "pass"} == {}
 
 
