@@ -162,7 +162,7 @@ def referring_recolor(rng: random.Random) -> Iterator[Case]:
 
 REMOVE_FRAMES = {
     "color": (
-        "Remove every {p} {os}.",
+        "Remove every {p} {o}.",
         "Take out the {p} {os}.",
         "Get rid of all the {p} {os}, please.",
         "Delete the {p} {os} from the picture.",

@@ -128,27 +128,29 @@ def count_to_ten(rng: random.Random) -> Iterator[Case]:
 
 CHAIN_FRAMES = {
     "recolor": (
-        "Make the {s} {k} {c}.",
-        "Now paint the {s} {k} {c}.",
-        "Next, the {s} {k} should turn {c}.",
+        "make the {s} {k} {c}.",
+        "paint the {s} {k} {c}.",
+        "the {s} {k} should turn {c}.",
     ),
     "remove": (
-        "Remove the {s} {k}.",
-        "Now take away the {s} {k}.",
-        "Next, delete the {s} {k}.",
+        "remove the {s} {k}.",
+        "take away the {s} {k}.",
+        "delete the {s} {k}.",
     ),
     "replace": (
-        "Turn the {s} {k} into {a}.",
-        "Now replace the {s} {k} with {a}.",
-        "Next, swap the {s} {k} for {a}.",
+        "turn the {s} {k} into {a}.",
+        "replace the {s} {k} with {a}.",
+        "swap the {s} {k} for {a}.",
     ),
     "add": (
-        "Add {a} to the right of the {s} {k}.",
-        "Now put {a} just right of the {s} {k}.",
-        "Next, draw {a} on the right side of the {s} {k}.",
+        "add {a} to the right of the {s} {k}.",
+        "put {a} just right of the {s} {k}.",
+        "draw {a} on the right side of the {s} {k}.",
     ),
 }
-"""Wordings per edit of a chain; {s} is left or right, {k} the row's kind."""
+"""Wordings per edit of a chain; {s} is left or right, {k} the row's kind. A later turn
+starts with one of THEN."""
+THEN = ("Now ", "Next, ", "Then ", "After that, ", "And now ")
 ROW_KINDS = (*TINTED, *words("apple pear dog cat duck rabbit cake house tree cactus"))
 INTO = words("star key candle teddy-bear chair mushroom snail turtle")
 ADDED = words("sun moon cloud butterfly kite balloon rainbow")
@@ -222,6 +224,9 @@ def edit_chain(rng: random.Random) -> Iterator[Case]:
             used.add(k)
             y = 512 * (t + 0.5) / length
             op, row_objects = _chain_op(rng, frames, kind, k, y, used)
+            if t > 0:
+                then = rng.choice(THEN)
+                op = op._replace(user=then + op.user[0].lower() + op.user[1:])
             objects += row_objects
             edited.append(op.part)
             expect = (*op.expect, outside(*edited))

@@ -155,8 +155,8 @@ def _part(rng: random.Random, floors: int, mode: int) -> tuple[str, str]:
         k = rng.randint(2, floors - 1)
         return f"floor{k}", rng.choice(
             [
-                f"the {STOREY[k]} storey from the ground (the ground floor is the first)",
-                f"the {STOREY[k]} level counting up from the street, street level being the first",
+                f"the {STOREY[k]} storey (the ground floor being the first)",
+                f"the {STOREY[k]} level from the street (street level counts as the first)",
             ]
         )
     if mode == 1:
