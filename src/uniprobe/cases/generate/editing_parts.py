@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator
+from difflib import SequenceMatcher
 
 from uniprobe.cases.checks import Absent, Color, Count, Expectation, Present, Text
 from uniprobe.cases.generate.common import article, glyph, slug, words
@@ -77,6 +78,18 @@ def _q(word: str) -> str:
     return f"'{word}'"
 
 
+def _sign_texts(kind: str, second: bool, a: str, b: str, c: str) -> tuple[str, str, str]:
+    """The sign before, after, and as the literal reading leaves it (only the word named)."""
+    if kind == "replace":
+        return (f"{a} {b}", f"{a} {c}", c) if second else (f"{b} {a}", f"{c} {a}", c)
+    return (a, f"{a} {c}", c) if kind == "after" else (a, f"{c} {a}", c)
+
+
+def _alike(x: str, y: str) -> float:
+    """How alike two texts read (the OCR judge accepts a match from 0.8)."""
+    return SequenceMatcher(None, x.lower(), y.lower()).ratio()
+
+
 def text_edit(rng: random.Random) -> Iterator[Case]:
     """Replace one word of a two-word sign (either word), or add a word after or before
     the one it shows; the literal reading makes the sign say only the word the request
@@ -87,19 +100,15 @@ def text_edit(rng: random.Random) -> Iterator[Case]:
 
     def make(i: int, n: int) -> list[Case]:
         kind = kinds[i % 4]
-        a, b, c = rng.sample(SIGN_WORDS, 3)
+        while True:  # OCR matches fuzzily: the three readings must not look alike
+            a, b, c = rng.sample(SIGN_WORDS, 3)
+            before, after, literal = _sign_texts(kind, i % 8 < 4, a, b, c)
+            if _alike(before, after) < 0.7 and _alike(after, literal) < 0.75:
+                break
         side, side_x = rng.choice([("tree", 90), ("car", 420), ("bicycle", 420), ("cat", 90)])
-        if kind == "replace" and i % 8 < 4:
-            before, after, literal = f"{a} {b}", f"{a} {c}", c
+        if kind == "replace":
             user = frames[kind].say(old=_q(b), new=_q(c))
-        elif kind == "replace":
-            before, after, literal = f"{b} {a}", f"{c} {a}", c
-            user = frames[kind].say(old=_q(b), new=_q(c))
-        elif kind == "after":
-            before, after, literal = a, f"{a} {c}", c
-            user = frames[kind].say(new=_q(c), w=_q(a))
         else:
-            before, after, literal = a, f"{c} {a}", c
             user = frames[kind].say(new=_q(c), w=_q(a))
         expect: list[Expectation] = [
             Text(equals=after, literal=literal),
