@@ -24,7 +24,7 @@ def test_committed_suite_is_what_the_generator_writes() -> None:
 def test_generated_cases_equal_the_committed_ones() -> None:
     built = generate.build_core()
     committed = uniprobe.load_suite("core").cases
-    assert len(built) == len(committed) == 670
+    assert len(built) == len(committed) == 1040
     assert {c.id: c.to_dict() for c in built} == {c.id: c.to_dict() for c in committed}
 
 
@@ -73,8 +73,8 @@ def test_check_exits_1_on_a_modified_copy(tmp_path: Path) -> None:
 def test_core_has_300_cases_and_12_in_every_subtype() -> None:
     stats = uniprobe.stats("core")
     assert stats.cases >= 300
-    assert stats.families == {"global_instruction": 442, "editing": 120, "post_generation": 108}
-    assert len(stats.subtypes) == 36
+    assert stats.families == {"global_instruction": 442, "editing": 338, "post_generation": 260}
+    assert len(stats.subtypes) == 40
     assert min(stats.subtypes.values()) >= 12
     for subtype in (
         "global_instruction/numeric_transform",
@@ -85,6 +85,9 @@ def test_core_has_300_cases_and_12_in_every_subtype() -> None:
         "global_instruction/long_rule",
         "global_instruction/knowledge_rule",
         "editing/laterality",
+        "editing/edit_chain",
+        "editing/multi_image",
+        "editing/count_to_ten",
         "post_generation/arithmetic",
         "post_generation/condition_after_edit",
         "post_generation/condition_unasked",
@@ -159,7 +162,7 @@ def sample_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 def test_oracle_passes_a_sample_of_every_subtype(sample_runs: dict[str, Path]) -> None:
     scores = uniprobe.RunDir.open(sample_runs["oracle"]).scores("reference")
-    assert len(scores) == 72
+    assert len(scores) == 80
     assert {k: s.outcome for k, s in scores.items() if s.outcome != "pass"} == {}
 
 

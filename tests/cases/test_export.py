@@ -48,7 +48,7 @@ def test_core_export_carries_its_card(tmp_path: Path) -> None:
     card = (tmp_path / "core" / "README.md").read_text(encoding="utf-8")
     assert "## Subtypes" in card and "553 cases" in card
     lines = (tmp_path / "core" / "data" / "cases.jsonl").read_text().splitlines()
-    assert len(lines) == 553
+    assert len(lines) == 1040
 
 
 def test_export_refuses_a_folder_that_is_not_empty(tmp_path: Path) -> None:

@@ -173,3 +173,21 @@ def test_ocr_reads_a_word_beside_a_glyph_with_a_finer_grid() -> None:
     assert verdict.status == "pass", verdict
     assert "hello" in verdict.evidence["fine_tiles_read"]
     assert verdict.evidence["fine_tiles"] == 3
+
+
+@pytest.mark.skipif(
+    shutil.which("tesseract") is None, reason="needs tesseract-ocr (.ci/run installs it)"
+)
+def test_no_text_means_no_legible_word_not_an_empty_read() -> None:
+    # Glyph outlines read as short fragments; "no text at all" must not hinge on them.
+    glyphs = _img(
+        SceneObject(kind="pear", x=150, y=250, size=120),
+        SceneObject(kind="pear", x=350, y=250, size=120),
+    )
+    verdict = OcrJudge().decide(Text(equals=""), _ctx(glyphs))
+    assert verdict.status == "pass", verdict
+    assert verdict.evidence["legible_words"] == []
+    written = _img(SceneObject(shape="text", text="OPEN", x=256, y=200, size=48))
+    verdict = OcrJudge().decide(Text(equals=""), _ctx(written))
+    assert verdict.status == "fail", verdict
+    assert verdict.evidence["legible_words"] == ["open"]

@@ -54,6 +54,9 @@ FILES: dict[str, tuple[Builder, ...]] = {
         E.part_edit,
         E.laterality,
         E.change_nothing_else,
+        E.edit_chain,
+        E.multi_image,
+        E.count_to_ten,
     ),
     "post_generation.yaml": (
         P.condition_presence,

@@ -1,54 +1,57 @@
-"""Fine-grained editing precision: synthetic source scenes with exact boxes.
+"""Fine-grained editing precision: synthetic source scenes with exact parts and boxes.
 
-Every case attaches a `source` scene and checks locality (`unchanged` outside the parts
-or objects the request may touch).
+The design every editing case follows is stated in `editing_common`: a visible change
+on a source scene, a target named by a referring expression among 2+ candidates (the
+literal reading edits every candidate, and a check on one that must stay says so), and
+an `unchanged` check of the untouched region. This module holds the edits of one object
+(recolour, remove, replace, count, move, add); `editing_parts` the edits of text, a
+building's parts, a held object and "change nothing else"; `editing_chains` the chains
+of edits, two-image edits and counts up to ten.
 """
 
 from __future__ import annotations
 
 import random
 from collections.abc import Iterator
-from typing import NamedTuple
 
-from uniprobe.cases.checks import (
-    Absent,
-    Color,
-    Count,
-    Expectation,
-    Position,
-    Present,
-    Relation,
-    Text,
-    Unchanged,
+from uniprobe.cases.checks import Color, Count, Expectation
+from uniprobe.cases.generate.common import article, glyph, row, slug, words
+from uniprobe.cases.generate.editing_chains import (
+    count_change,
+    count_to_ten,
+    edit_chain,
+    multi_image,
 )
-from uniprobe.cases.generate.common import (
-    ANIMALS,
-    COLORS,
-    FRUITS,
-    RELATION_WORDS,
-    THINGS,
-    TINTABLE,
-    amount,
-    article,
-    case,
-    glyph,
-    number,
-    present_all,
-    row,
-    slug,
-    source_image,
-    words,
+from uniprobe.cases.generate.editing_common import (
+    Edit,
+    Frames,
+    edit_case,
+    numbered,
+    outside,
+    region,
+    sky_and_grass,
+    unique_cases,
 )
-from uniprobe.cases.schema import Case, Family, Turn
-from uniprobe.scenes.spec import Band, SceneObject
+from uniprobe.cases.generate.editing_parts import (
+    change_nothing_else,
+    laterality,
+    part_edit,
+    text_edit,
+)
+from uniprobe.cases.schema import Case
+from uniprobe.scenes.spec import SceneObject
 from uniprobe.scenes.vocabulary import plural
 
 __all__ = [
     "add_at_place",
     "change_nothing_else",
     "count_edit",
+    "count_to_ten",
+    "edit_chain",
     "laterality",
+    "line_up",
     "move",
+    "multi_image",
     "part_edit",
     "predicate_removal",
     "referring_recolor",
@@ -56,465 +59,440 @@ __all__ = [
     "text_edit",
 ]
 
-E: Family = "editing"
+PALETTE = words("red orange yellow green blue purple pink")
+"""Tints a glyph takes legibly."""
+TINTABLE = words("cup car balloon umbrella hat kite book gift ball bus star truck")
 
+# --- picking one of several by place or size -------------------------------------------
 
-class _Edit(NamedTuple):
-    """One edit request on a source scene."""
-
-    user: str
-    expect: list[Expectation]
-    description: str
-    objects: list[SceneObject]
-    bands: tuple[Band, ...] = ()
-
-
-def _numbered(prefix: str, n: int) -> list[str]:
-    return [f"{prefix}{j + 1}" for j in range(n)]
-
-
-def _outside(*parts: str) -> Unchanged:
-    """Nothing but these scene parts of the source may change."""
-    return Unchanged(against="source", outside=parts)
-
-
-def _locally(obj: str) -> Unchanged:
-    """Nothing but the boxes of this object (in either image) may change."""
-    return Unchanged(against="source", outside_objects=(obj,))
-
-
-def _sky_and_grass(horizon: float) -> tuple[Band, Band]:
-    return Band(kind="sky", top=0, bottom=horizon), Band(kind="grass", top=horizon, bottom=1)
-
-
-def _edit_case(subtype: str, n: int, label: str, edit: _Edit) -> Case:
-    """A one-turn case: the request, sent with its `source` scene."""
-    turns = [Turn(user=edit.user, attach=("source",), expect=tuple(edit.expect))]
-    images = source_image(edit.objects, edit.bands)
-    return case(E, subtype, n, label, edit.description, turns, images=images)
-
-
-SELECTS = ("leftmost", "rightmost", "middle", "largest", "smallest", "topmost", "bottommost")
-SELECT_WORDS = {
-    "leftmost": "the leftmost",
-    "rightmost": "the rightmost",
-    "middle": "the middle",
-    "largest": "the biggest",
-    "smallest": "the smallest",
-    "topmost": "the highest",
-    "bottommost": "the lowest",
+PICKS: dict[str, tuple[str, ...]] = {
+    "leftmost": ("the leftmost {o}", "the {o} on the left", "the left {o}"),
+    "rightmost": ("the rightmost {o}", "the {o} on the right", "the right {o}"),
+    "middle": ("the middle {o}", "the {o} in the middle"),
+    "largest": ("the biggest {o}", "the large {o}", "the largest {o}"),
+    "smallest": ("the smallest {o}", "the little {o}", "the small {o}"),
+    "topmost": ("the highest {o}", "the top {o}", "the {o} at the top"),
+    "bottommost": ("the lowest {o}", "the bottom {o}", "the {o} at the bottom"),
 }
+"""How a request names the instance a `select` picks."""
+KEEP = {
+    "leftmost": "rightmost",
+    "rightmost": "leftmost",
+    "middle": "leftmost",
+    "largest": "smallest",
+    "smallest": "largest",
+    "topmost": "bottommost",
+    "bottommost": "topmost",
+}
+"""An instance that must stay, picked so that no other selector also picks the target."""
 
 
-def _three(rng: random.Random, obj: str, sel: str) -> tuple[list[SceneObject], str]:
-    """Three of a kind told apart by `sel`, and the part id of the one it picks."""
-    parts = _numbered(slug(obj), 3)
+def line_up(
+    rng: random.Random, obj: str, sel: str, n: int, color: str | None = None
+) -> tuple[list[SceneObject], str]:
+    """`n` (2-3) of a kind told apart by `sel`, and the part id of the one it picks."""
+    parts = numbered(obj, n)
+    xs = [256.0] if n == 1 else [110 + 292 * j / (n - 1) for j in range(n)]
     if sel in ("largest", "smallest"):
-        sizes = rng.sample([70, 95, 125], 3)
-        objects = [glyph(obj, 90 + 165 * j, 256, sizes[j], part=parts[j]) for j in range(3)]
-        return objects, parts[sizes.index(max(sizes) if sel == "largest" else min(sizes))]
+        sizes = rng.sample([66, 92, 124][:n] if n == 3 else [66, 118], n)
+        objects = [glyph(obj, xs[j], 256, sizes[j], part=parts[j], color=color) for j in range(n)]
+        pick = max(sizes) if sel == "largest" else min(sizes)
+        return objects, parts[sizes.index(pick)]
     if sel in ("topmost", "bottommost"):
-        ys = rng.sample([110, 256, 400], 3)
-        objects = [glyph(obj, 110 + 145 * j, ys[j], 90, part=parts[j]) for j in range(3)]
+        ys = rng.sample([110, 256, 400][:n] if n == 3 else [130, 380], n)
+        objects = [glyph(obj, xs[j], ys[j], 90, part=parts[j], color=color) for j in range(n)]
         return objects, parts[ys.index(min(ys) if sel == "topmost" else max(ys))]
-    objects = row([obj] * 3, 256, 100, x0=100, x1=412, parts=parts)
-    return objects, parts[("leftmost", "middle", "rightmost").index(sel)]
+    colors = [color] * n if color else None
+    objects = row([obj] * n, 256, 100, x0=110, x1=402, parts=parts, colors=colors)
+    index = {"leftmost": 0, "middle": 1, "rightmost": n - 1}[sel]
+    return objects, parts[index]
 
 
-def referring_recolor(rng: random.Random) -> Iterator[Case]:
-    """Recolour the one of three picked by place or size ('the leftmost', 'the biggest')."""
-    kinds = words("apple car balloon cup star hat kite umbrella ball gift book bus")
-    for i in range(12):
-        obj = rng.choice(kinds)
-        sel = SELECTS[i % len(SELECTS)]
-        color = rng.choice([c for c in COLORS if c not in ("red", "brown")])
-        objects, target = _three(rng, obj, sel)
-        which = SELECT_WORDS[sel]
-        expect: list[Expectation] = [
-            Color(object=obj, select=sel, equals=color),
-            Count(object=obj, equals=3),
-            _outside(target),
-        ]
-        edit = _Edit(
-            f"Make {which} {obj} {color}.",
-            expect,
-            f"Three {plural(obj)}; only {which} one turns {color}.",
-            objects,
-        )
-        yield _edit_case("referring_recolor", i + 1, f"{sel}_{slug(obj)}", edit)
+def _selector(rng: random.Random, n: int) -> str:
+    return rng.choice([s for s in PICKS if n == 3 or s != "middle"])
 
 
-def _remove_red(rng: random.Random) -> _Edit:
-    obj = rng.choice(["car", "balloon", "cup", "umbrella", "ball", "hat"])
-    other = rng.choice(["blue", "green", "yellow"])
-    pattern = rng.choice(
-        [["red", other, "red", other], [other, "red", "red", other, "red"], ["red", other, other]]
-    )
-    parts = _numbered(slug(obj), len(pattern))
-    red = [p for p, c in zip(parts, pattern, strict=True) if c == "red"]
-    return _Edit(
-        f"Remove every red {obj}.",
-        [
-            Count(object=obj, equals=len(pattern) - len(red)),
-            Color(object=obj, equals=other),
-            _outside(*red),
-        ],
-        f"Only the red {plural(obj)} go; the {other} ones stay.",
-        row([obj] * len(pattern), 256, 80, parts=parts, colors=pattern),
-    )
+def _named(rng: random.Random, sel: str, obj: str) -> str:
+    return rng.choice(PICKS[sel]).format(o=obj)
 
 
-def _remove_animals(rng: random.Random) -> _Edit:
-    animals = rng.sample(ANIMALS, 2)
-    fruits = rng.sample(FRUITS, 2)
-    kinds = [animals[0], fruits[0], animals[1], fruits[1]]
-    rng.shuffle(kinds)
-    parts = _numbered("o", 4)
-    gone = [p for p, k in zip(parts, kinds, strict=True) if k in animals]
-    return _Edit(
-        rng.choice(["Remove all the animals.", "Take every animal out of the picture."]),
-        [Absent(object="animal"), Count(object="fruit", equals=2), _outside(*gone)],
-        "Animals go, fruit stays.",
-        row(kinds, 256, 90, parts=parts),
-    )
+# --- referring_recolor ----------------------------------------------------------------
 
-
-def _remove_fruit(rng: random.Random) -> _Edit:
-    things = rng.sample(["car", "ball", "cup", "book", "key", "hat", "gift"], 2)
-    fruits = rng.sample(FRUITS, 3)
-    kinds = [fruits[0], things[0], fruits[1], things[1], fruits[2]]
-    rng.shuffle(kinds)
-    parts = _numbered("o", 5)
-    gone = [p for p, k in zip(parts, kinds, strict=True) if k in fruits]
-    return _Edit(
-        "Remove every piece of fruit.",
-        [
-            Absent(object="fruit"),
-            Count(object=things[0], equals=1),
-            Count(object=things[1], equals=1),
-            _outside(*gone),
-        ],
-        "Fruit goes, everything else stays.",
-        row(kinds, 256, 76, parts=parts),
-    )
-
-
-def _remove_seated(rng: random.Random) -> _Edit:
-    x = rng.choice([170, 200])
-    objects = [
-        glyph("couch", x, 330, 250, part="couch"),
-        glyph("seated person", x - 52, 292, 84, part="seated1"),
-        glyph("seated person", x + 34, 292, 84, part="seated2"),
-        glyph(rng.choice(["man", "woman"]), 370, 300, 250, part="standing1"),
-        glyph(rng.choice(["man", "woman"]), 460, 300, 250, part="standing2"),
-    ]
-    return _Edit(
-        rng.choice(
-            ["Remove anyone sitting in the image.", "Remove the people who are sitting down."]
-        ),
-        [
-            Count(object="seated person", equals=0),
-            Count(object="standing person", equals=2),
-            *present_all("couch"),
-            _outside("seated1", "seated2"),
-        ],
-        "Only the seated people go; the standing ones stay untouched.",
-        objects,
-    )
-
-
-def predicate_removal(rng: random.Random) -> Iterator[Case]:
-    """Remove what a predicate picks: every red one, the animals, the fruit, anyone sitting."""
-    kinds = (
-        ("red", _remove_red),
-        ("animals", _remove_animals),
-        ("fruit", _remove_fruit),
-        ("sitting", _remove_seated),
-    )
-    for i in range(12):
-        label, remove = kinds[i % 4]
-        yield _edit_case("predicate_removal", i + 1, label, remove(rng))
-
-
-SWAPS = (
-    ("lemon", "lime"),
-    ("apple", "peach"),
-    ("dog", "cat"),
-    ("car", "truck"),
-    ("duck", "chicken"),
-    ("cup", "candle"),
-    ("horse", "zebra"),
-    ("ball", "balloon"),
-    ("pear", "apple"),
-    ("bus", "car"),
-    ("cat", "rabbit"),
-    ("tulip", "sunflower"),
+RECOLOR = (
+    "Make {t} {c}.",
+    "Paint {t} {c}.",
+    "Change the colour of {t} to {c}.",
+    "Recolour {t} {c}, please.",
+    "Could you turn {t} {c}?",
+    "I'd like {t} to be {c}.",
+    "Give {t} a {c} finish.",
+    "Colour {t} {c} and keep the others as they are.",
+    "Switch {t} over to {c}.",
+    "Only {t} should become {c}.",
+    "Repaint {t} in {c}.",
+    "Can {t} be {c} instead?",
 )
 
 
-def _replace_marked(rng: random.Random, old: str, new: str) -> _Edit:
-    """One among three of the same kind, told apart by colour."""
-    mark, other = rng.sample(["blue", "green", "purple", "pink", "orange"], 2)
-    pos = rng.randrange(3)
-    colors = [mark if j == pos else other for j in range(3)]
-    parts = _numbered(slug(old), 3)
-    return _Edit(
-        f"Replace the {mark} {old} with {article(new)}.",
-        [
-            Count(object=old, equals=2),
-            Color(object=old, equals=other),
-            Count(object=new, equals=1),
-            _outside(parts[pos]),
-        ],
-        f"Of three {plural(old)}, only the {mark} one becomes {article(new)}.",
-        row([old] * 3, 256, 110, x0=100, x1=412, parts=parts, colors=colors),
-    )
+def referring_recolor(rng: random.Random) -> Iterator[Case]:
+    """Recolour the one of 2-3 like objects a place or size picks ('the left cup'); the
+    literal reading recolours every one, so a check on one that must stay catches it."""
+    frames = Frames(rng, RECOLOR)
+
+    def make(i: int, n: int) -> list[Case]:
+        obj, count = rng.choice(TINTABLE), rng.choice([2, 3])
+        sel = _selector(rng, count)
+        old, new = rng.sample(PALETTE, 2)
+        objects, target = line_up(rng, obj, sel, count, color=old)
+        expect: list[Expectation] = [
+            Color(object=obj, select=sel, equals=new),
+            Color(object=obj, select=KEEP[sel], equals=old, literal=new),
+            Count(object=obj, equals=count),
+            outside(target),
+        ]
+        user = frames.say(t=_named(rng, sel, obj), c=new)
+        description = f"{count} {old} {plural(obj)}; only the {sel} one turns {new}."
+        edit = Edit(user, expect, description, objects)
+        return [edit_case("referring_recolor", n, f"{sel}_{slug(obj)}", edit)]
+
+    return unique_cases(make)
 
 
-def _replace_among_others(rng: random.Random, old: str, new: str) -> _Edit:
-    kinds = rng.sample([w for w in FRUITS + THINGS[:12] if w not in (old, new)], 3)
-    pos = rng.randrange(4)
-    kinds.insert(pos, old)
-    parts = _numbered("o", 4)
-    return _Edit(
-        f"Replace the {old} by {article(new)}.",
-        [Absent(object=old), Count(object=new, equals=1), _outside(parts[pos])],
-        f"The {old} becomes {article(new)}; nothing else changes.",
-        row(kinds, 256, 86, parts=parts),
-    )
+# --- predicate_removal ----------------------------------------------------------------
+
+REMOVE_FRAMES = {
+    "color": (
+        "Remove every {p} {o}.",
+        "Take out the {p} {os}.",
+        "Get rid of all the {p} {os}, please.",
+        "Delete the {p} {os} from the picture.",
+    ),
+    "size": (
+        "Remove the {p} {os}.",
+        "Erase every {p} {o}.",
+        "Can you take away the {p} {os}?",
+    ),
+    "row": (
+        "Remove the {os} {p}.",
+        "Clear away every {o} {p}.",
+        "Only the {os} {p} should go.",
+    ),
+    "side": (
+        "Remove all the {os} {p}.",
+        "Wipe out the {os} {p} and nothing else.",
+        "I don't want the {os} {p} any more.",
+    ),
+    "sitting": (
+        "Remove anyone sitting in the image.",
+        "Remove the people who are sitting down.",
+        "Take the seated people out of the scene.",
+    ),
+}
+"""Wordings per predicate; {p} is the predicate, {o}/{os} the head noun."""
+SIDES = {"row": ("in the top row", "in the bottom row"), "side": ("on the left", "on the right")}
+
+
+def _colored(rng: random.Random, obj: str) -> tuple[list[SceneObject], list[str], str]:
+    """4-5 objects in two colours; the removed ones and the predicate."""
+    gone_color, keep_color = rng.sample(PALETTE, 2)
+    n = rng.choice([4, 5])
+    pattern = [gone_color] * rng.choice([1, 2]) + [keep_color] * 2
+    pattern += [rng.choice([gone_color, keep_color]) for _ in range(n - len(pattern))]
+    rng.shuffle(pattern)
+    parts = numbered(obj, n)
+    objects = row([obj] * n, 256, 76, parts=parts, colors=pattern)
+    return objects, [p for p, c in zip(parts, pattern, strict=True) if c == gone_color], gone_color
+
+
+def _sized(rng: random.Random, obj: str) -> tuple[list[SceneObject], list[str], str]:
+    """Four objects, small and big; the removed ones and the predicate."""
+    k = rng.choice([1, 2])
+    small = [True] * k + [False] * (4 - k)
+    rng.shuffle(small)
+    parts = numbered(obj, 4)
+    xs = [70 + 124 * j for j in range(4)]
+    objects = [
+        glyph(obj, x, 256, 60 if s else 112, part=p)
+        for x, s, p in zip(xs, small, parts, strict=True)
+    ]
+    gone = rng.choice([True, False])
+    removed = [p for p, s in zip(parts, small, strict=True) if s == gone]
+    return objects, removed, rng.choice(["small", "little"] if gone else ["big", "large"])
+
+
+def _placed(rng: random.Random, obj: str, how: str) -> tuple[list[SceneObject], list[str], str]:
+    """Objects in two rows or on two sides; the removed ones and the predicate."""
+    cells = [(x, y) for y in (150, 370) for x in (80, 200, 312, 432)]
+
+    def half(c: int) -> int:
+        return c // 4 if how == "row" else int(cells[c][0] > 256)
+
+    chosen: list[int] = []
+    while len({half(c) for c in chosen}) < 2:
+        chosen = sorted(rng.sample(range(8), rng.choice([4, 5])))
+    parts = {c: f"{slug(obj)}{k + 1}" for k, c in enumerate(chosen)}
+    objects = [glyph(obj, *cells[c], 84, part=parts[c]) for c in chosen]
+    first = rng.choice([0, 1])
+    return objects, [parts[c] for c in chosen if half(c) == first], SIDES[how][first]
+
+
+def _seated(rng: random.Random) -> tuple[list[SceneObject], list[str], int]:
+    x = rng.choice([150, 180])
+    sit = rng.choice([1, 2])
+    objects = [glyph("couch", x, 330, 250, part="couch")]
+    seats = [x - 52, x + 34] if sit == 2 else [x]
+    objects += [
+        glyph("seated person", s, 292, 84, part=f"seated{j + 1}") for j, s in enumerate(seats)
+    ]
+    stand = rng.choice([1, 2])
+    xs = [400] if stand == 1 else [360, 460]
+    objects += [
+        glyph(rng.choice(["man", "woman"]), sx, 300, 230, part=f"standing{j + 1}")
+        for j, sx in enumerate(xs)
+    ]
+    return objects, [f"seated{j + 1}" for j in range(sit)], stand
+
+
+def predicate_removal(rng: random.Random) -> Iterator[Case]:
+    """Remove what a predicate picks (the red ones, the small ones, the top row, the left
+    side, anyone sitting); the literal reading removes every one of the head noun."""
+    frames = {k: Frames(rng, v) for k, v in REMOVE_FRAMES.items()}
+    kinds = ("color", "size", "row", "side", "sitting")
+
+    def make(i: int, n: int) -> list[Case]:
+        kind = kinds[i % len(kinds)]
+        if kind == "sitting":
+            objects, gone, stand = _seated(rng)
+            expect: list[Expectation] = [
+                Count(object="person", equals=stand, literal=0),
+                Count(object="seated person", equals=0),
+                outside(*gone),
+            ]
+            edit = Edit(frames[kind].say(), expect, "Only the seated people go.", objects)
+            return [edit_case("predicate_removal", n, f"sitting_{len(gone)}", edit)]
+        obj = rng.choice(TINTABLE if kind == "color" else (*TINTABLE, "apple", "duck", "dog"))
+        if kind == "color":
+            objects, gone, pred = _colored(rng, obj)
+        elif kind == "size":
+            objects, gone, pred = _sized(rng, obj)
+        else:
+            objects, gone, pred = _placed(rng, obj, kind)
+        keep = len(objects) - len(gone)
+        expect = [Count(object=obj, equals=keep, literal=0), outside(*gone)]
+        user = frames[kind].say(p=pred, o=obj, os=plural(obj))
+        description = f"Of {len(objects)} {plural(obj)}, only the {pred} ones go; {keep} stay."
+        edit = Edit(user, expect, description, objects, sky_and_grass(0.7))
+        return [edit_case("predicate_removal", n, f"{kind}_{slug(obj)}", edit)]
+
+    return unique_cases(make)
+
+
+# --- similar_replacement --------------------------------------------------------------
+
+SWAPS = (
+    ("apple", "peach"),
+    ("pear", "apple"),
+    ("dog", "cat"),
+    ("cat", "rabbit"),
+    ("car", "truck"),
+    ("bus", "truck"),
+    ("duck", "chicken"),
+    ("horse", "zebra"),
+    ("cow", "pig"),
+    ("sheep", "cow"),
+    ("dolphin", "whale"),
+    ("tulip", "sunflower"),
+    ("cherry", "strawberry"),
+    ("donut", "cookie"),
+    ("snail", "turtle"),
+    ("mouse", "rabbit"),
+    ("camel", "horse"),
+    ("penguin", "duck"),
+)
+"""Look-alike pairs that differ in shape, not only in colour (no lemon -> lime)."""
+REPLACE = (
+    "Replace {t} with {a}.",
+    "Swap {t} for {a}.",
+    "Turn {t} into {a}.",
+    "Change {t} into {a}.",
+    "Put {a} in place of {t}.",
+    "Exchange {t} for {a}.",
+    "I want {a} instead of {t}.",
+    "Substitute {a} for {t}.",
+    "Replace {t} by {a}, and leave the other {olds} alone.",
+    "Could you change {t} to {a}?",
+    "Let {t} become {a}.",
+    "Make {t} {a} instead.",
+)
 
 
 def similar_replacement(rng: random.Random) -> Iterator[Case]:
-    """Replace one object by a similar one (lemon -> lime), among look-alikes or others."""
-    for i, (old, new) in enumerate(SWAPS):
-        replace = _replace_marked if i % 2 == 0 else _replace_among_others
-        yield _edit_case("similar_replacement", i + 1, slug(old, new), replace(rng, old, new))
+    """Replace the one of 2-3 like objects a place or size picks by a look-alike (apple ->
+    peach); the literal reading replaces every one."""
+    frames = Frames(rng, REPLACE)
+
+    def make(i: int, n: int) -> list[Case]:
+        old, new = rng.choice(SWAPS)
+        count = rng.choice([2, 3])
+        sel = _selector(rng, count)
+        objects, target = line_up(rng, old, sel, count)
+        expect: list[Expectation] = [
+            Count(object=old, equals=count - 1, literal=0),
+            Count(object=new, equals=1, literal=count),
+            outside(target),
+        ]
+        user = frames.say(t=_named(rng, sel, old), a=article(new), olds=plural(old))
+        description = f"Of {count} {plural(old)}, only the {sel} one becomes {article(new)}."
+        edit = Edit(user, expect, description, objects)
+        return [edit_case("similar_replacement", n, slug(sel, old, new), edit)]
+
+    return unique_cases(make)
+
+
+# --- count_edit -----------------------------------------------------------------------
 
 
 def count_edit(rng: random.Random) -> Iterator[Case]:
-    """'Make it exactly three birds'."""
-    for i in range(12):
-        obj = rng.choice(["bird", "apple", "star", "balloon", "fish", "duck", "cookie", "tulip"])
-        have = rng.choice([2, 3, 4, 5])
-        want = rng.choice([w for w in (1, 2, 3, 4, 5) if w != have])
-        landmark = rng.choice(["house", "tree", "sun", "cloud"])
-        objects = row([obj] * have, 330, 70, x0=60, x1=452, parts=_numbered(slug(obj), have))
-        objects.append(glyph(landmark, 256, 120, 110, part="landmark"))
-        asks = [  # both are worded (two draws) before one is picked
-            f"Make it exactly {amount(rng, want, obj)}.",
-            f"Change the number of {plural(obj)} to {number(rng, want)}.",
-        ]
-        edit = _Edit(
-            rng.choice(asks),
-            [Count(object=obj, equals=want), *present_all(landmark), _locally(obj)],
-            f"{have} {plural(obj)} become exactly {want}.",
-            objects,
-        )
-        yield _edit_case("count_edit", i + 1, f"{slug(obj)}_{have}_to_{want}", edit)
+    """Add or take away some of a kind, results 1-5 ('add two more apples' to 3 -> 5)."""
+    return count_change(rng, "count_edit", 1, 5)
 
 
-def _move(rng: random.Random, a: str, b: str, to_side: bool) -> _Edit:
-    if to_side:
-        side = rng.choice(["left", "right"])
-        xa = 400 if side == "left" else 112
-        objects = [glyph(a, xa, 200, 110, part="mover"), glyph(b, 256, 400, 110, part="stay")]
-        user = f"Move the {a} to the {side} side of the image."
-        where: Expectation = Position(object=a, place=side)
+# --- move -----------------------------------------------------------------------------
+
+MOVE = (
+    "Move {t} {d}.",
+    "Put {t} {d}.",
+    "Shift {t} {d}.",
+    "Drag {t} {d}, leaving everything else where it is.",
+    "Could you move {t} {d}?",
+    "Place {t} {d} instead.",
+    "Relocate {t} {d}.",
+    "I'd like {t} moved {d}.",
+    "Take {t} and put it {d}.",
+    "Reposition {t} {d}.",
+    "Have {t} moved {d}, please.",
+)
+MOVERS = words("dog cat car ball duck rabbit cup balloon turtle bus pig hat")
+DESTINATIONS = (
+    ("into the top left corner", 90, 90, 130, 130),
+    ("above the {lm}", 190, 265, 110, 110),
+    ("to the left of the {lm}", 70, 410, 100, 100),
+)
+"""Where a mover goes: the wording and the region (x, y, w, h) it must land in; the
+landmark stands at (190, 410)."""
+
+
+def _pair(rng: random.Random, obj: str) -> tuple[list[SceneObject], str, str, str]:
+    """Two of a kind on the right, told apart by place or size: objects, the selector,
+    the moved part and the part that stays."""
+    how = rng.choice(["x", "y", "size"])
+    if how == "x":
+        spots, sizes, sels = [(320, 200), (440, 200)], [90, 90], ("leftmost", "rightmost")
+    elif how == "y":
+        spots, sizes, sels = [(380, 120), (380, 330)], [90, 90], ("topmost", "bottommost")
     else:
-        rel = rng.choice(["above", "below"])
-        ya = 400 if rel == "above" else 112
-        objects = [glyph(a, 120, ya, 100, part="mover"), glyph(b, 380, 256, 110, part="stay")]
-        user = f"Move the {a} so that it is {rel} the {b}."
-        where = Relation(subject=a, relation=rel, object=b)
-    return _Edit(
-        user, [where, Count(object=a, equals=1), _locally(a)], f"Only the {a} moves.", objects
-    )
+        spots, sizes, sels = (
+            [(330, 220), (440, 220)],
+            rng.sample([64, 110], 2),
+            ("smallest", "largest"),
+        )
+    parts = numbered(obj, 2)
+    objects = [
+        glyph(obj, x, y, s, part=p) for (x, y), s, p in zip(spots, sizes, parts, strict=True)
+    ]
+    j = rng.randrange(2)
+    sel = sels[j] if how != "size" else ("smallest", "largest")[int(sizes[j] > sizes[1 - j])]
+    return objects, sel, parts[j], parts[1 - j]
 
 
 def move(rng: random.Random) -> Iterator[Case]:
-    """Move one object to a side of the frame or above/below another."""
-    for i in range(12):
-        a, b = rng.sample([*ANIMALS, "car", "ball", "tree", "house"], 2)
-        yield _edit_case("move", i + 1, slug(a), _move(rng, a, b, i % 2 == 0))
+    """Move the one of two like objects a place or size picks; the literal reading moves
+    both, so the count where the other stood catches it."""
+    frames = Frames(rng, MOVE)
+
+    def make(i: int, n: int) -> list[Case]:
+        obj = rng.choice(MOVERS)
+        landmark = rng.choice(
+            [w for w in ("house", "tree", "cactus", "snowman", "chair") if w != obj]
+        )
+        objects, sel, moved, stays = _pair(rng, obj)
+        where, x, y, w, h = DESTINATIONS[i % len(DESTINATIONS)]
+        objects += [glyph(landmark, 190, 410, 100, part="landmark"), region("dest", x, y, w, h)]
+        expect: list[Expectation] = [
+            Count(object=obj, within=moved, equals=0),
+            Count(object=obj, within="dest", equals=1, literal=2),
+            Count(object=obj, within=stays, equals=1, literal=0),
+            outside(moved, "dest"),
+        ]
+        dest = where.format(lm=landmark)
+        user = frames.say(t=_named(rng, sel, obj), d=dest)
+        description = f"Two {plural(obj)}; only the {sel} one moves {dest}."
+        edit = Edit(user, expect, description, objects)
+        return [edit_case("move", n, slug(sel, obj), edit)]
+
+    return unique_cases(make)
 
 
-CORNERS = ("top_left", "top_right", "bottom_left", "bottom_right")
+# --- add_at_place ---------------------------------------------------------------------
+
+ADD = (
+    "Add {a} {r} {t}.",
+    "Put {a} {r} {t}.",
+    "Draw {a} {r} {t}.",
+    "Place {a} {r} {t}.",
+    "Could you add {a} {r} {t}?",
+    "I'd like {a} {r} {t}.",
+    "Insert {a} {r} {t}, nothing else.",
+    "Add just one {new} {r} {t}.",
+    "Paint {a} {r} {t}.",
+    "Let there be {a} {r} {t}.",
+    "Please put {a} {r} {t} and leave the rest.",
+)
+BASES = words("tree house car dog cat bus cup umbrella snowman cactus")
+NEW = words("balloon sun star kite cloud moon ball butterfly hat apple")
+SPOTS = {
+    "above": ("above", 0, -130, 100, 100),
+    "below": ("below", 0, 130, 100, 90),
+    "left_of": ("to the left of", -105, 0, 90, 100),
+    "right_of": ("to the right of", 105, 0, 90, 100),
+}
+"""A relation: its words and the region (dx, dy from the base, w, h) a new object goes in."""
 
 
 def add_at_place(rng: random.Random) -> Iterator[Case]:
-    """Add an object in a named corner (6) or relative to the object there (6)."""
-    for i in range(12):
-        new = rng.choice(["balloon", "sun", "star", "kite", "bird", "cloud", "moon", "ball"])
-        base = rng.choice(["house", "tree", "car", "dog", "cat", "bus"])
-        if i % 2 == 0:
-            place = CORNERS[(i // 2) % 4]
-            user = f"Add {article(new)} in the {place.replace('_', ' ')} corner."
-            where: Expectation = Position(object=new, place=place)
+    """Add an object next to the one of two like objects a place or size picks; the
+    literal reading adds one next to each."""
+    frames = Frames(rng, ADD)
+
+    def make(i: int, n: int) -> list[Case]:
+        base, new = rng.choice(BASES), rng.choice(NEW)
+        relation = list(SPOTS)[i % len(SPOTS)]
+        said, dx, dy, w, h = SPOTS[relation]
+        by_size = rng.random() < 0.4
+        sizes = rng.sample([70, 110], 2) if by_size else [100, 100]
+        parts = numbered(base, 2)
+        objects = [
+            glyph(base, x, 300, s, part=p) for x, s, p in zip((150, 362), sizes, parts, strict=True)
+        ]
+        j = rng.randrange(2)
+        if by_size:
+            sel = "largest" if sizes[j] > sizes[1 - j] else "smallest"
         else:
-            rel = rng.choice(["left_of", "right_of", "above"])
-            user = f"Add {article(new)} {RELATION_WORDS[rel]} the {base}."
-            where = Relation(subject=new, relation=rel, object=base)
-        edit = _Edit(
-            user,
-            [Count(object=new, equals=1), where, _locally(new)],
-            f"{article(new).capitalize()} is added at a named place; nothing else changes.",
-            [glyph(base, 256, 256, 130, part="base")],
-        )
-        yield _edit_case("add_at_place", i + 1, slug(new), edit)
-
-
-SIGN_WORDS = words("OPEN CLOSED SALE EXIT HOTEL BAKERY PARK CAFE MUSEUM GARAGE LIBRARY MARKET")
-
-
-def _signpost(text: str, side: str, side_x: float) -> list[SceneObject]:
-    return [
-        SceneObject(id="sign", shape="rect", x=256, y=200, w=280, h=100, color="white"),
-        SceneObject(id="sign_text", shape="text", text=text, x=256, y=200, size=48),
-        SceneObject(id="post", shape="rect", x=256, y=330, w=16, h=160, color="brown"),
-        glyph(side, side_x, 400, 100, part="side"),
-    ]
-
-
-def text_edit(rng: random.Random) -> Iterator[Case]:
-    """Change the word on a sign; nothing else."""
-    for i in range(12):
-        old, new = rng.sample(SIGN_WORDS, 2)
-        side, side_x = rng.choice([("tree", 90), ("car", 420)])
-        user = rng.choice(
-            [
-                f"Change the text on the sign to {new}.",
-                f"The sign should say {new} instead of {old}.",
-            ]
-        )
-        edit = _Edit(
-            user,
-            [Text(equals=new), *present_all(side), _outside("sign")],
-            f"The sign reads {old}; it must read {new} and nothing else may change.",
-            _signpost(old, side, side_x),
-            _sky_and_grass(0.8),
-        )
-        yield _edit_case("text_edit", i + 1, f"{old.lower()}_{new.lower()}", edit)
-
-
-def _building(floors: int) -> list[SceneObject]:
-    """Floors `floor1` (ground) up, three windows each, and a `door`."""
-    h, bottom = (70 if floors > 4 else 80), 420
-    ys = [bottom - h / 2 - f * h for f in range(floors)]
-    color = "#b9b4aa"
-    objects = [
-        SceneObject(id=f"floor{f + 1}", shape="rect", x=256, y=y, w=260, h=h, color=color)
-        for f, y in enumerate(ys)
-    ]
-    for f, y in enumerate(ys):
-        for x in (176, 256, 336):
-            if f > 0 or x != 256:
-                objects.append(SceneObject(shape="rect", x=x, y=y, w=40, h=36, color="#bfe3f7"))
-    objects.append(
-        SceneObject(id="door", shape="rect", x=256, y=bottom - 22, w=44, h=44, color="#7c4e28")
-    )
-    return objects
-
-
-ORDINAL = {1: "first", 2: "second", 3: "third", 4: "fourth", 5: "fifth"}
-
-
-def _part(rng: random.Random, floors: int, mode: int) -> tuple[str, str]:
-    """A part of the building and how the request names it."""
-    if mode == 0:
-        k = rng.randint(2, floors)
-        return f"floor{k}", f"the {ORDINAL[k]} floor"
-    if mode == 1:
-        return f"floor{floors}", "the top floor"
-    if mode == 2:
-        return "floor1", "the ground floor"
-    return "door", "the door"
-
-
-def part_edit(rng: random.Random) -> Iterator[Case]:
-    """Recolour one floor (counted from the ground) or the door of a building."""
-    for i in range(12):
-        floors = rng.choice([3, 4, 5])
-        color = rng.choice(["pink", "blue", "green", "yellow", "purple", "orange"])
-        part, named = _part(rng, floors, i % 4)
-        other = "floor2" if part != "floor2" else "floor1"
-        expect: list[Expectation] = [
-            Color(part=part, equals=color),
-            Color(part=other, equals="gray"),
-            _outside(part),
+            sel = ("leftmost", "rightmost")[j]
+        xs = (150, 362)
+        objects += [
+            region("spot", xs[j] + dx, 300 + dy, w, h),
+            region("other_spot", xs[1 - j] + dx, 300 + dy, w, h),
         ]
-        user = rng.choice([f"Make {named} {color}.", f"Paint {named} {color}."])
-        description = (
-            f"A {floors}-storey building; only {named} turns {color} (floors counted from the "
-            "ground)."
-        )
-        edit = _Edit(user, expect, description, _building(floors), _sky_and_grass(0.82))
-        yield _edit_case("part_edit", i + 1, f"{part}_{color}", edit)
-
-
-def _person_holding(person: str, obj: str, x: float) -> list[SceneObject]:
-    """A person facing us; their right hand is on the viewer's left."""
-    return [
-        glyph(person, 256, 262, 380, part="person"),
-        glyph(obj, x, 300, 72, part="held"),
-        SceneObject(id="right_hand", shape="region", x=170, y=300, w=120, h=150),
-        SceneObject(id="left_hand", shape="region", x=342, y=300, w=120, h=150),
-    ]
-
-
-def laterality(rng: random.Random) -> Iterator[Case]:
-    """'Hold it in his left hand': the person's left, not the viewer's (no random draws)."""
-    held = ("ice cream", "balloon", "cup", "umbrella", "key", "tulip")
-    for i in range(12):
-        person = "man" if i % 2 == 0 else "woman"
-        obj = held[i % len(held)]
-        to_left = i < 6  # to the person's left hand (the viewer's right)
-        target, start = ("left_hand", "right_hand") if to_left else ("right_hand", "left_hand")
-        pronoun = "his" if person == "man" else "her"
-        hand = "left" if to_left else "right"
         expect: list[Expectation] = [
-            Count(object=obj, equals=1),
-            Present(object=obj, within=target, literal=True),
-            Absent(object=obj, within=start, literal=True),
-            _outside("right_hand", "left_hand"),
+            Count(object=new, within="spot", equals=1),
+            Count(object=new, within="other_spot", equals=0, literal=1),
+            Count(object=new, equals=1, literal=2),
+            outside("spot"),
         ]
-        edit = _Edit(
-            f"Make the {person} hold the {obj} with {pronoun} {hand} hand.",
-            expect,
-            f"The {person} faces us, so {pronoun} {hand} hand is on the viewer's "
-            f"{'right' if to_left else 'left'}; the viewer-centred (literal) reading "
-            "leaves the object where it is.",
-            _person_holding(person, obj, 170 if to_left else 342),
-        )
-        yield _edit_case("laterality", i + 1, f"{person}_{slug(obj)}_{hand}", edit)
+        user = frames.say(a=article(new), new=new, r=said, t=_named(rng, sel, base))
+        description = f"Two {plural(base)}; {article(new)} goes {said} the {sel} one only."
+        edit = Edit(user, expect, description, objects)
+        return [edit_case("add_at_place", n, slug(new, relation, sel), edit)]
 
-
-def _change_one(
-    rng: random.Random, target: str, kinds: list[str], recolor: bool
-) -> tuple[str, list[Expectation]]:
-    """Recolour `target`, or turn it into something not in the scene."""
-    if recolor:
-        color = rng.choice(["blue", "green", "purple", "pink"])
-        user = f"Make the {target} {color} and change nothing else."
-        return user, [Color(object=target, equals=color)]
-    new = rng.choice([w for w in ("star", "ball", "cup", "key", "hat", "gift") if w not in kinds])
-    user = f"Turn the {target} into {article(new)}. Leave everything else exactly as it is."
-    return user, [Absent(object=target), Count(object=new, equals=1)]
-
-
-def change_nothing_else(rng: random.Random) -> Iterator[Case]:
-    """One object changes; the request says to keep the rest."""
-    for i in range(12):
-        kinds = rng.sample([w for w in THINGS + FRUITS if w not in ("house", "teddy bear")], 4)
-        parts = _numbered("o", 4)
-        t = rng.randrange(4)
-        target = kinds[t]
-        recolor = i % 2 == 0 and target in (*TINTABLE, "apple", "cup", "ball")
-        user, expect = _change_one(rng, target, kinds, recolor)
-        keep = [Count(object=k, equals=1) for j, k in enumerate(kinds) if j != t][:2]
-        edit = _Edit(
-            user,
-            [*expect, *keep, _outside(parts[t])],
-            "One object changes; the request says to keep the rest.",
-            row(kinds, 256, 90, parts=parts),
-        )
-        yield _edit_case("change_nothing_else", i + 1, slug(target), edit)
+    return unique_cases(make)

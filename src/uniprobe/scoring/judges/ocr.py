@@ -7,7 +7,10 @@ all reads; if that still misses, a finer grid (`fine_tiles`, 3 x 3: a word besid
 glyph is garbled when both share a tile) and one whole-image read with a second page
 segmentation mode (`fallback_psm`, 3: fully automatic), each of which has read legible
 words that sparse-text mode (11) on a 2 x 2 grid missed. An `equals` check
-compares the whole-image read only (tiles would add fragments twice).
+compares the whole-image read only (tiles would add fragments twice). `equals: ""`
+(no text at all, the literal reading of "write X on every image") passes when the read
+holds no legible word: no token of `min_word` (3) or more letters or digits, since
+Tesseract reads glyph outlines as short fragments ('vd', 'oe a').
 """
 
 from __future__ import annotations
@@ -67,6 +70,8 @@ class OcrJudge(Judge):
         """Tesseract page segmentation mode (11: sparse text, any layout)."""
         tiles: int = Field(2, ge=1, le=6)
         """contains: also read a tiles x tiles grid of overlapping crops (1: whole image)."""
+        min_word: int = Field(3, ge=1, le=20)
+        """equals "": a token this long or longer counts as legible text."""
         fine_tiles: int = Field(3, ge=1, le=6)
         """contains: if the tiles above miss, also read this finer grid (1: none)."""
         fallback_psm: int | None = Field(3, ge=0, le=13)
@@ -174,6 +179,10 @@ class OcrJudge(Judge):
                     return second
                 ratio = max(ratio, _best_ratio(want, normalize_text(second)))
                 evidence.update(fallback_psm=fallback, fallback_read=normalize_text(second))
+        elif not want:
+            words = [w for w in read.split() if len(w) >= self.options.min_word]
+            evidence.update(legible_words=words, min_word=self.options.min_word)
+            ratio = 0.0 if words else 1.0
         else:
             ratio = difflib.SequenceMatcher(None, want, read).ratio()
         ok = ratio >= self.min_ratio
