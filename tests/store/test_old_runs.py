@@ -106,7 +106,11 @@ def test_rescoring_an_old_run_gives_the_same_verdicts(
     assert len(after) == 15
     assert _verdicts(after, reasons=reasons) == _retagged(_verdicts(before, reasons=reasons))
     for case, record in after.items():
-        assert record["judges"] == before[case]["judges"] | {"ocr": "3", "pixels": "3", "reference": "3"}
+        assert record["judges"] == before[case]["judges"] | {
+            "ocr": "3",
+            "pixels": "3",
+            "reference": "3",
+        }
         assert {
             k: v for k, v in record.items() if k not in ("judges", "judge_options", "verdicts")
         } == {
