@@ -46,7 +46,7 @@ def test_exported_dataset_loads_with_the_datasets_library(tmp_path: Path) -> Non
 def test_core_export_carries_its_card(tmp_path: Path) -> None:
     uniprobe.export_dataset("core", tmp_path / "core")
     card = (tmp_path / "core" / "README.md").read_text(encoding="utf-8")
-    assert "## Subtypes" in card and "553 cases" in card
+    assert "## Subtypes" in card and "1040 cases" in card
     lines = (tmp_path / "core" / "data" / "cases.jsonl").read_text().splitlines()
     assert len(lines) == 1040
 
