@@ -97,3 +97,18 @@ def test_the_table_shows_the_headline_with_strict_beside_it() -> None:
     assert floors.pair(grouped) == "50.0* (75.0)"
     assert floors.pair(plain) == "5.0 (5.0)"
     assert floors.pair(None) == "n/a (n/a)"
+
+
+def test_no_constant_strategy_scores_on_a_unit_of_every_core_subtype(tmp_path: Path) -> None:
+    """Issue 12: every subtype's headline is at most 10% for every constant strategy.
+
+    The whole suite is `python benchmarks/floors.py` (its table is in the dataset card);
+    here one unit of every subtype (a contrast group with all its members, or a case),
+    so a cell above 10% means the strategy passed that unit."""
+    floors = _floors()
+    suite = floors.sample("core", 1, tmp_path / "sample.yaml")
+    result = floors.measure(suite, tmp_path / "work")
+    first = result.summaries["refuse"]
+    assert len(first.subtypes) == 40
+    assert first.overall.groups == 12
+    assert floors.over_limit(result) == []
