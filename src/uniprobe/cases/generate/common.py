@@ -72,7 +72,7 @@ ANIMALS = words(
 FRUITS = words("apple banana orange lemon pear cherry strawberry peach watermelon pineapple grapes")
 THINGS = (
     *words(
-        "car bus bicycle truck sailboat house umbrella ball chair book key balloon gift hat "
+        "car bus bicycle truck sailboat house umbrella ball chair book balloon gift hat "
         "candle kite cup cake tree cactus tulip sunflower rocket"
     ),
     "teddy bear",

@@ -152,7 +152,7 @@ CHAIN_FRAMES = {
 starts with one of THEN."""
 THEN = ("Now ", "Next, ", "Then ", "After that, ", "And now ")
 ROW_KINDS = (*TINTED, *words("apple pear dog cat duck rabbit cake house tree cactus"))
-INTO = words("star key candle teddy-bear chair mushroom snail turtle")
+INTO = words("star candle teddy-bear chair mushroom snail turtle")
 ADDED = words("sun moon cloud butterfly kite balloon rainbow")
 
 
@@ -218,6 +218,7 @@ def edit_chain(rng: random.Random) -> Iterator[Case]:
         objects: list[SceneObject] = []
         turns: list[Turn] = []
         edited: list[str] = []
+        brought: list[str] = []  # replacements' glyphs may overflow the part they replace
         for t, kind in enumerate(kinds):
             pool = TINTED if kind == "recolor" else ROW_KINDS
             k = rng.choice([w for w in pool if w not in used])
@@ -229,7 +230,18 @@ def edit_chain(rng: random.Random) -> Iterator[Case]:
                 op = op._replace(user=then + op.user[0].lower() + op.user[1:])
             objects += row_objects
             edited.append(op.part)
-            expect = (*op.expect, outside(*edited))
+            if kind == "replace":
+                brought.append(
+                    next(
+                        c.object
+                        for c in op.expect
+                        if isinstance(c, Count) and c.equals == 1 and c.object != k
+                    )
+                )
+            expect = (
+                *op.expect,
+                Unchanged(against="source", outside=tuple(edited), outside_objects=tuple(brought)),
+            )
             if t == 0:
                 turns.append(Turn(user=op.user, attach=("source",), expect=expect))
             else:
@@ -263,7 +275,7 @@ TWO_FRAMES = {
 }
 MOVED = words("hat balloon cup umbrella kite book gift ball star")
 """Objects taken from the first picture (tinted there: the colour must come along)."""
-THINGS = words("chair key candle cake house tree cactus car bus")
+THINGS = words("chair candle cake house tree cactus car bus")
 PLACES = {
     "left_of": ("to the left of", -120, 0),
     "right_of": ("to the right of", 120, 0),

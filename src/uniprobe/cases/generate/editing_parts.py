@@ -230,7 +230,7 @@ HOLD = (
     "Can the {p} hold the {o} in {pr} {h} hand?",
     "I want the {o} in {pr} {h} hand.",
 )
-HELD = ("ice cream", "balloon", "cup", "umbrella", "key", "tulip", "book", "apple", "candle")
+HELD = ("ice cream", "balloon", "cup", "umbrella", "tulip", "book", "apple", "candle")
 HAND_X = {"image_left": 136.0, "image_right": 376.0}
 
 
@@ -307,8 +307,8 @@ KEEP_FRAMES = {
     ),
 }
 TINTED = words("cup car balloon umbrella hat kite book gift ball bus star truck")
-OTHERS = words("apple pear banana house tree key candle chair cactus teddy-bear cake")
-INTO = words("star ball cup key hat gift candle book")
+OTHERS = words("apple pear banana house tree candle chair cactus teddy-bear cake")
+INTO = words("star ball cup hat gift candle book")
 
 
 def change_nothing_else(rng: random.Random) -> Iterator[Case]:
