@@ -131,7 +131,7 @@ def test_agreement_on_a_run(run: Path) -> None:
 
     result = uniprobe.agreement(run)
     assert result.policy == "reference"
-    assert (result.annotators, result.labels, result.items) == (["ada", "bob", "cy"], 8, 58)
+    assert (result.annotators, result.labels, result.items) == (["ada", "bob", "cy"], 8, 61)
     summary = {
         k: (a.items, a.labels, a.n, a.observed, a.kappa, a.alpha, a.alpha_items)
         for k, a in result.kinds.items()

@@ -59,7 +59,7 @@ def test_the_page_and_its_stable_ids_are_served(client: httpx2.Client) -> None:
         "model": "reference/literal",
         "suite": "paper",
         "canvases": 20,
-        "items": 58,
+        "items": 61,
     }
 
 

@@ -37,8 +37,8 @@ def test_every_leaf_verdict_is_an_item_carrying_that_verdict(run: Path) -> None:
         ("paper.post.condition_visual_fact.zebras_water", "turns.1.expect.0.when")
     ]
     assert len(groups) == 20
-    assert sum(len(g.items) for g in groups) == 58
-    assert len({it.key for g in groups for it in g.items}) == 58
+    assert sum(len(g.items) for g in groups) == 61
+    assert len({it.key for g in groups for it in g.items}) == 61
 
 
 def test_a_condition_on_an_earlier_canvas_is_asked_there_once(run: Path) -> None:
@@ -72,9 +72,10 @@ def test_the_canvas_follows_the_engine_rule_and_the_dialogue_stops_at_it(run: Pa
     groups = groups_of(run)
     sample = RunDir.open(run).samples()["paper.edit.laterality.ice_cream#0"]
     group, _ = find_item(groups, "paper.edit.laterality.ice_cream", "turns.0.expect.0")
-    assert sample.turns[0].reply is not None and not sample.turns[0].reply.images
-    assert (group.image, group.drawn, group.source) == (sample.turns[0].attached[0], False, 1)
-    assert group.note == "The model drew no image in turn 1; this is the image attached to it."
+    # the literal reference always acts: its edit is the canvas, not the attached source
+    assert sample.turns[0].reply is not None and sample.turns[0].reply.images
+    assert (group.image, group.drawn, group.source) == (sample.turns[0].reply.images[-1], True, 1)
+    assert group.note == "The image the model drew in turn 1."
 
     dolphins, count = find_item(groups, "paper.global.numeric.add3.dolphins", "turns.1.expect.0")
     assert count.question == "Are there exactly 5 dolphins?"
@@ -88,7 +89,7 @@ def test_the_canvas_follows_the_engine_rule_and_the_dialogue_stops_at_it(run: Pa
 def test_a_comparison_shows_its_reference_and_outlines_the_named_area(run: Path) -> None:
     groups = groups_of(run)
     sample = RunDir.open(run).samples()["paper.edit.reflection_only.horse_lion#0"]
-    _, item = find_item(groups, "paper.edit.reflection_only.horse_lion", "turns.0.expect.4")
+    _, item = find_item(groups, "paper.edit.reflection_only.horse_lion", "turns.0.expect.5")
     assert (
         item.question
         == "Outside the area 'reflection', is the image unchanged from the source image 'lake'?"

@@ -102,5 +102,5 @@ def test_stats_prints_agreement(runs: tuple[Path, Path]) -> None:
     assert lines[1].split() == ["count", "1", "3", "1", "100.0%", "–", "0.000", "1"]
     assert (
         lines[-1]
-        == "3 annotator(s) (ada, bob, cy); 3 label(s) on 1 of 58 items; alpha 0.000 over 1 items"
+        == "3 annotator(s) (ada, bob, cy); 3 label(s) on 1 of 61 items; alpha 0.000 over 1 items"
     )

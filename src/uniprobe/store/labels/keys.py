@@ -19,13 +19,14 @@ __all__ = ["ITEM_KEY_LENGTH", "item_key", "question_form"]
 ITEM_KEY_LENGTH = 24
 """Hex digits of an item key."""
 
-_NOT_THE_QUESTION = ("turn", "literal")
+_NOT_THE_QUESTION = ("turn", "literal", "role")
 
 
 def question_form(check: Mapping[str, Any]) -> dict[str, Any]:
     """A check's one-key mapping without what does not change the question asked of the
-    image: `turn` (the canvas already pins the image) and `literal` (it names another
-    reading of the dialogue, not what is asked)."""
+    image: `turn` (the canvas already pins the image), `literal` (it names another
+    reading of the dialogue, not what is asked) and `role` (what the check is for in its
+    case: setup, probe or filler)."""
     if len(check) != 1:
         raise ValueError(f"a check is a one-key mapping, got keys {sorted(check)}")
     [(kind, body)] = check.items()
