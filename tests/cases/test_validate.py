@@ -647,3 +647,33 @@ def test_literal_on_unchanged_or_same_as_is_a_warning_not_an_error(tmp_path: Pat
     ]
     assert uniprobe.suite_warnings(suite) == literal_warnings(suite.cases)
     assert uniprobe.validate_suite(suite) == []
+
+
+def test_a_check_contradicting_a_literal_value_is_a_warning(tmp_path: Path) -> None:
+    # The literal reading draws no cat at all, so "the cat is red" cannot hold on it:
+    # the colour check is not literal-applicable, and validate says so.
+    file = _write(
+        tmp_path,
+        """
+        - id: w.conflict
+          family: global_instruction
+          subtype: test
+          turns:
+            - user: "From now on, when I say cat, I mean dog."
+            - user: "Draw a red cat."
+              expect:
+                - count: {object: cat, equals: 1, literal: 0}
+                - color: {object: cat, equals: red}
+        """,
+    )
+    suite = load_suite(file)
+    [warning] = literal_warnings(suite.cases)
+    assert (warning.file, warning.line, warning.case_id, warning.loc) == (
+        file,
+        9,
+        "w.conflict",
+        "turns.1.expect.1.color",
+    )
+    assert warning.message.startswith("color check is not literal-applicable: it contradicts")
+    assert "turns.1.expect.0" in warning.message
+    assert uniprobe.validate_suite(suite) == []

@@ -14,7 +14,9 @@ What `uniprobe cases validate` adds to loading, across cases and for real judges
   member, or members of different family/subtype);
 - warnings (harmless to scoring, but the case says something that no longer applies):
   `literal_warnings` (`literal: true` on `unchanged`/`same_as`: locality failures are
-  tagged over_edit, never literal).
+  tagged over_edit, never literal; and a check that contradicts a literal value of its
+  turn, so it is not literal-applicable: the literal reading leaves it out, see
+  `uniprobe.cases.literal`).
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from uniprobe.cases.checks import (
 )
 from uniprobe.cases.images import image_file_problem
 from uniprobe.cases.limits import MAX_BANDS, MAX_CANVAS_OBJECTS, MAX_COUNT, MAX_SCENE_OBJECTS
+from uniprobe.cases.literal import literal_conflicts
 from uniprobe.cases.schema import Case
 from uniprobe.errors import Problem, did_you_mean
 from uniprobe.scenes.spec import SceneSpec
@@ -405,9 +408,15 @@ def group_problems(cases: Sequence[Case]) -> list[Problem]:
 
 
 def literal_warnings(cases: Sequence[Case]) -> list[Problem]:
-    """`literal: true` on `unchanged`/`same_as`: such failures are over_edit now, so the
-    flag has no effect; remove it."""
-    return [
+    """`literal: true` on `unchanged`/`same_as` (such failures are over_edit now, so the
+    flag has no effect: remove it), and every check that contradicts a literal value of
+    its turn (not literal-applicable: the literal reading leaves it out)."""
+    conflicts = [
+        _problem(case, path, message)
+        for case in cases
+        for _, path, message in literal_conflicts(case)
+    ]
+    return conflicts + [
         _problem(
             case,
             path,
