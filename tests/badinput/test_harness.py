@@ -3,6 +3,7 @@ on disk and a command that runs past its bound — or the corpus proves nothing.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -40,9 +41,12 @@ def test_a_runaway_is_interrupted(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     from uniprobe import cli
 
     def spin() -> None:
+        # Bounded, so that a watchdog starved on a loaded machine fails the test instead
+        # of taking the machine's memory (an unbounded loop once reached 23 GB in CI).
         hoard = []
-        while True:
+        while len(hoard) < 1024:
             hoard.append(bytearray(2**20))
+            time.sleep(0.001)
 
     monkeypatch.setattr(cli, "app", spin)
     outcome = invoke(tmp_path, "anything", seconds=5, megabytes=64)
