@@ -339,7 +339,7 @@ def similar_replacement(rng: random.Random) -> Iterator[Case]:
         expect: list[Expectation] = [
             Count(object=old, equals=count - 1, literal=0),
             Count(object=new, equals=1, literal=count),
-            outside(target),
+            outside(target, objects=(new,)),
         ]
         user = frames.say(t=_named(rng, sel, old), a=article(new), olds=plural(old))
         description = f"Of {count} {plural(old)}, only the {sel} one becomes {article(new)}."

@@ -344,7 +344,7 @@ def multi_image(rng: random.Random) -> Iterator[Case]:
             Absent(object=old),
             Count(object=z, equals=1),
             Absent(object=other, literal=True),
-            outside(parts[kinds.index(old)], against="second"),
+            outside(parts[kinds.index(old)], against="second", objects=(z,)),
         ]
         user = frames["replace"].say(o=old)
         description = (

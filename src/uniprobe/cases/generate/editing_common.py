@@ -77,9 +77,10 @@ def numbered(prefix: str, n: int) -> list[str]:
     return [f"{slug(prefix)}{j + 1}" for j in range(n)]
 
 
-def outside(*parts: str, against: str = "source") -> Unchanged:
-    """Nothing but these scene parts of `against` may change."""
-    return Unchanged(against=against, outside=parts)
+def outside(*parts: str, against: str = "source", objects: tuple[str, ...] = ()) -> Unchanged:
+    """Nothing but these scene parts of `against` (and the boxes of these object words, in
+    either image: a replacement's glyph may overflow the part it replaces) may change."""
+    return Unchanged(against=against, outside=parts, outside_objects=objects)
 
 
 def region(part: str, x: float, y: float, w: float, h: float) -> SceneObject:

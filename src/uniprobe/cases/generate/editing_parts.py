@@ -346,7 +346,12 @@ def change_nothing_else(rng: random.Random) -> Iterator[Case]:
             new = rng.choice([w for w in INTO if w not in kinds])
             user = frames[kind].say(t=t, n=neighbour, a=article(new))
             expect = [Count(object=t, equals=1, literal=0), Count(object=new, equals=1, literal=2)]
-        expect += [Count(object=a, equals=1), Count(object=b, equals=1), outside(parts[j])]
+        brought = (new,) if kind == "replace" else ()
+        expect += [
+            Count(object=a, equals=1),
+            Count(object=b, equals=1),
+            outside(parts[j], objects=brought),
+        ]
         description = f"Two {plural(t)}; only the one next to the {neighbour} changes."
         edit = Edit(user, expect, description, objects)
         return [edit_case("change_nothing_else", n, slug(kind, t, neighbour), edit)]
