@@ -43,7 +43,7 @@ def test_a_runaway_is_interrupted(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     def spin() -> None:
         # Bounded, so that a watchdog starved on a loaded machine fails the test instead
         # of taking the machine's memory (an unbounded loop once reached 23 GB in CI).
-        hoard = []
+        hoard: list[bytearray] = []
         while len(hoard) < 1024:
             hoard.append(bytearray(2**20))
             time.sleep(0.001)
