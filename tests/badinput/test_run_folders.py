@@ -226,11 +226,14 @@ def test_a_damaged_sample_line(run: Path, data: bytes, says: str) -> None:
 
 
 def test_a_damaged_sample_line_stops_a_resume(run: Path) -> None:
-    _set_line(run / "samples.jsonl", 2, b"garbage\n")
-    suite = run.parent.parent / "tiny.yaml"
-    suite.write_text(SUITE, encoding="utf-8")
+    # Its own folder (not the pytest root, where other tests' files may still change).
+    base = run.parent / "base"
+    (base / "runs").mkdir(parents=True)
+    moved = Path(shutil.move(run, base / "runs" / RUN))
+    _set_line(moved / "samples.jsonl", 2, b"garbage\n")
+    (base / "tiny.yaml").write_text(SUITE, encoding="utf-8")
     line = refuse(
-        run.parent.parent,
+        base,
         "run",
         "-m",
         "reference/literal",
@@ -239,10 +242,10 @@ def test_a_damaged_sample_line_stops_a_resume(run: Path) -> None:
         "--epochs",
         "2",
         "--out",
-        run.parent.name,
+        "runs",
         "--resume",
     )
-    assert line.startswith(f"error: {run.parent.name}/{RUN}/samples.jsonl:3: unreadable record:")
+    assert line.startswith(f"error: runs/{RUN}/samples.jsonl:3: unreadable record:")
 
 
 def test_a_damaged_sample_line_stops_a_report(run: Path) -> None:
