@@ -163,6 +163,9 @@ class Capabilities:
     draws: ImageKind = "any"
     """The kind of image the model draws: `synthetic` for the reference backends (the
     built-in renderer's scenes), `any` for providers and local models."""
+    probes: bool = False
+    """Can answer a question in words, image output off, in a branch of the same
+    conversation (`Backend.ask`): what `--probe` and planning need."""
 
 
 class ModelListings:
@@ -243,6 +246,26 @@ class Backend(ABC):
     @abstractmethod
     async def send(self, conversation: Conversation, turn: UserTurn) -> Reply:
         """Answer `turn`, given everything said before it."""
+
+    async def ask(
+        self,
+        conversation: Conversation,
+        turn: UserTurn,
+        *,
+        schema: Mapping[str, Any] | None = None,
+    ) -> Reply:
+        """Answer `turn` in words only, given everything said before it: the same model,
+        image output off. The call is a branch: nothing of it reaches the conversation
+        the runner holds (the caller never appends it to a session).
+
+        `schema` is a JSON schema the answer must follow; a backend that supports
+        structured output sends it, one that does not leaves it to the prompt (the caller
+        parses strictly either way). The reply's `text` holds the answer, its `refusal`
+        a refusal; it has no images.
+
+        Only backends whose capabilities say `probes` answer; the default raises.
+        """
+        raise ConfigError(f"{self.name} cannot answer in words (its capabilities say probes: no)")
 
     async def preflight(self, listings: ModelListings) -> list[str]:
         """What would make every call fail, found before the first one: a missing or

@@ -20,6 +20,11 @@ __all__ = [
     "Manifest",
     "ModelInfo",
     "Outcome",
+    "ProbeAnswer",
+    "ProbeKind",
+    "ProbeQuestionRecord",
+    "ProbeRecord",
+    "ProbeStatus",
     "ReplyRecord",
     "SampleRecord",
     "ScoreRecord",
@@ -33,7 +38,8 @@ __all__ = [
     "upgrade",
 ]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+"""2: turns may carry `probes` (what the model said it would draw and what it saw)."""
 Status = Literal["pass", "fail", "unknown"]
 Outcome = Literal["pass", "fail", "unknown", "error"]
 
@@ -129,6 +135,54 @@ class ReplyRecord(_Record):
     """Small facts from the provider."""
 
 
+ProbeKind = Literal["knows", "sees"]
+"""`knows`: asked before drawing what the image should show; `sees`: asked after drawing
+what the image it drew shows."""
+ProbeStatus = Literal["answered", "refused", "unparsed", "error", "skipped"]
+"""answered (every question got a value, "unsure" included), refused (the model declined),
+unparsed (the reply did not follow the format: no answer is read from it), error (the
+call failed: `error` says why; a resumed run asks again), skipped (not asked: `reason`)."""
+ProbeAnswer = int | str | list[str] | None
+"""A parsed answer: a count, a word (yes, no, a colour, "unsure"), text, a list of part
+names; None when the question got no usable answer."""
+
+
+class ProbeQuestionRecord(_Record):
+    """One question of a probe, as asked."""
+
+    qid: str
+    """q1, q2, ... in the order asked."""
+    text: str
+    """The question's words."""
+    answer: str
+    """The answer kind: count, yesno, color, text or parts."""
+    paths: list[str]
+    """The checks (verdict paths) this question serves."""
+    options: list[str] = Field(default_factory=list)
+    """The allowed answers of a `parts` question."""
+
+
+class ProbeRecord(_Record):
+    """One probe call: the questions of a turn, asked in a branch of the conversation."""
+
+    kind: ProbeKind
+    """knows (before drawing) or sees (after)."""
+    status: ProbeStatus
+    """What came of it (see `ProbeStatus`)."""
+    questions: list[ProbeQuestionRecord] = Field(default_factory=list)
+    """What was asked."""
+    prompt: str = ""
+    """The whole text sent as the branch's user turn."""
+    answers: dict[str, ProbeAnswer] = Field(default_factory=dict)
+    """qid -> parsed answer (only when answered)."""
+    reply: ReplyRecord | None = None
+    """The raw reply: text, refusal, usage, cost, latency."""
+    error: ErrorRecord | None = None
+    """Why the call failed (status error)."""
+    reason: str | None = None
+    """Why it was skipped or could not be parsed."""
+
+
 class TurnRecord(_Record):
     """One turn: what was sent and what came back (or why nothing did)."""
 
@@ -142,6 +196,9 @@ class TurnRecord(_Record):
     """The answer, if the turn completed."""
     error: ErrorRecord | None = None
     """Why the turn did not complete."""
+    probes: list[ProbeRecord] = Field(default_factory=list)
+    """With `--probe`: the knows probe (asked before the turn) and the sees probe (after),
+    in branches the conversation never saw."""
 
 
 class SampleRecord(_Record):
@@ -322,7 +379,8 @@ class Manifest(_Record):
 
 
 def upgrade(data: Any) -> dict[str, Any]:
-    """Bring a record from an older schema version to the current one (none yet)."""
+    """Bring a record from an older schema version to the current one (1 -> 2 adds only
+    optional fields: a version-1 record reads as it is)."""
     if not isinstance(data, dict):
         raise ValueError(f"expected a JSON object, got {type(data).__name__}")
     version = data.get("schema_version", SCHEMA_VERSION)
