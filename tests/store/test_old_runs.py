@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 import uniprobe
+from uniprobe.store.records import SCHEMA_VERSION
 
 FIXTURE = Path(__file__).parent / "fixtures" / "run-0.1.0-paper-literal"
 
@@ -111,12 +112,10 @@ def test_rescoring_an_old_run_gives_the_same_verdicts(
             "pixels": "3",
             "reference": "3",
         }
-        assert {
-            k: v for k, v in record.items() if k not in ("judges", "judge_options", "verdicts")
-        } == {
-            k: v
-            for k, v in before[case].items()
-            if k not in ("judges", "judge_options", "verdicts")
+        assert record["schema_version"] == SCHEMA_VERSION  # written now, in today's format
+        new = ("judges", "judge_options", "verdicts", "schema_version")
+        assert {k: v for k, v in record.items() if k not in new} == {
+            k: v for k, v in before[case].items() if k not in new
         }
 
 
