@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
-__all__ = ["Mind", "Said"]
+__all__ = ["ByModel", "Mind", "Said"]
 
 
 @dataclass(frozen=True)
@@ -35,3 +35,22 @@ class Mind(Protocol):
         """The reply text to `conversation` (its last message is the question) from
         `model`; `schema` is the JSON schema the request asked the answer to follow."""
         ...
+
+
+class ByModel:
+    """A mind per model name: a fake server that plays a planner (`gpt-5.5`) and a
+    unified model (`gpt-image-1.5`) at once hands each its own requests."""
+
+    def __init__(self, minds: Mapping[str, Mind], default: Mind | None = None) -> None:
+        self.minds = dict(minds)
+        self.default = default
+
+    def answer(
+        self, model: str, conversation: Sequence[Said], schema: Mapping[str, Any] | None
+    ) -> str:
+        """The answer of `model`'s mind (else the default's; else a plain refusal to
+        think, as a model without one would give)."""
+        mind = self.minds.get(model, self.default)
+        if mind is None:
+            return "I can only draw."
+        return mind.answer(model, conversation, schema)
