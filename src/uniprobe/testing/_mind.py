@@ -39,7 +39,7 @@ class Mind(Protocol):
 
 class ByModel:
     """A mind per model name: a fake server that plays a planner (`gpt-5.5`) and a
-    unified model (`gpt-image-1.5`) at once hands each its own requests."""
+    unified model (`gpt-image-2`) at once hands each its own requests."""
 
     def __init__(self, minds: Mapping[str, Mind], default: Mind | None = None) -> None:
         self.minds = dict(minds)
