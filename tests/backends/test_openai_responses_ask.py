@@ -23,7 +23,7 @@ from uniprobe.backends.base import (
     UserTurn,
 )
 from uniprobe.backends.openai_responses import OpenAIResponsesBackend
-from uniprobe.backends.registry import create_backend
+from uniprobe.backends.registry import create_backend, model_capabilities
 from uniprobe.config import Config, ProviderConfig
 from uniprobe.errors import BackendError
 from uniprobe.testing import FakeServer, FaultKind, paint
@@ -99,8 +99,13 @@ def _png(text: str) -> ImageData:
     return ImageData(png)
 
 
-def test_the_backend_says_it_answers_probes() -> None:
-    assert OpenAIResponsesBackend.capabilities.probes is True
+def test_the_provider_backends_say_they_answer_probes() -> None:
+    probes = {name: c.probes for name, c in model_capabilities().items()}
+    assert probes["openai/<model>"] is True and probes["google/<model>"] is True
+    # an image endpoint or a local pipeline cannot be asked in words
+    for name in ("openai-images/<model>", "compat/<model>", "diffusers/<model>"):
+        assert probes[name] is False, name
+    assert probes["reference/oracle"] is False and probes["reference/literal"] is False
 
 
 def test_ask_branches_from_the_main_conversation(fake: FakeServer, mind: Scripted) -> None:
