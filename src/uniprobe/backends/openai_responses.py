@@ -244,12 +244,13 @@ class OpenAIResponsesBackend(OpenAIClient, Backend):
         """The response to `params`; a moderation block is a refusal, any other SDK
         error a BackendError."""
         try:
-            return await self.client().responses.create(**params)
+            resp: Response = await self.client().responses.create(**params)
         except Exception as exc:  # SDK errors are mapped where they enter our code
             refusal = moderation_message(exc, self.secrets())
             if refusal is not None:
                 return Reply(refusal=refusal, raw_meta={"blocked": "moderation"})
             raise from_openai_error(exc, self.name, self.secrets()) from exc
+        return resp
 
     def ask_reply(self, resp: Response) -> Reply:
         """The words of a response to `ask_request`: its output text and refusals, the
