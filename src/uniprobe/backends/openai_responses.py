@@ -264,14 +264,12 @@ class OpenAIResponsesBackend(OpenAIClient, Backend):
             if item.type == "message":
                 self._said(item.content or [], texts, refusals)
         usage = self._text_usage(resp)
-        meta = self._meta(resp)
-        del meta["image_model"]
         return Reply(
             text="\n".join(texts) or None,
             refusal="\n".join(refusals) or None,
             usage=usage,
             cost_usd=cost_of(usage, price_for(self.model, self.prices)),
-            raw_meta=meta,
+            raw_meta=self._meta(resp, words=True),
         )
 
     def _said(self, content: Any, texts: list[str], refusals: list[str]) -> None:
@@ -309,7 +307,7 @@ class OpenAIResponsesBackend(OpenAIClient, Backend):
                     refusal=f"response incomplete: {reason}",
                     usage=usage,
                     cost_usd=cost,
-                    raw_meta={**self._meta(resp), "incomplete_reason": reason},
+                    raw_meta={**self._meta(resp, words=words), "incomplete_reason": reason},
                 )
             raise BackendError(
                 f"response incomplete: {reason}", backend=self.name, kind="bad_response"
@@ -323,13 +321,12 @@ class OpenAIResponsesBackend(OpenAIClient, Backend):
             )
         return None
 
-    def _meta(self, resp: Response) -> dict[str, Any]:
-        return {
-            "response_id": resp.id,
-            "model": resp.model,
-            "image_model": self.options.image_model,
-            "status": resp.status,
-        }
+    def _meta(self, resp: Response, *, words: bool = False) -> dict[str, Any]:
+        """The response's id, model and status (and the image tool's model, if it had one)."""
+        meta: dict[str, Any] = {"response_id": resp.id, "model": resp.model, "status": resp.status}
+        if not words:
+            meta["image_model"] = self.options.image_model
+        return meta
 
     def _failed_call(self, item: ImageGenerationCall) -> tuple[str, dict[str, Any]]:
         """A moderated image call's message and facts; raises for any other failure."""
