@@ -31,7 +31,7 @@ with its code and message.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import Field
@@ -60,7 +60,7 @@ from uniprobe.errors import BackendError
 from uniprobe.redact import redact, redact_data
 
 if TYPE_CHECKING:
-    from openai.types.responses import Response
+    from openai.types.responses import Response, ResponseOutputRefusal, ResponseOutputText
     from openai.types.responses.response_output_item import ImageGenerationCall
 
 __all__ = ["OpenAIResponsesBackend"]
@@ -272,7 +272,12 @@ class OpenAIResponsesBackend(OpenAIClient, Backend):
             raw_meta=self._meta(resp, words=True),
         )
 
-    def _said(self, content: Any, texts: list[str], refusals: list[str]) -> None:
+    def _said(
+        self,
+        content: Sequence[ResponseOutputText | ResponseOutputRefusal],
+        texts: list[str],
+        refusals: list[str],
+    ) -> None:
         """Collect the output texts and (redacted) refusals of a message's content."""
         for part in content:
             if part.type == "output_text" and part.text:
