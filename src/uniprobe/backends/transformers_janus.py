@@ -228,9 +228,10 @@ class JanusBackend(Backend):
         float32 on cpu."""
         seed: int | None = Field(None, ge=0, lt=2**63)
         """Seed of every call (default: the session's seed)."""
-        guidance_scale: float | None = Field(None, ge=0.0, le=100.0)
-        """Classifier-free guidance of image generation (default: the checkpoint's
-        generation config, 5 for Janus-Pro; at most 1: none)."""
+        guidance_scale: float | None = Field(None, gt=1.0, le=100.0)
+        """Classifier-free guidance of image generation (default: the checkpoint's generation
+        config, 5 for Janus-Pro). Over 1: transformers' Janus always draws the guided pair
+        (at 1 or less, its `generate` fails on the doubled batch)."""
         temperature: float | None = Field(None, gt=0.0, le=10.0)
         """Sampling temperature of the image tokens (default: the checkpoint's, 1)."""
         max_new_tokens: int = Field(256, ge=1, le=8192)
