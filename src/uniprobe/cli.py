@@ -182,6 +182,16 @@ def run(
     config: Annotated[
         Path | None, typer.Option(help="Config file (default: ./uniprobe.toml if present).")
     ] = None,
+    probe: Annotated[
+        str | None,
+        typer.Option(
+            "--probe",
+            help="Also ask the model, at every turn with checks, in words: knows (before "
+            "drawing: what should the image show?), sees (after: what does it show?), or "
+            "knows,sees. One more call per probe and checked turn; the model must answer "
+            "in words (models list: probes).",
+        ),
+    ] = None,
 ) -> None:
     """Run a suite against one or more models: one run folder per model under --out.
     First, without spending anything: a key for every provider, the key accepted, every
@@ -211,7 +221,8 @@ def run(
         config=config,
     )
     try:
-        results = uniprobe.run(suite, model, settings)
+        # the words are validated with the settings: a bad one is a one-line UsageError
+        results = uniprobe.run(suite, model, settings, probes=probe)
     except KeyboardInterrupt:
         err.print(
             f"interrupted; continue with: uniprobe run ... --out {out_dir} --resume",
