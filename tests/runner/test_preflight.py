@@ -410,7 +410,6 @@ def test_probes_on_a_model_that_cannot_answer_in_words_are_refused_before_the_ru
     _setup(tmp_path, fake)
     done = _run(tmp_path, "-m", "openai-images/gpt-image-2", "--judge", "vlm", "--probe", "knows")
     assert _refused(done, tmp_path) == [
-        "error: openai-images/gpt-image-2: --probe needs a model that answers in words "
-        "(probes: no)"
+        "error: openai-images/gpt-image-2: --probe needs a model that answers in words (probes: no)"
     ]
     assert {r.endpoint for r in fake.requests} <= {"models.list"}  # nothing generated

@@ -68,9 +68,7 @@ class WordsBackend(uniprobe.Backend):
             state={"id": f"{ctx.case_id}-{turn.index}"},
         )
 
-    async def ask(
-        self, conversation: Conversation, turn: UserTurn, *, schema: Any = None
-    ) -> Reply:
+    async def ask(self, conversation: Conversation, turn: UserTurn, *, schema: Any = None) -> Reply:
         ctx = conversation.context
         kind = _kind(turn)
         self.calls.append(("ask", ctx.case_id, turn.index, len(conversation.history), kind))
@@ -111,9 +109,7 @@ def _run(
     suite: uniprobe.Suite, out: Path, model: str = "words-test/unsure", **settings: Any
 ) -> uniprobe.RunResult:
     settings.setdefault("probes", ("knows", "sees"))
-    [result] = uniprobe.run(
-        suite, [model], out=out, policy="reference", concurrency=1, **settings
-    )
+    [result] = uniprobe.run(suite, [model], out=out, policy="reference", concurrency=1, **settings)
     return result
 
 
@@ -358,9 +354,7 @@ def test_the_rebuilt_conversation_is_the_one_the_probe_saw(
             rebuilt = conversation_of(run, sample, ctx, turns)
             seen = live[(sample.case_id, probe.prompt)]
             assert _key(rebuilt) == _key(seen)
-            assert [e.reply.state for e in rebuilt.history] == [
-                e.reply.state for e in seen.history
-            ]
+            assert [e.reply.state for e in rebuilt.history] == [e.reply.state for e in seen.history]
 
 
 def _key(conversation: Conversation) -> str:

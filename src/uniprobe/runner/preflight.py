@@ -29,7 +29,14 @@ from uniprobe.errors import ConfigError
 from uniprobe.runner.settings import RunSettings
 from uniprobe.scoring.policy import Judging, policies, route_reads
 
-__all__ = ["NEEDS_A_JUDGE", "NEEDS_WORDS", "check_models", "image_problems", "policy_for", "run_problems"]
+__all__ = [
+    "NEEDS_A_JUDGE",
+    "NEEDS_WORDS",
+    "check_models",
+    "image_problems",
+    "policy_for",
+    "run_problems",
+]
 
 NEEDS_A_JUDGE = (
     "no --judge given, and the default `reference` judge reads only synthetic scenes: "

@@ -123,7 +123,9 @@ class Prober:
             )
         return await self._ask("sees", questions, conversation, UserTurn(index, prompt))
 
-    async def reask(self, case: Case, sample: SampleRecord, context: SessionContext) -> SampleRecord:
+    async def reask(
+        self, case: Case, sample: SampleRecord, context: SessionContext
+    ) -> SampleRecord:
         """`sample` with each probe whose call failed asked again, in its place, from the
         conversation rebuilt out of the run folder (`conversation_of`); the other probes
         and every turn stay as they are."""

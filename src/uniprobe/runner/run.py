@@ -53,7 +53,6 @@ from uniprobe.runner.settings import RunSettings
 from uniprobe.scoring.engine import score_sample
 from uniprobe.scoring.policy import Judging, policies
 from uniprobe.store.records import (
-    ErrorRecord,
     ImageRef,
     Manifest,
     ModelInfo,
@@ -358,7 +357,8 @@ class _Runner:
             attached = [self.source(case, name) for name in turn.attach]
             user = UserTurn(index, turn.user, tuple(d for _, d in attached))
             record = TurnRecord(index=index, user=turn.user, attached=[r for r, _ in attached])
-            _keep(record.probes, await self.prober.knows(case, index, _now_of(session), user.images))
+            before = _now_of(session)
+            _keep(record.probes, await self.prober.knows(case, index, before, user.images))
             t0 = time.monotonic()
             try:
                 reply = await session.send(user)
