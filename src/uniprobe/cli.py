@@ -276,6 +276,32 @@ def _print_result(r: uniprobe.RunResult, policy: str | None) -> None:
         line += f"; headline {_fmt_est(g.headline)} ({g.headline_metric})"
         line += f"; strict accuracy {_fmt_est(g.strict_accuracy)}"
     out.print(line, highlight=False, soft_wrap=True)
+    if "probes" in r.extra:
+        out.print(_probe_line(r, policy), highlight=False, markup=False, soft_wrap=True)
+
+
+def _probe_line(r: uniprobe.RunResult, policy: str | None) -> str:
+    """'<model>: probes: 12 calls at 6 checked turns (2.0 per turn), $0.0240; P(knows) ...'
+    (the rates only when the run is scored)."""
+    p = r.extra["probes"]
+    turns = p["checked_turns"]
+    per = f" ({p['calls'] / turns:.1f} per turn)" if turns else ""
+    line = f"{r.model}: probes: {p['calls']} calls at {turns} checked turns{per}"
+    line += f", ${p['cost_usd']:.4f}"
+    if policy is not None:
+        d = uniprobe.diagnose(r.path, policy=policy).overall
+        line += f"; P(knows) {_fmt_rate(d.knows)}, P(draws|knows) {_fmt_rate(d.draws_given_knows)}"
+        line += f", P(sees) {_fmt_rate(d.sees)}"
+    return line
+
+
+def _fmt_rate(rate: Any) -> str:
+    """A diagnosis rate: '75.0% [40.9%, 92.9%]', or '–' when nothing was decided."""
+    if rate.value is None:
+        return "–"
+    if rate.ci is None:
+        return _fmt(rate.value)
+    return f"{_fmt(rate.value)} [{_fmt(rate.ci[0])}, {_fmt(rate.ci[1])}]"
 
 
 def _fmt(v: float | None) -> str:
@@ -353,12 +379,21 @@ def summary(
 ) -> None:
     """Metrics of one run: overall, per family, per subtype, led by the headline (group
     accuracy where cases have contrast groups, else strict accuracy), with 95% intervals.
+    A run made with --probe also shows its diagnosis: P(knows), P(draws), P(draws |
+    knows), P(sees), the gap P(knows) - P(draws), the four outcomes, per family (in JSON:
+    "diagnosis").
 
     When the scores cover fewer samples than the run holds, the first line says so
     ("scores cover 26 of 401 samples; run `uniprobe score RUN`"; in JSON: "note")."""
     s = uniprobe.summary(run_dir, policy=policy)
+    probed = bool(uniprobe.RunDir.open(run_dir).manifest().probes)
+    diagnosis = uniprobe.diagnose(run_dir, policy=policy) if probed else None
     if as_json:
-        sys.stdout.write(s.model_dump_json(indent=2) + "\n")
+        if diagnosis is None:
+            sys.stdout.write(s.model_dump_json(indent=2) + "\n")
+            return
+        data = {**json.loads(s.model_dump_json()), "diagnosis": diagnosis.as_dict()}
+        sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
         return
     if s.note:
         out.print(s.note, highlight=False, markup=False, soft_wrap=True)
@@ -406,7 +441,13 @@ def summary(
     if s.judge_calls:
         judged = "unknown" if s.judge_cost_usd is None else f"${s.judge_cost_usd:.4f}"
         cost += f"; judges {s.judge_calls} calls, {judged}"
+    if diagnosis is not None:
+        ledger = diagnosis.ledger
+        cost += f"; probes {ledger.calls} calls, ${ledger.cost_usd:.4f}"
     out.print(cost, highlight=False)
+    if diagnosis is not None:
+        for line in diagnosis.lines():
+            out.print(line, highlight=False, markup=False, soft_wrap=True)
 
 
 @app.command()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
@@ -14,6 +15,7 @@ from PIL import Image
 
 import uniprobe
 from conftest import TINY_SUITE
+from uniprobe import cli
 from uniprobe.backends.base import Capabilities, Conversation, ImageData, Reply, Usage, UserTurn
 from uniprobe.limits import RetryPolicy
 from uniprobe.probes.questions import KNOWS_MARKER, SEES_MARKER, probe_questions
@@ -387,3 +389,54 @@ def test_a_model_that_cannot_answer_in_words_is_refused_before_the_run(
         "reference/oracle: --probe needs a model that answers in words (probes: no)"
     ]
     assert not (tmp_path / "runs").exists()
+
+
+# --- the command line ---------------------------------------------------------------------------
+
+
+def _cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *args: str) -> str:
+    """`uniprobe ARGS` in-process (the test backend is registered here); its stdout."""
+    monkeypatch.setattr(sys, "argv", ["uniprobe", *args])
+    with pytest.raises(SystemExit) as info:
+        cli.main()
+    captured = capsys.readouterr()
+    assert info.value.code == 0, captured.err
+    return captured.out
+
+
+def test_run_prints_the_probe_ledger_and_summary_the_diagnosis(
+    words: type[WordsBackend],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    (tmp_path / "tiny.yaml").write_text(TINY_SUITE, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    common = ["--suite", "tiny.yaml", "--judge", "reference", "--no-progress", "--no-cache"]
+    printed = _cli(
+        monkeypatch, capsys, "run", "-m", "words-test/unsure", *common, "--probe", "knows,sees"
+    )
+    run_line, probe_line = printed.splitlines()
+    assert run_line.startswith("words-test/unsure: 2 samples (2 new, 0 errors) in ")
+    # every answer is "unsure": nothing is known of knows or sees, draws is the judge's
+    assert probe_line == (
+        "words-test/unsure: probes: 6 calls at 3 checked turns (2.0 per turn), $0.0120; "
+        "P(knows) –, P(draws|knows) –, P(sees) –"
+    )
+    run = "runs/tiny-words-test-unsure"
+    text = _cli(monkeypatch, capsys, "summary", run).splitlines()
+    d = uniprobe.diagnose(run)
+    assert d.probes == ("knows", "sees") and d.ledger.calls == 6
+    cost = next(line for line in text if line.startswith("generation $"))
+    assert cost == "generation $0.0400; probes 6 calls, $0.0120"
+    assert text[text.index(cost) + 1 :] == d.lines()
+    assert text[text.index(cost) + 1].startswith(f"diagnosis: {d.overall.checks} checks (")
+    data = json.loads(_cli(monkeypatch, capsys, "summary", run, "--json"))
+    assert data["diagnosis"] == json.loads(json.dumps(d.as_dict()))
+    assert data["diagnosis"]["ledger"] == {
+        "calls": 6,
+        "cost_usd": 0.012,
+        "checked_turns": 3,
+        "per_turn": 2.0,
+    }
+    assert data["overall"] == json.loads(uniprobe.summary(run).model_dump_json())["overall"]

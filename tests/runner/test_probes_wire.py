@@ -131,9 +131,7 @@ def test_the_server_receives_knows_before_each_turn_and_sees_after(
     # the previous drawing (never from a probe, which nothing continues from)
     first_id = _ids(result)[0]
     assert "previous_response_id" not in bodies[0] and "previous_response_id" not in bodies[1]
-    assert [b.get("previous_response_id") for b in bodies[2:]] == [first_id] * 3 + [
-        _ids(result)[1]
-    ]
+    assert [b.get("previous_response_id") for b in bodies[2:]] == [first_id] * 3 + [_ids(result)[1]]
     assert [_strip(b) for b in sends] == [_strip(b) for b in main]
     assert len(mind.calls) == 4  # every probe reached the mind, no drawing did
     assert [len(c) for c in mind.calls] == [1, 3, 3, 5]

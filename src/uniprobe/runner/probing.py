@@ -24,7 +24,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from uniprobe.backends.base import Conversation, ImageData, Reply, SessionContext, UserTurn
@@ -44,7 +45,15 @@ from uniprobe.runner.replies import conversation_of, image_data, reply_record
 from uniprobe.store.records import ErrorRecord, ProbeKind, ProbeRecord, SampleRecord
 from uniprobe.store.rundir import RunDir
 
-__all__ = ["Ask", "Prober", "error_record", "has_error", "has_image"]
+__all__ = [
+    "Ask",
+    "ProbeLedger",
+    "Prober",
+    "error_record",
+    "has_error",
+    "has_image",
+    "probe_ledger",
+]
 
 Ask = Callable[[Conversation, UserTurn, Mapping[str, Any] | None], Awaitable[Reply]]
 """The caller's path to `Backend.ask`: (conversation, turn, schema) -> reply."""
@@ -69,6 +78,36 @@ def error_record(exc: BaseException) -> ErrorRecord:
 def has_image(conversation: Conversation) -> bool:
     """Whether any image was attached or drawn in `conversation`."""
     return any(e.turn.images or e.reply.images for e in conversation.history)
+
+
+@dataclass(frozen=True)
+class ProbeLedger:
+    """What the probes of some samples cost, as recorded (calls the cache answered
+    included, at the cost recorded with them)."""
+
+    calls: int
+    """Probe calls made (a skipped probe makes none)."""
+    cost_usd: float
+    """Their known cost."""
+    checked_turns: int
+    """Turns at which a probe was asked or skipped (turns with checks)."""
+
+    @property
+    def per_turn(self) -> float | None:
+        """Calls per checked turn (at most 2: knows and sees), None without one."""
+        return self.calls / self.checked_turns if self.checked_turns else None
+
+
+def probe_ledger(samples: Iterable[SampleRecord]) -> ProbeLedger:
+    """The probe calls of `samples`, their cost and the turns they were asked at."""
+    calls, cost, checked = 0, 0.0, 0
+    for sample in samples:
+        for turn in sample.turns:
+            checked += bool(turn.probes)
+            for probe in turn.probes:
+                calls += probe.status != "skipped"
+                cost += (probe.reply.cost_usd or 0.0) if probe.reply else 0.0
+    return ProbeLedger(calls, round(cost, 6), checked)
 
 
 def has_error(sample: SampleRecord) -> bool:

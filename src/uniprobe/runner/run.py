@@ -46,7 +46,7 @@ from uniprobe.hashing import sha256_json
 from uniprobe.limits import Limiter, RetryStats, call_with_retries
 from uniprobe.runner.cache import ReplyCache, cache_key
 from uniprobe.runner.preflight import NEEDS_A_JUDGE, NEEDS_WORDS, policy_for
-from uniprobe.runner.probing import Prober, error_record, has_error
+from uniprobe.runner.probing import Prober, error_record, has_error, probe_ledger
 from uniprobe.runner.progress import RunProgress
 from uniprobe.runner.replies import reply_record
 from uniprobe.runner.settings import RunSettings
@@ -490,16 +490,15 @@ def _totals(records: Iterable[SampleRecord]) -> Totals:
 def _totals_add(t: Totals, rec: SampleRecord) -> Totals:
     images = sum(len(tr.reply.images) for tr in rec.turns if tr.reply)
     cost = sum(tr.reply.cost_usd or 0.0 for tr in rec.turns if tr.reply)
-    probes = [p for tr in rec.turns for p in tr.probes if p.status != "skipped"]
-    probe_cost = sum(p.reply.cost_usd or 0.0 for p in probes if p.reply)
+    probes = probe_ledger([rec])
     return Totals(
         samples=t.samples + 1,
         complete=t.complete + (rec.status == "complete"),
         errors=t.errors + (rec.status == "error"),
         images=t.images + images,
-        cost_usd=round(t.cost_usd + cost + probe_cost, 6),
-        probe_calls=t.probe_calls + len(probes),
-        probe_cost_usd=round(t.probe_cost_usd + probe_cost, 6),
+        cost_usd=round(t.cost_usd + cost + probes.cost_usd, 6),
+        probe_calls=t.probe_calls + probes.calls,
+        probe_cost_usd=round(t.probe_cost_usd + probes.cost_usd, 6),
     )
 
 
@@ -606,7 +605,14 @@ def _result(run: RunDir, runner: _Runner, cache: ReplyCache | None) -> RunResult
     if cache is not None:
         extra["cache_hits"] = cache.hits
     if runner.prober.kinds:
-        extra["probes"] = _probe_ledger(samples.values(), caller)
+        ledger = probe_ledger(samples.values())
+        extra["probes"] = {
+            "calls": ledger.calls,
+            "cost_usd": ledger.cost_usd,
+            "checked_turns": ledger.checked_turns,
+            "live_calls": caller.probe_calls,  # this session's, as `live_calls`
+            "spent_usd": round(caller.probe_spent, 6),
+        }
     if runner.stopped:
         extra["stopped"] = runner.stopped
     return RunResult(
@@ -620,22 +626,6 @@ def _result(run: RunDir, runner: _Runner, cache: ReplyCache | None) -> RunResult
         failures=error_counts(samples.values()),
         policy=judging.policy.name if judging is not None else run.manifest().policy,
     )
-
-
-def _probe_ledger(samples: Iterable[SampleRecord], caller: _Caller) -> dict[str, Any]:
-    """What the probes of a run cost: calls and known cost over the whole run (cache hits
-    included, as recorded), the checked turns they were asked at, and the live calls and
-    spending of this session."""
-    held = list(samples)
-    totals = _totals(held)
-    checked = sum(1 for s in held for t in s.turns if t.probes)
-    return {
-        "calls": totals.probe_calls,
-        "cost_usd": totals.probe_cost_usd,
-        "checked_turns": checked,
-        "live_calls": caller.probe_calls,
-        "spent_usd": round(caller.probe_spent, 6),
-    }
 
 
 def error_counts(samples: Iterable[SampleRecord]) -> tuple[ErrorCount, ...]:
