@@ -788,7 +788,8 @@ def fake_server(
 
 @models_app.command("list")
 def models_list() -> None:
-    """Every backend with its capabilities and context protocol."""
+    """Every backend with its capabilities and context protocol (probes: it answers in
+    words, so it can take --probe)."""
     rows = [
         [
             name,
@@ -798,10 +799,12 @@ def models_list() -> None:
             str(c.max_input_images),
             _yn(c.seed),
             _yn(c.text_output),
+            _yn(c.probes),
         ]
         for name, c in uniprobe.list_models().items()
     ]
     columns = ["model", "protocol", "multi-turn", "edits", "input images", "seed", "text"]
+    columns += ["probes"]  # answers in words, image output off: can take --probe
     _table("model backends", columns, rows)
 
 

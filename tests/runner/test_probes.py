@@ -40,7 +40,8 @@ def _kind(turn: UserTurn) -> str:
 class WordsBackend(uniprobe.Backend):
     """Draws a white square each turn and answers probes in words; how it answers is its
     model name: `unsure` (every question "unsure"), `refuse`, `garble` (no JSON),
-    `flaky` (the first sees probe of tiny.post.dog_cat#0 turn 2 fails once).
+    `flaky` (the first sees probe of tiny.post.dog_cat#0 turn 2 fails once), `crash` (a
+    bug in ask), `words` (draws nothing: answers every turn in words).
 
     Every call is logged in `calls`: (call, case, turn index, history length, kind)."""
 
@@ -63,6 +64,8 @@ class WordsBackend(uniprobe.Backend):
     async def send(self, conversation: Conversation, turn: UserTurn) -> Reply:
         ctx = conversation.context
         self.calls.append(("send", ctx.case_id, turn.index, len(conversation.history), turn.text))
+        if self.model == "words":
+            return Reply(text="I'd rather describe it.", cost_usd=SEND_COST)
         return Reply(
             images=(ImageData(_png((255, 255, 255))),),
             usage=Usage(images=1),
@@ -79,6 +82,8 @@ class WordsBackend(uniprobe.Backend):
         if self.model == "flaky" and key == "tiny.post.dog_cat#0/2/sees" and key not in self.failed:
             self.failed.add(key)
             raise uniprobe.BackendError("upstream busy", backend=self.name, status=503)
+        if self.model == "crash":
+            raise KeyError("q9")
         if self.model == "refuse":
             return Reply(refusal="I won't say.", cost_usd=ASK_COST)
         if self.model == "garble":
@@ -300,6 +305,34 @@ def test_a_refusal_and_a_reply_off_format_are_recorded_as_such(
     else:
         assert all(p.reason for p in probes)  # why it could not be read
         assert {p.reply.text for p in probes if p.reply} == {"Three, I think."}
+
+
+def test_a_bug_in_ask_is_an_errored_probe_not_a_failed_sample(
+    words: type[WordsBackend], tiny: uniprobe.Suite, tmp_path: Path
+) -> None:
+    result = _run(tiny, tmp_path, model="words-test/crash")
+    assert (result.errors, result.samples) == (0, 2)
+    probes = [p for s in _samples(result).values() for t in s.turns for p in t.probes]
+    assert {(p.status, p.error.type, p.error.message) for p in probes if p.error} == {
+        ("error", "KeyError", "'q9'")
+    }
+    assert len(probes) == 6 and all(p.reply is None for p in probes)
+
+
+def test_sees_without_any_image_is_skipped_without_a_call(
+    words: type[WordsBackend], tiny: uniprobe.Suite, tmp_path: Path
+) -> None:
+    result = _run(tiny, tmp_path, model="words-test/words")
+    turns = _samples(result)["tiny.post.dog_cat#0"].turns
+    sees = [p for t in turns for p in t.probes if p.kind == "sees"]
+    assert [(p.status, p.reason, p.reply, p.answers) for p in sees] == [
+        ("skipped", "no image in the conversation to ask about", None, {})
+    ] * 2
+    assert sees[0].questions and SEES_MARKER in sees[0].prompt  # what would have been asked
+    asked = [c[4] for c in words.calls if c[0] == "ask"]
+    assert asked == ["knows", "knows", "knows"]  # birds turn 2, dog_cat turns 1 and 2
+    assert result.extra["probes"]["calls"] == 3
+    assert result.extra["probes"]["checked_turns"] == 3
 
 
 # --- resume ----------------------------------------------------------------------------------

@@ -396,10 +396,10 @@ class _Runner:
         self.gen_task = self.caller.task = self.progress.add(
             f"{self.backend.name} generate", len(items), len(items) - len(todo)
         )
-        done = await self.reprobe(done)
-        if self.judging is not None:
-            await self.score_unscored(done, total=len(items))
         try:
+            done = await self.reprobe(done)
+            if self.judging is not None:
+                await self.score_unscored(done, total=len(items))
             await asyncio.gather(*(self.one(i) for i in todo))
         except (asyncio.CancelledError, KeyboardInterrupt):
             m = self.run.manifest()  # stopped by the user: say so, then stop
@@ -410,7 +410,8 @@ class _Runner:
     async def reprobe(self, done: Mapping[str, SampleRecord]) -> dict[str, SampleRecord]:
         """Ask again the probes whose call failed in complete samples, and put those
         samples back in place (`RunDir.replace_samples`); their scores stand (a probe
-        changes no image). Returns the samples as they are now."""
+        changes no image). Once the budget is spent, the rest stay as they are (a later
+        resume asks them). Returns the samples as they are now."""
         again = [s for s in done.values() if has_error(s)]
         if not again:
             return dict(done)
@@ -418,6 +419,9 @@ class _Runner:
         async def one(sample: SampleRecord) -> SampleRecord:
             case = self.cases[sample.case_id]
             async with self.gen_slots:
+                self.stopped = self.stopped or self.caller.over_budget()
+                if self.stopped:
+                    return sample
                 context = self.context(case, sample.epoch, sample.seed)
                 return await self.prober.reask(case, sample, context)
 
