@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import typer
 import yaml
@@ -772,17 +772,40 @@ def fake_server(
             min=0.0, max=1.0, help="Share of VLM-judge answers the fake VLM gets wrong (0..1)."
         ),
     ] = 0.0,
+    mind: Annotated[
+        Literal["rule", "literal"] | None,
+        typer.Option(
+            help="Answer probes (run --probe) with a fake mind that knows the cases of "
+            "--suite: before drawing it states the rule (rule) or the literal reading "
+            "(literal); after, it describes its image."
+        ),
+    ] = None,
+    sees_error: Annotated[
+        float,
+        typer.Option(
+            "--sees-error",
+            help="Share of the mind's descriptions of its images that are wrong (0..1).",
+        ),
+    ] = 0.0,
+    suite: Annotated[
+        str, typer.Option("--suite", "-s", help="The suite the --mind knows (name or path).")
+    ] = "paper",
 ) -> None:
     """Serve fake OpenAI and Gemini image APIs on 127.0.0.1 (for dry runs and tests).
 
     Chat completions and Gemini JSON requests are answered by a fake VLM that reads the
-    VLM judge's questions and answers them from the pixels of synthetic scenes."""
+    VLM judge's questions and answers them from the pixels of synthetic scenes; with
+    --mind, requests for words only (OpenAI Responses without the image tool, Gemini
+    with TEXT only: the probes) by a fake mind."""
     serve_fakes(
         port=port,
         latency=latency,
         fault_rate=fault_rate,
         seed=seed,
         vlm_error_rate=vlm_error_rate,
+        mind=mind,
+        sees_error_rate=sees_error,
+        suite=suite,
     )
 
 
