@@ -187,7 +187,7 @@ def test_ask_answers_in_words_with_the_latest_drawing_shown(
     assert [np.asarray(image)[0, 0].tolist() for image in shown[0]] == [[20, 20, 220]]
     (text_call,) = generated
     assert (text_call["generation_mode"], text_call["do_sample"]) == ("text", False)
-    assert text_call["max_new_tokens"] == 12
+    assert text_call["max_length"] == len(text_call["input_ids"][0]) + 12
     assert tuple(text_call["pixel_values"].shape) == (1, 3, SIZE, SIZE)
     assert "schema" not in text_call
     # The processor puts its default system prompt before the conversation; one image is

@@ -324,10 +324,13 @@ class JanusBackend(Backend):
                 text=prompt, images=pictures or None, generation_mode="text", return_tensors="pt"
             )
             inputs = inputs.to(model.device, dtype=model.dtype)
-            kwargs = {"max_new_tokens": self.options.max_new_tokens, "do_sample": False}
+            prompt_length = int(inputs["input_ids"].shape[1])
+            # The length limit as `max_length`: Janus hands `generate` a generation config
+            # in which `max_new_tokens` makes transformers warn at every call.
+            limit = prompt_length + self.options.max_new_tokens
+            kwargs = {"max_length": limit, "do_sample": False}
             with _seeded(torch, model.device, seed), torch.inference_mode():
                 out = self._generate(torch, model, inputs, mode="text", kwargs=kwargs)
-            prompt_length = int(inputs["input_ids"].shape[1])
             new = out[0][prompt_length:]
             text = processor.decode(new, skip_special_tokens=True).strip()
         eos = processor.tokenizer.eos_token_id
