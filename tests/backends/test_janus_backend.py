@@ -31,7 +31,11 @@ from uniprobe.backends.base import (  # noqa: E402
     UserTurn,
 )
 from uniprobe.backends.registry import create_backend  # noqa: E402
-from uniprobe.backends.transformers_janus import CHECKPOINTS, JanusBackend  # noqa: E402
+from uniprobe.backends.transformers_janus import (  # noqa: E402
+    CHECKPOINTS,
+    JanusBackend,
+    _to_image,
+)
 from uniprobe.errors import BackendError, ConfigError  # noqa: E402
 from uniprobe.scenes.render import to_png  # noqa: E402
 
@@ -353,3 +357,20 @@ def test_offline_a_model_id_in_the_cache_loads_from_its_snapshot(
 
     assert hub.requests == []
     assert reply.images[0].data == _draw(JanusBackend(str(tiny)), [DRAW])[0].images[0].data
+
+
+def test_a_drawing_is_decoded_as_the_image_processor_decodes_it(tiny: Path) -> None:
+    model = JanusForConditionalGeneration.from_pretrained(str(tiny), local_files_only=True)
+    processor = JanusProcessor.from_pretrained(str(tiny), local_files_only=True)
+    with torch.inference_mode():
+        pixels = model.decode_image_tokens(torch.arange(IMAGE_TOKENS).reshape(1, -1) % 32)[0]
+
+    ours = _to_image(pixels, processor.image_processor)
+
+    channels_first = pixels.permute(2, 0, 1).float().numpy()
+    [theirs] = processor.postprocess([channels_first], return_tensors="PIL.Image.Image")[
+        "pixel_values"
+    ]
+    assert (ours.size, ours.mode) == ((SIZE, SIZE), "RGB")
+    assert np.array_equal(np.asarray(ours), np.asarray(theirs))
+    assert len(np.unique(np.asarray(ours))) > 1

@@ -196,7 +196,7 @@ def _to_image(pixels: Any, image_processor: Any) -> Image.Image:
         )
     if image_processor.do_rescale:
         array = array / image_processor.rescale_factor
-    return Image.fromarray(np.clip(np.rint(array), 0, 255).astype(np.uint8), "RGB")
+    return Image.fromarray(np.clip(array, 0, 255).astype(np.uint8), "RGB")  # truncated, like it
 
 
 @backends.register("transformers")
