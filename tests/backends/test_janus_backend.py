@@ -374,3 +374,24 @@ def test_a_drawing_is_decoded_as_the_image_processor_decodes_it(tiny: Path) -> N
     assert (ours.size, ours.mode) == ((SIZE, SIZE), "RGB")
     assert np.array_equal(np.asarray(ours), np.asarray(theirs))
     assert len(np.unique(np.asarray(ours))) > 1
+
+
+@pytest.mark.parametrize("call", ["send", "ask"])
+def test_a_prompt_the_processor_rejects_is_a_one_line_client_error(tiny: Path, call: str) -> None:
+    # The tokenizer reads the image placeholder in the text as an image without pixels.
+    backend = JanusBackend(str(tiny), {"max_new_tokens": 2})
+    turn = UserTurn(1, "What is <image_placeholder>?")
+    context = SessionContext("case.one", 0, 7)
+
+    with pytest.raises(BackendError) as info:
+        if call == "send":
+            asyncio.run(Session(backend.send, context).send(turn))
+        else:
+            asyncio.run(backend.ask(Conversation(context), turn))
+
+    doing = "drawing" if call == "send" else "answering in words"
+    assert str(info.value) == (
+        f"transformers/{tiny}: the model rejected the call ({doing}): ValueError: Found 1 "
+        "<image_placeholder> tokens in the text but no images were passed."
+    )
+    assert (info.value.kind, info.value.retryable) == ("client", False)

@@ -81,7 +81,6 @@ CHECKPOINTS = (
 
 Device = Literal["auto", "cpu", "cuda", "mps"]
 DType = Literal["auto", "float32", "float16", "bfloat16"]
-Mode = Literal["image", "text"]
 
 _INSTALL_HINT = "pip install 'uniprobe[local]'"
 _MIN_TRANSFORMERS = (5, 0)
@@ -284,13 +283,14 @@ class JanusBackend(Backend):
     ) -> Reply:
         with self._busy:
             model, processor = self._model(torch, transformers)
-            prompt = processor.apply_chat_template(said.messages, add_generation_prompt=True)
-            inputs = processor(text=prompt, generation_mode="image", return_tensors="pt")
-            inputs = inputs.to(model.device)
             kwargs = self._image_kwargs()
-            with _seeded(torch, model.device, seed), torch.inference_mode():
-                tokens = self._generate(torch, model, inputs, mode="image", kwargs=kwargs)
-                pixels = model.decode_image_tokens(tokens)
+            with self._failures(torch, doing="drawing"):
+                prompt = processor.apply_chat_template(said.messages, add_generation_prompt=True)
+                inputs = processor(text=prompt, generation_mode="image", return_tensors="pt")
+                inputs = inputs.to(model.device)
+                with _seeded(torch, model.device, seed), torch.inference_mode():
+                    tokens = model.generate(**inputs, generation_mode="image", **kwargs)
+                    pixels = model.decode_image_tokens(tokens)
             image = _to_image(pixels[0], processor.image_processor)
         config = model.generation_config
         return Reply(
@@ -316,21 +316,26 @@ class JanusBackend(Backend):
     def _answer(
         self, torch: ModuleType, transformers: ModuleType, said: Transcript, seed: int
     ) -> Reply:
+        pictures = [Image.open(io.BytesIO(i.data)).convert("RGB") for i in said.images]
         with self._busy:
             model, processor = self._model(torch, transformers)
-            prompt = processor.apply_chat_template(said.messages, add_generation_prompt=True)
-            pictures = [Image.open(io.BytesIO(i.data)).convert("RGB") for i in said.images]
-            inputs = processor(
-                text=prompt, images=pictures or None, generation_mode="text", return_tensors="pt"
-            )
-            inputs = inputs.to(model.device, dtype=model.dtype)
-            prompt_length = int(inputs["input_ids"].shape[1])
-            # The length limit as `max_length`: Janus hands `generate` a generation config
-            # in which `max_new_tokens` makes transformers warn at every call.
-            limit = prompt_length + self.options.max_new_tokens
-            kwargs = {"max_length": limit, "do_sample": False}
-            with _seeded(torch, model.device, seed), torch.inference_mode():
-                out = self._generate(torch, model, inputs, mode="text", kwargs=kwargs)
+            with self._failures(torch, doing="answering in words"):
+                prompt = processor.apply_chat_template(said.messages, add_generation_prompt=True)
+                inputs = processor(
+                    text=prompt,
+                    images=pictures or None,
+                    generation_mode="text",
+                    return_tensors="pt",
+                )
+                inputs = inputs.to(model.device, dtype=model.dtype)
+                prompt_length = int(inputs["input_ids"].shape[1])
+                # The limit as `max_length`: Janus hands `generate` a generation config in
+                # which `max_new_tokens` makes transformers warn at every call.
+                limit = prompt_length + self.options.max_new_tokens
+                with _seeded(torch, model.device, seed), torch.inference_mode():
+                    out = model.generate(
+                        **inputs, generation_mode="text", max_length=limit, do_sample=False
+                    )
             new = out[0][prompt_length:]
             text = processor.decode(new, skip_special_tokens=True).strip()
         eos = processor.tokenizer.eos_token_id
@@ -358,13 +363,14 @@ class JanusBackend(Backend):
         wanted = {"guidance_scale": o.guidance_scale, "temperature": o.temperature}
         return {"do_sample": True, **{k: v for k, v in wanted.items() if v is not None}}
 
-    def _generate(
-        self, torch: ModuleType, model: Any, inputs: Any, *, mode: Mode, kwargs: dict[str, Any]
-    ) -> Any:
+    @contextlib.contextmanager
+    def _failures(self, torch: ModuleType, *, doing: str) -> Iterator[None]:
+        """What the processor or the model raise, as BackendErrors: out of memory (a server
+        error), a rejected input (a client error); anything else is a bug, re-raised for the
+        runner to record as such."""
         try:
-            return model.generate(**inputs, generation_mode=mode, **kwargs)
+            yield
         except Exception as exc:
-            doing = "drawing" if mode == "image" else "answering in words"
             if _is_out_of_memory(exc, torch):
                 raise self._out_of_memory(exc, doing=doing) from exc
             if isinstance(exc, ValueError | TypeError):
@@ -374,7 +380,7 @@ class JanusBackend(Backend):
                     kind="client",
                     retryable=False,
                 ) from exc
-            raise  # anything else is a bug, recorded as such by the runner
+            raise
 
     def _model(self, torch: ModuleType, transformers: ModuleType) -> tuple[Any, Any]:
         if self._loaded is None:
