@@ -187,7 +187,8 @@ def _seeded(torch: ModuleType, device: Any, seed: int) -> Iterator[None]:
 
 def _to_image(pixels: Any, image_processor: Any) -> Image.Image:
     """One decoded image (height, width, channels), mapped back to 8-bit RGB by inverting the
-    image processor's normalisation, as `JanusImageProcessor.postprocess` does."""
+    image processor's normalisation and truncating, as `JanusImageProcessor.postprocess`
+    does (which takes channels first)."""
     array = pixels.detach().float().cpu().numpy()
     if image_processor.do_normalize:
         array = array * np.asarray(image_processor.image_std) + np.asarray(
@@ -195,7 +196,7 @@ def _to_image(pixels: Any, image_processor: Any) -> Image.Image:
         )
     if image_processor.do_rescale:
         array = array / image_processor.rescale_factor
-    return Image.fromarray(np.clip(array, 0, 255).astype(np.uint8), "RGB")  # truncated, like it
+    return Image.fromarray(np.clip(array, 0, 255).astype(np.uint8), "RGB")
 
 
 @backends.register("transformers")
@@ -249,7 +250,7 @@ class JanusBackend(Backend):
 
     @property
     def priced_models(self) -> tuple[str, ...]:
-        """None: a local model costs nothing per call."""
+        """Nothing to price: a local model costs nothing per call."""
         return ()
 
     async def send(self, conversation: Conversation, turn: UserTurn) -> Reply:
