@@ -25,6 +25,7 @@ from uniprobe.backends.base import (  # noqa: E402
     Conversation,
     Exchange,
     ImageData,
+    ModelListings,
     Reply,
     Session,
     SessionContext,
@@ -395,3 +396,15 @@ def test_a_prompt_the_processor_rejects_is_a_one_line_client_error(tiny: Path, c
         "<image_placeholder> tokens in the text but no images were passed."
     )
     assert (info.value.kind, info.value.retryable) == ("client", False)
+
+
+def test_preflight_finds_a_folder_that_holds_the_model_and_loads_nothing(
+    tiny: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_loading(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("preflight loaded the model")
+
+    monkeypatch.setattr(JanusForConditionalGeneration, "from_pretrained", no_loading)
+    backend = JanusBackend(str(tiny))
+
+    assert asyncio.run(backend.preflight(ModelListings())) == []

@@ -13,6 +13,7 @@ pytest.importorskip("transformers")
 
 import uniprobe
 from conftest import TINY_SUITE
+from fake_hub import use_hub
 from tiny_janus import IMAGE_TOKENS, SIZE, build_tiny_janus
 from uniprobe.probes.questions import KNOWS_MARKER, SEES_MARKER
 from uniprobe.store.records import SampleRecord
@@ -90,3 +91,33 @@ def test_the_tiny_janus_runs_two_turn_cases_with_probes_offline(
     assert {row.outcome for row in diagnosis.rows} == {"unknown"}
     assert len(diagnosis.rows) == 5  # the checks of the three checked turns
     assert json.loads((result.path / "manifest.json").read_text())["totals"]["probe_calls"] == 6
+
+
+def test_weights_that_cannot_be_had_stop_the_run_before_it_starts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    use_hub(monkeypatch, tmp_path / "hf", offline=False)  # an empty cache; no Hub to reach
+    missing = tmp_path / "no-such-model"
+    suite_path = tmp_path / "tiny.yaml"
+    suite_path.write_text(TINY_SUITE, encoding="utf-8")
+    model = f"transformers/{missing}"
+
+    with pytest.raises(uniprobe.PreflightError) as info:
+        uniprobe.run(
+            uniprobe.load_suite(suite_path),
+            [model, "transformers/org/name"],
+            out=tmp_path / "runs",
+            probes=("knows", "sees"),
+            images="synthetic",
+            policy="reference",
+            options={"transformers/org/name": {"local_files_only": True}},
+        )
+
+    [first, second] = info.value.problems
+    assert first == f"{model}: cannot load Janus model '{missing}': there is no folder {missing}"
+    assert second == (
+        "transformers/org/name: cannot load Janus model 'org/name': not in the Hugging Face "
+        "cache, and downloads are off (local_files_only is set); download it with: "
+        "hf download org/name"
+    )
+    assert not (tmp_path / "runs").exists()

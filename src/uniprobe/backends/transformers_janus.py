@@ -57,6 +57,7 @@ from uniprobe.backends.base import (
     Capabilities,
     Conversation,
     ImageData,
+    ModelListings,
     Reply,
     Usage,
     UserTurn,
@@ -252,6 +253,24 @@ class JanusBackend(Backend):
     def priced_models(self) -> tuple[str, ...]:
         """Nothing to price: a local model costs nothing per call."""
         return ()
+
+    async def preflight(self, listings: ModelListings) -> list[str]:
+        """What would stop the model from loading, found before the run: torch or
+        transformers missing, or weights that cannot be had (no such folder; offline, a
+        model id not in the cache; online, one the Hub does not give). Nothing is loaded."""
+        try:
+            _import_local()
+            await asyncio.to_thread(
+                locate,
+                self.model,
+                config="config.json",
+                local_files_only=self.options.local_files_only,
+            )
+        except ConfigError as exc:
+            return [f"{self.name}: {exc}"]
+        except WeightsUnavailable as exc:
+            return [str(self._cannot_load(str(exc)))]
+        return []
 
     async def send(self, conversation: Conversation, turn: UserTurn) -> Reply:
         """Draw `turn`: one image generated from the transcript (no image is shown)."""
