@@ -238,7 +238,9 @@ class _Sample:
         s = _sees(self.case, turn, path, check, probes.get("sees"), verdict)
         reasons = [r for r, res in ((k.reason, k.result), (s.reason, s.result)) if res == "unknown"]
         if draws == "unknown":
-            reasons.insert(0, f"the judge: {verdict.reason}" if verdict else "no verdict")
+            reasons.insert(
+                0, f"the judge: {verdict.reason}" if verdict else "no verdict for this check"
+            )
         return self._make(turn, path, check.kind, role, k, draws, s, verdict, reasons)
 
     def unknown_conditional(self, turn: int, path: str, role: str) -> CheckDiagnosis:
