@@ -23,7 +23,7 @@ from uniprobe.backends.base import (
     UserTurn,
 )
 from uniprobe.backends.openai_responses import OpenAIResponsesBackend
-from uniprobe.backends.registry import create_backend
+from uniprobe.backends.registry import create_backend, model_capabilities
 from uniprobe.config import Config, ProviderConfig
 from uniprobe.errors import BackendError
 from uniprobe.testing import FakeServer, FaultKind, paint
@@ -99,8 +99,13 @@ def _png(text: str) -> ImageData:
     return ImageData(png)
 
 
-def test_the_backend_says_it_answers_probes() -> None:
-    assert OpenAIResponsesBackend.capabilities.probes is True
+def test_the_provider_backends_say_they_answer_probes() -> None:
+    probes = {name: c.probes for name, c in model_capabilities().items()}
+    assert probes["openai/<model>"] is True and probes["google/<model>"] is True
+    # an image endpoint or a local pipeline cannot be asked in words
+    for name in ("openai-images/<model>", "compat/<model>", "diffusers/<model>"):
+        assert probes[name] is False, name
+    assert probes["reference/oracle"] is False and probes["reference/literal"] is False
 
 
 def test_ask_branches_from_the_main_conversation(fake: FakeServer, mind: Scripted) -> None:
@@ -145,6 +150,7 @@ def test_ask_branches_from_the_main_conversation(fake: FakeServer, mind: Scripte
     assert asked.text == ANSWER and asked.refusal is None and asked.images == ()
     assert asked.state == {}  # nothing to continue from: the ask was not stored
     assert asked.raw_meta["response_id"] != first_id and asked.raw_meta["model"] == "gpt-5.5"
+    assert "image_model" not in asked.raw_meta  # no image tool was given
     usage = asked.usage
     assert usage.output_tokens == 3 and usage.images == 0 and usage.input_tokens
     assert usage.cached_input_tokens == 0 and usage.output_image_tokens is None

@@ -375,6 +375,18 @@ def test_resume_asks_again_only_the_probe_that_failed(
     assert uniprobe.RunDir.open(first.path).manifest().totals.probe_calls == 6
 
 
+def test_a_spent_budget_leaves_failed_probes_for_a_later_resume(
+    words: type[WordsBackend], tiny: uniprobe.Suite, tmp_path: Path
+) -> None:
+    first = _run(tiny, tmp_path, model="words-test/flaky", retry=RetryPolicy(max_attempts=1))
+    before = (first.path / "samples.jsonl").read_bytes()
+    words.calls.clear()
+    again = _run(tiny, tmp_path, model="words-test/flaky", resume=True, max_cost=0)
+    assert words.calls == []
+    assert again.extra["stopped"] == "--max-cost reached: $0.0000 spent of $0.0000"
+    assert (first.path / "samples.jsonl").read_bytes() == before
+
+
 def test_the_rebuilt_conversation_is_the_one_the_probe_saw(
     words: type[WordsBackend], tiny: uniprobe.Suite, tmp_path: Path
 ) -> None:

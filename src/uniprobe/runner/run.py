@@ -235,14 +235,13 @@ class _Caller:
         self, conversation: Conversation, turn: UserTurn, schema: Mapping[str, Any] | None
     ) -> Reply:
         """The answer in words to `turn` in a branch of `conversation` (a probe)."""
-        reply = await self._call(
+        return await self._call(
             lambda: self.backend.ask(conversation, turn, schema=schema),
             conversation,
             turn,
             schema=schema,
             ask=True,
         )
-        return reply
 
     async def _call(
         self,
@@ -315,8 +314,7 @@ class _Runner:
         self.suite, self.backend, self.run, self.judging = suite, backend, run, judging
         self.progress, self.caller = progress, caller
         self.prober = Prober(caller.ask, run, settings.probes)
-        concurrency = settings.concurrency
-        self.gen_slots = asyncio.Semaphore(concurrency)
+        self.gen_slots = asyncio.Semaphore(settings.concurrency)
         self.score_slots = asyncio.Semaphore(2)
         self.lock = asyncio.Lock()
         self.cases = {c.id: c for c in suite.cases}
@@ -614,7 +612,7 @@ def _result(run: RunDir, runner: _Runner, cache: ReplyCache | None) -> RunResult
             "calls": ledger.calls,
             "cost_usd": ledger.cost_usd,
             "checked_turns": ledger.checked_turns,
-            "live_calls": caller.probe_calls,  # this session's, as `live_calls`
+            "live_calls": caller.probe_calls,  # of this session, like extra["live_calls"]
             "spent_usd": round(caller.probe_spent, 6),
         }
     if runner.stopped:
