@@ -129,6 +129,28 @@ def test_run_with_an_unknown_model_writes_nothing(tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize(
+    ("probe", "expected"),
+    [
+        pytest.param(
+            "knows,smells",
+            "error: probes: unknown probe 'smells'; use knows or sees (or both: knows,sees)",
+            id="unknown-word",
+        ),
+        pytest.param(
+            "knows",
+            "error: reference/oracle: --probe needs a model that answers in words (probes: no)",
+            id="a-model-that-cannot-answer",
+        ),
+    ],
+)
+def test_run_with_a_bad_probe_writes_nothing(tmp_path: Path, probe: str, expected: str) -> None:
+    args = ["run", "-m", "reference/oracle", "--suite", "paper", "--out", "runs"]
+    result = _uniprobe(tmp_path, *args, "--probe", probe)
+    assert _error_line(result) == expected
+    assert list(tmp_path.iterdir()) == []
+
+
 _UNICORN = """
 - id: t.unicorn
   family: global_instruction

@@ -86,7 +86,14 @@ def test_a_config_built_in_python_is_checked_by_name_too() -> None:
 
 
 def test_the_providers_a_section_may_name() -> None:
-    assert provider_names() == ["diffusers", "google", "openai", "openai-images", "reference"]
+    assert provider_names() == [
+        "diffusers",
+        "google",
+        "openai",
+        "openai-images",
+        "reference",
+        "transformers",
+    ]
 
 
 @pytest.mark.parametrize(

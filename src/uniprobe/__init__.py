@@ -8,12 +8,14 @@ from __future__ import annotations
 from uniprobe._version import __version__
 from uniprobe.annotate.agreement import Agreement
 from uniprobe.api import (
+    Diagnosis,
     RunSettings,
     agreement,
     annotate_app,
     calibrate,
     check_models,
     default_cache,
+    diagnose,
     export_dataset,
     export_labels,
     export_prompts,
@@ -80,6 +82,7 @@ __all__ = [
     "CaseFileError",
     "ConfigError",
     "Conversation",
+    "Diagnosis",
     "ErrorCount",
     "Estimate",
     "ImageData",
@@ -113,6 +116,7 @@ __all__ = [
     "check_models",
     "create_backend",
     "default_cache",
+    "diagnose",
     "export_dataset",
     "export_labels",
     "export_prompts",

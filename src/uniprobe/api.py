@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -39,6 +40,14 @@ from uniprobe.cases.validate import (
 )
 from uniprobe.config import MAX_CONCURRENCY, Config
 from uniprobe.errors import PreflightError, Problem, UsageError
+from uniprobe.probes.diagnosis import (
+    CheckDiagnosis,
+    DiagnosisSummary,
+    diagnose_run,
+    format_diagnosis,
+    summarize_by,
+)
+from uniprobe.probes.diagnosis import summarize as summarize_diagnosis
 from uniprobe.report.build import write_report
 from uniprobe.report.coverage import read_scored
 from uniprobe.report.metrics import RunSummary, summarize
@@ -46,6 +55,7 @@ from uniprobe.runner.configfile import resolve_config
 from uniprobe.runner.importer import ImportPlan, import_answers
 from uniprobe.runner.preflight import NEEDS_A_JUDGE, image_problems, run_problems
 from uniprobe.runner.preflight import check_models as check_models_of
+from uniprobe.runner.probing import ProbeLedger, probe_ledger
 from uniprobe.runner.progress import RunProgress
 from uniprobe.runner.run import RunResult, run_dir_name, run_model, score_run
 from uniprobe.runner.settings import (
@@ -70,12 +80,14 @@ if TYPE_CHECKING:
     from starlette.applications import Starlette
 
 __all__ = [
+    "Diagnosis",
     "RunSettings",
     "agreement",
     "annotate_app",
     "calibrate",
     "check_models",
     "default_cache",
+    "diagnose",
     "export_dataset",
     "export_labels",
     "export_prompts",
@@ -253,6 +265,68 @@ def summary(run_path: str | Path, *, policy: str | None = None) -> RunSummary:
     result = summarize(suite_of_run(path), got.manifest, got.samples, got.scores, got.policy)
     result.note = got.note
     return result
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    """A run's probes crossed with its judge's verdicts (`uniprobe.probes.diagnosis` states
+    the rules): one row per probed check, the summary overall and by family, subtype and
+    check kind, and what the probes cost."""
+
+    policy: str
+    """The scores the verdicts come from."""
+    probes: tuple[str, ...]
+    """The probes the run asked (none: every row's knows and sees are `not_asked`)."""
+    rows: tuple[CheckDiagnosis, ...]
+    """Every probed check of every scored sample."""
+    overall: DiagnosisSummary
+    """P(knows), P(draws), P(draws | knows), P(sees), the gap, the outcomes, the table."""
+    families: dict[str, DiagnosisSummary]
+    """The same by family."""
+    subtypes: dict[str, DiagnosisSummary]
+    """The same by subtype."""
+    kinds: dict[str, DiagnosisSummary]
+    """The same by check kind."""
+    ledger: ProbeLedger
+    """Probe calls, their cost, the checked turns they were asked at."""
+
+    def lines(self) -> list[str]:
+        """The plain lines `uniprobe summary` prints: the rates, the gap, the outcomes,
+        per family."""
+        return format_diagnosis(self.overall, self.families)
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-safe: everything but the rows (the summaries and the ledger)."""
+        return {
+            "policy": self.policy,
+            "probes": list(self.probes),
+            "checks": self.overall.checks,
+            "ledger": {**asdict(self.ledger), "per_turn": self.ledger.per_turn},
+            "overall": asdict(self.overall),
+            "families": {k: asdict(v) for k, v in self.families.items()},
+            "subtypes": {k: asdict(v) for k, v in self.subtypes.items()},
+            "kinds": {k: asdict(v) for k, v in self.kinds.items()},
+        }
+
+
+def diagnose(run_path: str | Path, *, policy: str | None = None) -> Diagnosis:
+    """Does the model know what to draw, draw it, and see what it drew? The diagnosis of
+    a run made with `probes` (see `Diagnosis`), under `policy`'s verdicts (default: the
+    run's own). Reads only; a run without scores under the policy raises `RunDirError`."""
+    path = Path(run_path)
+    run = RunDir.open(path)
+    manifest = run.manifest()
+    rows = diagnose_run(path, policy)
+    return Diagnosis(
+        policy=policy or manifest.policy,
+        probes=tuple(manifest.probes),
+        rows=tuple(rows),
+        overall=summarize_diagnosis(rows),
+        families=summarize_by(rows, "family"),
+        subtypes=summarize_by(rows, "subtype"),
+        kinds=summarize_by(rows, "kind"),
+        ledger=probe_ledger(run.samples().values()),
+    )
 
 
 def report(

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import typer
 import yaml
@@ -182,6 +182,16 @@ def run(
     config: Annotated[
         Path | None, typer.Option(help="Config file (default: ./uniprobe.toml if present).")
     ] = None,
+    probe: Annotated[
+        str | None,
+        typer.Option(
+            "--probe",
+            help="Also ask the model, at every turn with checks, in words: knows (before "
+            "drawing: what should the image show?), sees (after: what does it show?), or "
+            "knows,sees. One more call per probe and checked turn; the model must answer "
+            "in words (models list: probes).",
+        ),
+    ] = None,
 ) -> None:
     """Run a suite against one or more models: one run folder per model under --out.
     First, without spending anything: a key for every provider, the key accepted, every
@@ -211,7 +221,8 @@ def run(
         config=config,
     )
     try:
-        results = uniprobe.run(suite, model, settings)
+        # the words are validated with the settings: a bad one is a one-line UsageError
+        results = uniprobe.run(suite, model, settings, probes=probe)
     except KeyboardInterrupt:
         err.print(
             f"interrupted; continue with: uniprobe run ... --out {out_dir} --resume",
@@ -265,6 +276,32 @@ def _print_result(r: uniprobe.RunResult, policy: str | None) -> None:
         line += f"; headline {_fmt_est(g.headline)} ({g.headline_metric})"
         line += f"; strict accuracy {_fmt_est(g.strict_accuracy)}"
     out.print(line, highlight=False, soft_wrap=True)
+    if "probes" in r.extra:
+        out.print(_probe_line(r, policy), highlight=False, markup=False, soft_wrap=True)
+
+
+def _probe_line(r: uniprobe.RunResult, policy: str | None) -> str:
+    """'<model>: probes: 12 calls at 6 checked turns (2.0 per turn), $0.0240; P(knows) ...'
+    (the rates only when the run is scored)."""
+    p = r.extra["probes"]
+    turns = p["checked_turns"]
+    per = f" ({p['calls'] / turns:.1f} per turn)" if turns else ""
+    line = f"{r.model}: probes: {p['calls']} calls at {turns} checked turns{per}"
+    line += f", ${p['cost_usd']:.4f}"
+    if policy is not None:
+        d = uniprobe.diagnose(r.path, policy=policy).overall
+        line += f"; P(knows) {_fmt_rate(d.knows)}, P(draws|knows) {_fmt_rate(d.draws_given_knows)}"
+        line += f", P(sees) {_fmt_rate(d.sees)}"
+    return line
+
+
+def _fmt_rate(rate: Any) -> str:
+    """A diagnosis rate: '75.0% [40.9%, 92.9%]', or '–' when nothing was decided."""
+    if rate.value is None:
+        return "–"
+    if rate.ci is None:
+        return _fmt(rate.value)
+    return f"{_fmt(rate.value)} [{_fmt(rate.ci[0])}, {_fmt(rate.ci[1])}]"
 
 
 def _fmt(v: float | None) -> str:
@@ -342,12 +379,21 @@ def summary(
 ) -> None:
     """Metrics of one run: overall, per family, per subtype, led by the headline (group
     accuracy where cases have contrast groups, else strict accuracy), with 95% intervals.
+    A run made with --probe also shows its diagnosis: P(knows), P(draws), P(draws |
+    knows), P(sees), the gap P(knows) - P(draws), the four outcomes, per family (in JSON:
+    "diagnosis").
 
     When the scores cover fewer samples than the run holds, the first line says so
     ("scores cover 26 of 401 samples; run `uniprobe score RUN`"; in JSON: "note")."""
     s = uniprobe.summary(run_dir, policy=policy)
+    probed = bool(uniprobe.RunDir.open(run_dir).manifest().probes)
+    diagnosis = uniprobe.diagnose(run_dir, policy=policy) if probed else None
     if as_json:
-        sys.stdout.write(s.model_dump_json(indent=2) + "\n")
+        if diagnosis is None:
+            sys.stdout.write(s.model_dump_json(indent=2) + "\n")
+            return
+        data = {**json.loads(s.model_dump_json()), "diagnosis": diagnosis.as_dict()}
+        sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
         return
     if s.note:
         out.print(s.note, highlight=False, markup=False, soft_wrap=True)
@@ -395,7 +441,13 @@ def summary(
     if s.judge_calls:
         judged = "unknown" if s.judge_cost_usd is None else f"${s.judge_cost_usd:.4f}"
         cost += f"; judges {s.judge_calls} calls, {judged}"
+    if diagnosis is not None:
+        ledger = diagnosis.ledger
+        cost += f"; probes {ledger.calls} calls, ${ledger.cost_usd:.4f}"
     out.print(cost, highlight=False)
+    if diagnosis is not None:
+        for line in diagnosis.lines():
+            out.print(line, highlight=False, markup=False, soft_wrap=True)
 
 
 @app.command()
@@ -720,23 +772,47 @@ def fake_server(
             min=0.0, max=1.0, help="Share of VLM-judge answers the fake VLM gets wrong (0..1)."
         ),
     ] = 0.0,
+    mind: Annotated[
+        Literal["rule", "literal"] | None,
+        typer.Option(
+            help="Answer probes (run --probe) with a fake mind that knows the cases of "
+            "--suite: before drawing it states the rule (rule) or the literal reading "
+            "(literal); after, it describes its image."
+        ),
+    ] = None,
+    sees_error: Annotated[
+        float,
+        typer.Option(
+            "--sees-error",
+            help="Share of the mind's descriptions of its images that are wrong (0..1).",
+        ),
+    ] = 0.0,
+    suite: Annotated[
+        str, typer.Option("--suite", "-s", help="The suite the --mind knows (name or path).")
+    ] = "paper",
 ) -> None:
     """Serve fake OpenAI and Gemini image APIs on 127.0.0.1 (for dry runs and tests).
 
     Chat completions and Gemini JSON requests are answered by a fake VLM that reads the
-    VLM judge's questions and answers them from the pixels of synthetic scenes."""
+    VLM judge's questions and answers them from the pixels of synthetic scenes; with
+    --mind, requests for words only (OpenAI Responses without the image tool, Gemini
+    with TEXT only: the probes) by a fake mind."""
     serve_fakes(
         port=port,
         latency=latency,
         fault_rate=fault_rate,
         seed=seed,
         vlm_error_rate=vlm_error_rate,
+        mind=mind,
+        sees_error_rate=sees_error,
+        suite=suite,
     )
 
 
 @models_app.command("list")
 def models_list() -> None:
-    """Every backend with its capabilities and context protocol."""
+    """Every backend with its capabilities and context protocol (probes: it answers in
+    words, so it can take --probe)."""
     rows = [
         [
             name,
@@ -746,10 +822,12 @@ def models_list() -> None:
             str(c.max_input_images),
             _yn(c.seed),
             _yn(c.text_output),
+            _yn(c.probes),
         ]
         for name, c in uniprobe.list_models().items()
     ]
     columns = ["model", "protocol", "multi-turn", "edits", "input images", "seed", "text"]
+    columns += ["probes"]  # answers in words, image output off: can take --probe
     _table("model backends", columns, rows)
 
 

@@ -402,3 +402,14 @@ def test_judges_and_backends_declare_the_images_they_read_and_draw() -> None:
     draws = {n: c.draws for n, c in uniprobe.list_models().items()}
     assert draws["reference/oracle"] == draws["reference/literal"] == "synthetic"
     assert {d for n, d in draws.items() if not n.startswith("reference/")} == {"any"}
+
+
+def test_probes_on_a_model_that_cannot_answer_in_words_are_refused_before_the_run(
+    fake: FakeServer, tmp_path: Path
+) -> None:
+    _setup(tmp_path, fake)
+    done = _run(tmp_path, "-m", "openai-images/gpt-image-2", "--judge", "vlm", "--probe", "knows")
+    assert _refused(done, tmp_path) == [
+        "error: openai-images/gpt-image-2: --probe needs a model that answers in words (probes: no)"
+    ]
+    assert {r.endpoint for r in fake.requests} <= {"models.list"}  # nothing generated

@@ -76,3 +76,25 @@ def test_an_unknown_run_keyword_is_refused_before_anything_runs(tmp_path: Path) 
     with pytest.raises(uniprobe.UsageError, match="unknown run setting 'epoch'"):
         uniprobe.run("paper", ["reference/oracle"], out=tmp_path, epoch=2)
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("given", "probes"),
+    [
+        pytest.param("knows,sees", ("knows", "sees"), id="both"),
+        pytest.param("sees, knows,sees", ("knows", "sees"), id="ask-order-once"),
+        pytest.param(["sees"], ("sees",), id="a-sequence"),
+        pytest.param(None, (), id="none"),
+        pytest.param("", (), id="empty"),
+    ],
+)
+def test_probes_are_words_kept_once_in_the_order_asked(given: Any, probes: tuple[str, ...]) -> None:
+    assert run_settings(probes=given).probes == probes
+
+
+def test_an_unknown_probe_is_a_usage_error_naming_the_choices() -> None:
+    with pytest.raises(uniprobe.UsageError) as info:
+        run_settings(probes="knows,smells")
+    assert str(info.value) == (
+        "probes: unknown probe 'smells'; use knows or sees (or both: knows,sees)"
+    )

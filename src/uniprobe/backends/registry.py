@@ -65,7 +65,14 @@ def create_backend(
     return cls(model, options, connection=config.connection(key), prices=config.prices)
 
 
-BUILTIN_BACKENDS = ("diffusers", "gemini", "openai_images", "openai_responses", "reference")
+BUILTIN_BACKENDS = (
+    "diffusers",
+    "gemini",
+    "openai_images",
+    "openai_responses",
+    "reference",
+    "transformers_janus",
+)
 """Modules of `uniprobe.backends` that register the built-in backends (importing one must
 stay cheap: heavy SDKs are imported inside the backend that needs them)."""
 

@@ -2,7 +2,8 @@
 
 An SQLite file maps a key — the hash of the backend, the model's canonical options,
 the context protocol, the sample's seed and the whole dialogue so far (every user
-message, the hashes of every image, every earlier reply) plus the turn to answer — to
+message, the hashes of every image, every earlier reply) plus the turn to answer, and for
+a question asked in words (`Backend.ask`, a probe) the word "ask" and its JSON schema — to
 the reply, with its images stored once by content hash. Only successful replies are
 stored (refusals are successful answers; errors are not). Several processes may share
 one file (WAL mode).
@@ -50,18 +51,24 @@ def cache_key(
     protocol: str,
     conversation: Conversation,
     turn: UserTurn,
+    ask: bool = False,
+    schema: Mapping[str, Any] | None = None,
 ) -> str:
-    """The identity of one call: everything that can change its answer."""
-    return sha256_json(
-        {
-            "backend": backend,
-            "options": dict(options),
-            "protocol": protocol,
-            "seed": conversation.context.seed,
-            "history": [[_turn_id(e.turn), _reply_id(e.reply)] for e in conversation.history],
-            "turn": _turn_id(turn),
-        }
-    )
+    """The identity of one call: everything that can change its answer. A `send` (draw)
+    and an `ask` (answer in words, with `schema`) of the same turn are different calls;
+    the key of a send is what it was before `ask` existed, so old caches stay valid."""
+    identity: dict[str, Any] = {
+        "backend": backend,
+        "options": dict(options),
+        "protocol": protocol,
+        "seed": conversation.context.seed,
+        "history": [[_turn_id(e.turn), _reply_id(e.reply)] for e in conversation.history],
+        "turn": _turn_id(turn),
+    }
+    if ask:
+        identity["call"] = "ask"
+        identity["schema"] = None if schema is None else dict(schema)
+    return sha256_json(identity)
 
 
 class ReplyCache:

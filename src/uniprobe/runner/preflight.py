@@ -5,7 +5,8 @@ the model offered by the provider: one `models.list` per provider and key for th
 run), and that the judge policy can read what the model draws. Reference backends draw
 synthetic scenes, which the default `reference` policy reads; any other model must name a
 policy that sees real images (`--judge vlm`, `--judge detector`). The judges' providers
-need a key too. Nothing is written.
+need a key too. With `--probe`, every model must answer in words (`Capabilities.probes`).
+Nothing is written.
 
 What a model draws is its backend's `Capabilities.draws` (`synthetic` for the reference
 backends, `any` image for the others), unless the run declares it (`RunSettings.images`,
@@ -28,7 +29,14 @@ from uniprobe.errors import ConfigError
 from uniprobe.runner.settings import RunSettings
 from uniprobe.scoring.policy import Judging, policies, route_reads
 
-__all__ = ["NEEDS_A_JUDGE", "check_models", "image_problems", "policy_for", "run_problems"]
+__all__ = [
+    "NEEDS_A_JUDGE",
+    "NEEDS_WORDS",
+    "check_models",
+    "image_problems",
+    "policy_for",
+    "run_problems",
+]
 
 NEEDS_A_JUDGE = (
     "no --judge given, and the default `reference` judge reads only synthetic scenes: "
@@ -37,6 +45,9 @@ NEEDS_A_JUDGE = (
     "([judges.detector] model = a local OWLv2 or Grounding DINO folder)"
 )
 """Why a model that is not a reference needs a named judge policy."""
+
+NEEDS_WORDS = "--probe needs a model that answers in words (probes: no)"
+"""Why a model whose backend cannot answer in words (`Capabilities.probes`) takes no probe."""
 
 SUGGESTED = ("vlm", "detector")
 """Policies a refusal names first: the built-in ones that read any image."""
@@ -96,6 +107,8 @@ async def run_problems(
         options = {**config.models.get(model, {}), **settings.options.get(model, {})}
         backend = create_backend(model, options, config=config)
         policy = policy_for(backend, settings.policy)
+        if settings.probes and not backend.capabilities.probes:
+            problems.append(f"{model}: {NEEDS_WORDS}")
         if policy is None:
             problems.append(f"{model}: {NEEDS_A_JUDGE}")
         elif settings.score:

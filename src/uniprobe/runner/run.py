@@ -3,7 +3,8 @@
 A unit of work is a plain `WorkItem` (case id, epoch, seed). Each finished sample is
 appended to samples.jsonl at once and scored right after; a killed run resumes from
 what is on disk: completed samples are neither redone nor duplicated, unscored ones
-are scored.
+are scored, and probes whose call failed (`--probe`; see `uniprobe.runner.probing`) are
+asked again, their samples rewritten in place.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import asyncio
 import random
 import re
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -44,23 +45,23 @@ from uniprobe.errors import (
 from uniprobe.hashing import sha256_json
 from uniprobe.limits import Limiter, RetryStats, call_with_retries
 from uniprobe.runner.cache import ReplyCache, cache_key
-from uniprobe.runner.preflight import NEEDS_A_JUDGE, policy_for
+from uniprobe.runner.preflight import NEEDS_A_JUDGE, NEEDS_WORDS, policy_for
+from uniprobe.runner.probing import Prober, error_record, has_error, probe_ledger
 from uniprobe.runner.progress import RunProgress
+from uniprobe.runner.replies import reply_record
 from uniprobe.runner.settings import RunSettings
 from uniprobe.scoring.engine import score_sample
 from uniprobe.scoring.policy import Judging, policies
 from uniprobe.store.records import (
-    ErrorRecord,
     ImageRef,
     Manifest,
     ModelInfo,
-    ReplyRecord,
+    ProbeRecord,
     SampleRecord,
     ScoreRecord,
     SuiteInfo,
     Totals,
     TurnRecord,
-    UsageRecord,
 )
 from uniprobe.store.rundir import RunDir, ScoresDraft
 
@@ -151,7 +152,7 @@ def suite_info(suite: Suite) -> SuiteInfo:
 
 
 def _manifest(
-    suite: Suite, backend: Backend, epochs: int, judging: Judging | None, policy: str, run_id: str
+    suite: Suite, backend: Backend, settings: RunSettings, judging: Judging | None, run_id: str
 ) -> Manifest:
     return Manifest(
         run_id=run_id,
@@ -163,8 +164,9 @@ def _manifest(
             protocol=backend.protocol,
             reference=backend.capabilities.reads_expectations,
         ),
-        epochs=epochs,
-        policy=policy,
+        epochs=settings.epochs,
+        policy=settings.policy or "",
+        probes=list(settings.probes),
         judges=judging.versions() if judging is not None else {},
         created=_now(),
     )
@@ -184,6 +186,10 @@ def _check_resumable(existing: Manifest, wanted: Manifest, path: Path) -> None:
         )
     if existing.epochs != wanted.epochs:
         problems.append(f"epochs differ ({existing.epochs} vs {wanted.epochs})")
+    if existing.probes != wanted.probes:
+        problems.append(
+            f"probes differ ({_probe_words(existing.probes)} vs {_probe_words(wanted.probes)})"
+        )
     if problems:
         raise RunDirError(
             f"cannot resume {path}: "
@@ -192,8 +198,14 @@ def _check_resumable(existing: Manifest, wanted: Manifest, path: Path) -> None:
         )
 
 
+def _probe_words(kinds: Iterable[str]) -> str:
+    return ",".join(kinds) or "none"
+
+
 class _Caller:
-    """The path of one call: the cache, then the limits and our retry policy."""
+    """The path of one call: the cache, then the limits and our retry policy. Turns go to
+    `Backend.send` (`__call__`), probes to `Backend.ask` (`ask`); both count in what is
+    spent (and so in the budget), probes also on their own."""
 
     def __init__(
         self,
@@ -210,10 +222,36 @@ class _Caller:
         self.spent = 0.0
         self.unknown_cost = 0
         self.live_calls = 0
+        self.probe_calls = 0
+        self.probe_spent = 0.0
         self.rng = random.Random(0)
         self.task: Any = None
 
     async def __call__(self, conversation: Conversation, turn: UserTurn) -> Reply:
+        """The reply to a turn of the conversation (a drawing, words or a refusal)."""
+        return await self._call(lambda: self.backend.send(conversation, turn), conversation, turn)
+
+    async def ask(
+        self, conversation: Conversation, turn: UserTurn, schema: Mapping[str, Any] | None
+    ) -> Reply:
+        """The answer in words to `turn` in a branch of `conversation` (a probe)."""
+        return await self._call(
+            lambda: self.backend.ask(conversation, turn, schema=schema),
+            conversation,
+            turn,
+            schema=schema,
+            ask=True,
+        )
+
+    async def _call(
+        self,
+        call: Callable[[], Awaitable[Reply]],
+        conversation: Conversation,
+        turn: UserTurn,
+        *,
+        schema: Mapping[str, Any] | None = None,
+        ask: bool = False,
+    ) -> Reply:
         key = None
         if self.cache is not None:
             key = cache_key(
@@ -222,12 +260,14 @@ class _Caller:
                 protocol=self.backend.protocol,
                 conversation=conversation,
                 turn=turn,
+                ask=ask,
+                schema=schema,
             )
             hit = await asyncio.to_thread(self.cache.get, key)
             if hit is not None:
                 return hit
         reply = await call_with_retries(
-            lambda: self.backend.send(conversation, turn),
+            call,
             policy=self.settings.retry,
             limiter=self.limiter,
             stats=self.stats,
@@ -235,10 +275,12 @@ class _Caller:
             on_retry=lambda exc, wait: self.progress.note(self.task, self.stats.summary()),
         )
         self.live_calls += 1
+        self.probe_calls += ask
         if reply.cost_usd is None:
             self.unknown_cost += 1
         else:
             self.spent += reply.cost_usd
+            self.probe_spent += reply.cost_usd if ask else 0.0
         if self.cache is not None and key is not None:
             await asyncio.to_thread(self.cache.put, key, reply)
         return reply
@@ -267,11 +309,12 @@ class _Runner:
         judging: Judging | None,
         progress: RunProgress,
         caller: _Caller,
-        concurrency: int,
+        settings: RunSettings,
     ) -> None:
         self.suite, self.backend, self.run, self.judging = suite, backend, run, judging
         self.progress, self.caller = progress, caller
-        self.gen_slots = asyncio.Semaphore(concurrency)
+        self.prober = Prober(caller.ask, run, settings.probes)
+        self.gen_slots = asyncio.Semaphore(settings.concurrency)
         self.score_slots = asyncio.Semaphore(2)
         self.lock = asyncio.Lock()
         self.cases = {c.id: c for c in suite.cases}
@@ -297,12 +340,14 @@ class _Runner:
             self.sources[key] = (ref, ImageData(data, ref.mime))
         return self.sources[key]
 
+    def context(self, case: Case, epoch: int, seed: int) -> SessionContext:
+        """The identity of a conversation (the case itself only for a reference backend)."""
+        reads = self.backend.capabilities.reads_expectations
+        return SessionContext(case.id, epoch, seed, case if reads else None)
+
     async def sample(self, item: WorkItem) -> SampleRecord:
         case = self.cases[item.case_id]
-        reads = self.backend.capabilities.reads_expectations
-        session = Session(
-            self.caller, SessionContext(case.id, item.epoch, item.seed, case if reads else None)
-        )
+        session = Session(self.caller, self.context(case, item.epoch, item.seed))
         turns: list[TurnRecord] = []
         started = _now()
         status: Literal["complete", "error"] = "complete"
@@ -310,27 +355,24 @@ class _Runner:
             attached = [self.source(case, name) for name in turn.attach]
             user = UserTurn(index, turn.user, tuple(d for _, d in attached))
             record = TurnRecord(index=index, user=turn.user, attached=[r for r, _ in attached])
+            before = _now_of(session)
+            _keep(record.probes, await self.prober.knows(case, index, before, user.images))
             t0 = time.monotonic()
             try:
                 reply = await session.send(user)
             except BackendError as exc:
-                record.error = ErrorRecord(
-                    type=type(exc).__name__,
-                    message=str(exc),
-                    status=exc.status,
-                    retryable=exc.retryable,
-                    kind=exc.kind,
-                )
+                record.error = error_record(exc)
             except UniprobeError:
                 raise
             except Exception as exc:  # a backend bug is still a result: record it
-                record.error = ErrorRecord(type=type(exc).__name__, message=str(exc) or repr(exc))
+                record.error = error_record(exc)
             if record.error is not None:
                 turns.append(record)
                 status = "error"
                 break
             seconds = time.monotonic() - t0
-            record.reply = await asyncio.to_thread(_reply_record, self.run, reply, seconds)
+            record.reply = await asyncio.to_thread(reply_record, self.run, reply, seconds)
+            _keep(record.probes, await self.prober.sees(case, index, _now_of(session)))
             turns.append(record)
         return SampleRecord(
             case_id=case.id,
@@ -352,15 +394,39 @@ class _Runner:
         self.gen_task = self.caller.task = self.progress.add(
             f"{self.backend.name} generate", len(items), len(items) - len(todo)
         )
-        if self.judging is not None:
-            await self.score_unscored(done, total=len(items))
         try:
+            done = await self.reprobe(done)
+            if self.judging is not None:
+                await self.score_unscored(done, total=len(items))
             await asyncio.gather(*(self.one(i) for i in todo))
         except (asyncio.CancelledError, KeyboardInterrupt):
             m = self.run.manifest()  # stopped by the user: say so, then stop
             m.status, m.note = "interrupted", "stopped by the user"
             self.run.write_manifest(m)
             raise
+
+    async def reprobe(self, done: Mapping[str, SampleRecord]) -> dict[str, SampleRecord]:
+        """Ask again the probes whose call failed in complete samples, and put those
+        samples back in place (`RunDir.replace_samples`); their scores stand (a probe
+        changes no image). Once the budget is spent, the rest stay as they are (a later
+        resume asks them). Returns the samples as they are now."""
+        again = [s for s in done.values() if has_error(s)]
+        if not again:
+            return dict(done)
+
+        async def one(sample: SampleRecord) -> SampleRecord:
+            case = self.cases[sample.case_id]
+            async with self.gen_slots:
+                self.stopped = self.stopped or self.caller.over_budget()
+                if self.stopped:
+                    return sample
+                context = self.context(case, sample.epoch, sample.seed)
+                return await self.prober.reask(case, sample, context)
+
+        fixed = {s.key: s for s in await asyncio.gather(*(one(s) for s in again))}
+        async with self.lock:
+            await asyncio.to_thread(self.run.replace_samples, fixed.values())
+        return {**done, **fixed}
 
     async def score_unscored(self, done: Mapping[str, SampleRecord], *, total: int) -> None:
         """Score the samples that finished before a kill but were never scored."""
@@ -406,27 +472,14 @@ _MANIFEST_EVERY = 1.0
 """Seconds between manifest rewrites during a run (totals are recounted on resume)."""
 
 
-def _reply_record(run: RunDir, reply: Reply, seconds: float) -> ReplyRecord:
-    u = reply.usage
-    return ReplyRecord(
-        images=[run.put_image(img.data) for img in reply.images],
-        text=reply.text,
-        refusal=reply.refusal,
-        revised_prompt=reply.revised_prompt,
-        usage=UsageRecord(
-            input_tokens=u.input_tokens,
-            output_tokens=u.output_tokens,
-            input_image_tokens=u.input_image_tokens,
-            output_image_tokens=u.output_image_tokens,
-            images=u.images,
-            cached_input_tokens=u.cached_input_tokens,
-            cached_input_image_tokens=u.cached_input_image_tokens,
-        ),
-        cost_usd=reply.cost_usd,
-        latency_s=round(seconds, 4),
-        state=dict(reply.state),
-        raw_meta=dict(reply.raw_meta),
-    )
+def _now_of(session: Session) -> Conversation:
+    """The conversation a session holds now (a probe's branch starts from it)."""
+    return Conversation(session.context, tuple(session.history))
+
+
+def _keep(probes: list[ProbeRecord], probe: ProbeRecord | None) -> None:
+    if probe is not None:
+        probes.append(probe)
 
 
 def _totals(records: Iterable[SampleRecord]) -> Totals:
@@ -439,12 +492,15 @@ def _totals(records: Iterable[SampleRecord]) -> Totals:
 def _totals_add(t: Totals, rec: SampleRecord) -> Totals:
     images = sum(len(tr.reply.images) for tr in rec.turns if tr.reply)
     cost = sum(tr.reply.cost_usd or 0.0 for tr in rec.turns if tr.reply)
+    probes = probe_ledger([rec])
     return Totals(
         samples=t.samples + 1,
         complete=t.complete + (rec.status == "complete"),
         errors=t.errors + (rec.status == "error"),
         images=t.images + images,
-        cost_usd=round(t.cost_usd + cost, 6),
+        cost_usd=round(t.cost_usd + cost + probes.cost_usd, 6),
+        probe_calls=t.probe_calls + probes.calls,
+        probe_cost_usd=round(t.probe_cost_usd + probes.cost_usd, 6),
     )
 
 
@@ -471,6 +527,9 @@ async def run_model(
     if policy is None:
         await backend.aclose()
         raise PreflightError([f"{model}: {NEEDS_A_JUDGE}"])
+    if settings.probes and not backend.capabilities.probes:
+        await backend.aclose()
+        raise PreflightError([f"{model}: {NEEDS_WORDS}"])
     settings = settings.model_copy(update={"policy": policy})
     cache = ReplyCache(settings.cache) if settings.cache else None
     judging: Judging | None = None
@@ -484,7 +543,7 @@ async def run_model(
         caller = _Caller(
             backend, settings, config.provider(_provider_key(backend)), cache, progress
         )
-        runner = _Runner(suite, backend, run, judging, progress, caller, settings.concurrency)
+        runner = _Runner(suite, backend, run, judging, progress, caller, settings)
         await runner.hold(_work_items(suite, settings.epochs))
         _finish(run, runner.stopped)
         return _result(run, runner, cache)
@@ -508,7 +567,7 @@ def _start_run(
     suite: Suite, backend: Backend, judging: Judging | None, settings: RunSettings, path: Path
 ) -> RunDir:
     """Create the run folder (or open it to resume) and mark it running."""
-    wanted = _manifest(suite, backend, settings.epochs, judging, settings.policy or "", path.name)
+    wanted = _manifest(suite, backend, settings, judging, path.name)
     run = _open_run(path, wanted, settings.resume)
     run.keep_suite(suite)
     m = run.manifest()
@@ -547,6 +606,15 @@ def _result(run: RunDir, runner: _Runner, cache: ReplyCache | None) -> RunResult
     }
     if cache is not None:
         extra["cache_hits"] = cache.hits
+    if runner.prober.kinds:
+        ledger = probe_ledger(samples.values())
+        extra["probes"] = {
+            "calls": ledger.calls,
+            "cost_usd": ledger.cost_usd,
+            "checked_turns": ledger.checked_turns,
+            "live_calls": caller.probe_calls,  # of this session, like extra["live_calls"]
+            "spent_usd": round(caller.probe_spent, 6),
+        }
     if runner.stopped:
         extra["stopped"] = runner.stopped
     return RunResult(

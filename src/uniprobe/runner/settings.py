@@ -7,7 +7,8 @@ to, with which judges and at what cost the conversations are held.
 Ranges (a value outside is a `UsageError` naming the setting, before anything is
 written): `epochs` 1 to 1000; `concurrency` 1 to 1024; `rpm` 0.01 to 1,000,000;
 `max_cost` at least 0 (0: start nothing new); numbers finite; `out` not a file; `cache`
-not a folder. `check_number` and `check_port` state the same rules for the other
+not a folder; `probes` a subset of knows, sees (each once; kept in that order).
+`check_number` and `check_port` state the same rules for the other
 commands' numbers (ports 0 to 65535, 0 meaning any free port).
 """
 
@@ -16,7 +17,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
@@ -24,11 +25,13 @@ from uniprobe.backends.base import ImageKind
 from uniprobe.config import MAX_CONCURRENCY, RPM_RANGE, Config
 from uniprobe.errors import UsageError
 from uniprobe.limits import RetryPolicy
+from uniprobe.store.records import ProbeKind
 
 __all__ = [
     "MAX_EPOCHS",
     "MAX_SCENES",
     "MAX_SEED",
+    "PROBE_KINDS",
     "RunSettings",
     "check_number",
     "check_port",
@@ -42,6 +45,8 @@ MAX_SCENES = 1000
 """The most base scenes a calibration draws (each with 5 variants)."""
 MAX_SEED = 2**32 - 1
 """The largest seed (seeds are 0 to 2**32 - 1, what every random generator takes)."""
+PROBE_KINDS: tuple[ProbeKind, ...] = get_args(ProbeKind)
+"""The probes a run may ask, in the order they are asked at a turn: knows, sees."""
 
 
 def check_number(
@@ -120,6 +125,10 @@ class RunSettings(BaseModel):
     """The configuration, or its file (None: $UNIPROBE_CONFIG, else ./uniprobe.toml)."""
     retry: RetryPolicy = Field(default_factory=RetryPolicy)
     """Retries of failed calls."""
+    probes: tuple[ProbeKind, ...] = ()
+    """Probes to ask at every turn with checks, in branches the conversation never sees:
+    knows (before drawing: what should the image show?), sees (after: what does it show?).
+    Each is one more call per checked turn; the model must answer in words."""
 
     @field_validator("options", "judge_options", "retry", mode="before")
     @classmethod
@@ -144,6 +153,23 @@ class RunSettings(BaseModel):
         else:
             check_number(name, value, 0)
         return value
+
+    @field_validator("probes", mode="before")
+    @classmethod
+    def _probe_words(cls, value: Any) -> Any:
+        """'knows,sees' or a sequence of words: each a known probe, once, in ask order."""
+        if value is None:
+            return ()
+        words = value.split(",") if isinstance(value, str) else list(value)
+        words = [w.strip() if isinstance(w, str) else w for w in words]
+        words = [w for w in words if w != ""]
+        for word in words:
+            if word not in PROBE_KINDS:
+                raise UsageError(
+                    f"probes: unknown probe {word!r}; use {' or '.join(PROBE_KINDS)} "
+                    "(or both: knows,sees)"
+                )
+        return tuple(k for k in PROBE_KINDS if k in words)
 
     @field_validator("out")
     @classmethod

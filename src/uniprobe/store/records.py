@@ -344,7 +344,11 @@ class Totals(_Record):
     images: int = 0
     """Images produced."""
     cost_usd: float = 0.0
-    """Known cost."""
+    """Known cost (the probes' included)."""
+    probe_calls: int = 0
+    """Probe calls made (knows and sees; a skipped probe makes none)."""
+    probe_cost_usd: float = 0.0
+    """Known cost of the probe calls (part of `cost_usd`)."""
 
 
 class Manifest(_Record):
@@ -364,6 +368,8 @@ class Manifest(_Record):
     """Repetitions per case."""
     policy: str
     """Judge policy the run scores with by default."""
+    probes: list[ProbeKind] = Field(default_factory=list)
+    """The probes asked at every checked turn (`--probe`): knows, sees, both or none."""
     judges: dict[str, str] = Field(default_factory=dict)
     """Judge name -> version of that policy when the run was made."""
     created: str

@@ -320,6 +320,23 @@ class RunDir:
             _drop_lines(self.scores_path(policy), ScoreRecord, gone)
         _drop_lines(self.samples_path, SampleRecord, gone)
 
+    def replace_samples(self, records: Iterable[SampleRecord]) -> None:
+        """Put these records in place of the samples of the same keys (their probes asked
+        again), in one atomic rewrite: every other sample stays as it was and where it
+        was; a key held twice keeps its first line only, as readers do. A key the run does
+        not hold raises `RunDirError` and nothing changes."""
+        new = {r.key: r for r in records}
+        if not new:
+            return
+        kept: dict[str, SampleRecord] = {}
+        for rec in _read_lines(self.samples_path, SampleRecord):
+            kept.setdefault(rec.key, new.get(rec.key, rec))
+        missing = sorted(set(new) - set(kept))
+        if missing:
+            raise RunDirError(f"{self.samples_path}: no sample {', '.join(missing[:3])} to replace")
+        data = b"".join(r.model_dump_json().encode("utf-8") + b"\n" for r in kept.values())
+        atomic_write(self.samples_path, data)
+
     def drop_orphan_scores(self) -> int:
         """Forget scores of samples the run does not hold (their line was deleted to be
         held again), so that a re-held sample is scored afresh; returns how many."""

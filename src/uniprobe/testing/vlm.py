@@ -33,7 +33,7 @@ import re
 import string
 import threading
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -69,7 +69,7 @@ from uniprobe.testing._handlers import Refusal
 from uniprobe.testing._wire import decode_b64, decode_data_url
 from uniprobe.testing.faults import Fault
 
-__all__ = ["Asked", "FakeVlm", "FakeVlmMode"]
+__all__ = ["Asked", "FakeVlm", "FakeVlmMode", "perceived_answer"]
 
 FakeVlmMode = Literal["answer", "malformed", "refusal", "missing"]
 
@@ -273,6 +273,12 @@ def _truth(question: str, eye: _Eye) -> Value | None:
     return None
 
 
+def perceived_answer(question: str, images: Sequence[Image.Image]) -> Value | None:
+    """The true answer to one of the judge's questions about `images` (RGB; image 1
+    first), as the fake sees them; None when it cannot read or answer the question."""
+    return _truth(question.strip(), _Eye(list(images)))
+
+
 def _relation(m: re.Match[str], eye: _Eye) -> Value | None:
     a, b = try_resolve(m.group("subject")), try_resolve(m.group("object"))
     if a is None or b is None or not eye.images:
@@ -363,10 +369,9 @@ class FakeVlm:
         if self.mode == "refusal":
             return Refusal("I'm sorry, but I can't help with analysing this image.")
         rng = self._rng(body)
-        eye = _Eye(request.images)
         answers: dict[str, Value] = {}
         for key, question in questions:
-            truth = _truth(question.strip(), eye)
+            truth = perceived_answer(question, request.images)
             wrong = rng.random() < self.error_rate
             given: Value = "unsure" if truth is None else truth
             if wrong and truth is not None:
