@@ -23,7 +23,7 @@ from uniprobe.report.unification import (
     outcome_chart,
     unify,
 )
-from uniprobe.store.records import Status
+from uniprobe.store.records import ProbeAnswer, Status
 from uniprobe.store.rundir import RunDir
 
 NS = "{http://www.w3.org/2000/svg}"
@@ -46,8 +46,8 @@ def row(
     epoch: int = 0,
     path: str = "turns.0.expect.0",
     tags: tuple[str, ...] = (),
-    before: int | str | None = 1,
-    after: int | str | None = 1,
+    before: ProbeAnswer = 1,
+    after: ProbeAnswer = 1,
 ) -> CheckDiagnosis:
     """A hand-built diagnosed check."""
     return CheckDiagnosis(
