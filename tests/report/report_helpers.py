@@ -14,11 +14,18 @@ from PIL import Image, ImageDraw
 
 from uniprobe.cases.checks import check_to_dict
 from uniprobe.cases.loader import load_suite
-from uniprobe.cases.schema import Suite
+from uniprobe.cases.schema import Case, Suite
+from uniprobe.probes.questions import (
+    knows_prompt,
+    probe_questions,
+    question_records,
+    sees_prompt,
+)
 from uniprobe.store.records import (
     Manifest,
     ModelInfo,
-    ProbeQuestionRecord,
+    ProbeAnswer,
+    ProbeKind,
     ProbeRecord,
     ReplyRecord,
     SampleRecord,
@@ -152,21 +159,21 @@ def write_run(
     return path
 
 
-def count_probe(kind: str, path: str, answer: int | str | None, *, raw: str = "") -> ProbeRecord:
-    """An answered probe of one count question (`q1`) serving the check at `path`."""
-    text = (
-        'Before you draw it: how many "bird" should the image show? Answer with a number.'
-        if kind == "knows"
-        else 'How many "bird" does the image you just drew show? Answer with a number.'
+def count_probe(case: Case, kind: ProbeKind, answer: int | None, *, raw: str = "") -> ProbeRecord:
+    """The answered probe of turn 1 of a one-check case, its questions worded as the
+    runner words them (`uniprobe.probes.questions`); the answer goes to every question."""
+    questions = probe_questions(case, 1, kind)
+    prompt = (
+        knows_prompt(case.turns[0].user, questions) if kind == "knows" else sees_prompt(questions)
     )
-    question = ProbeQuestionRecord(qid="q1", text=text, answer="count", paths=[path])
+    answers: dict[str, ProbeAnswer] = {q.qid: answer for q in questions}
     return ProbeRecord(
-        kind="knows" if kind == "knows" else "sees",
+        kind=kind,
         status="answered",
-        questions=[question],
-        prompt=text,
-        answers={"q1": answer},
-        reply=ReplyRecord(text=raw or json.dumps({"q1": answer}), latency_s=0.1, cost_usd=0.001),
+        questions=question_records(questions),
+        prompt=prompt,
+        answers=answers,
+        reply=ReplyRecord(text=raw or json.dumps(answers), latency_s=0.1, cost_usd=0.001),
     )
 
 
@@ -201,8 +208,8 @@ def write_probed_run(
     where = "turns.0.expect.0"
     for i, case in enumerate(suite.cases):
         before, ok, after = plan[i] if i < len(plan) else (None, True, None)
-        probes = [count_probe("knows", where, before, raw=raw)] if before is not None else []
-        probes += [count_probe("sees", where, after, raw=raw)] if after is not None else []
+        probes = [count_probe(case, "knows", before, raw=raw)] if before is not None else []
+        probes += [count_probe(case, "sees", after, raw=raw)] if after is not None else []
         turn = TurnRecord(
             index=1,
             user=case.turns[0].user,

@@ -332,8 +332,10 @@ def test_each_check_shows_the_stated_answers_beside_the_judge(
         "syn.case.03": ("fail", 3, 3, "cant_see"),
     }
     [v] = next(s for s in samples if s["case"] == "syn.case.03")["turns"][0]["verdicts"]
-    assert v["probe"]["askedBefore"].startswith("Before you draw it: how many")
-    assert v["probe"]["askedAfter"].startswith('How many "bird" does the image you just drew')
+    assert v["probe"]["askedBefore"] == (
+        'How many "bird" should the image show? Answer with a number.'
+    )
+    assert v["probe"]["askedAfter"].startswith('How many instances of "bird" are there')
     assert v["probe"]["tags"] == ["hallucinated_compliance"]
     calls = next(s for s in samples if s["case"] == "syn.case.03")["turns"][0]["probes"]
     assert [(c["kind"], c["status"], c["text"]) for c in calls] == [
