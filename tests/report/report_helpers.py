@@ -12,11 +12,21 @@ from typing import Any
 
 from PIL import Image, ImageDraw
 
+from uniprobe.cases.checks import check_to_dict
 from uniprobe.cases.loader import load_suite
-from uniprobe.cases.schema import Suite
+from uniprobe.cases.schema import Case, Suite
+from uniprobe.probes.questions import (
+    knows_prompt,
+    probe_questions,
+    question_records,
+    sees_prompt,
+)
 from uniprobe.store.records import (
     Manifest,
     ModelInfo,
+    ProbeAnswer,
+    ProbeKind,
+    ProbeRecord,
     ReplyRecord,
     SampleRecord,
     ScoreRecord,
@@ -146,4 +156,97 @@ def write_run(
                     scored=NOW,
                 )
             )
+    return path
+
+
+def count_probe(case: Case, kind: ProbeKind, answer: int | None, *, raw: str = "") -> ProbeRecord:
+    """The answered probe of turn 1 of a one-check case, its questions worded as the
+    runner words them (`uniprobe.probes.questions`); the answer goes to every question."""
+    questions = probe_questions(case, 1, kind)
+    prompt = (
+        knows_prompt(case.turns[0].user, questions) if kind == "knows" else sees_prompt(questions)
+    )
+    answers: dict[str, ProbeAnswer] = {q.qid: answer for q in questions}
+    return ProbeRecord(
+        kind=kind,
+        status="answered",
+        questions=question_records(questions),
+        prompt=prompt,
+        answers=answers,
+        reply=ReplyRecord(text=raw or json.dumps(answers), latency_s=0.1, cost_usd=0.001),
+    )
+
+
+def write_probed_run(
+    root: Path,
+    name: str,
+    suite: Suite,
+    plan: Sequence[tuple[int | None, bool, int | None]],
+    *,
+    model: str = "test/probed",
+    raw: str = "",
+) -> Path:
+    """A scored one-epoch run of `numbered_suite` cases with probes: case i's plan is
+    (what the model says before drawing, whether the judge passes the image, what it says
+    after); None leaves that probe out. Cases beyond the plan have no probes."""
+    path = root / name
+    run = RunDir.create(
+        path,
+        Manifest(
+            run_id=name,
+            uniprobe_version="0.1.0",
+            suite=SuiteInfo(name=suite.name, hash=suite.content_hash, cases=len(suite.cases)),
+            model=ModelInfo(name=model, protocol="p"),
+            epochs=1,
+            policy="reference",
+            created=NOW,
+            status="finished",
+        ),
+    )
+    run.keep_suite(suite)
+    image = run.put_image(png())
+    where = "turns.0.expect.0"
+    for i, case in enumerate(suite.cases):
+        before, ok, after = plan[i] if i < len(plan) else (None, True, None)
+        probes = [count_probe(case, "knows", before, raw=raw)] if before is not None else []
+        probes += [count_probe(case, "sees", after, raw=raw)] if after is not None else []
+        turn = TurnRecord(
+            index=1,
+            user=case.turns[0].user,
+            reply=ReplyRecord(images=[image], text="Done.", latency_s=1.0),
+            probes=probes,
+        )
+        run.append_sample(
+            SampleRecord(
+                case_id=case.id,
+                epoch=0,
+                seed=0,
+                model=model,
+                protocol="p",
+                turns=[turn],
+                status="complete",
+                started=NOW,
+                finished=NOW,
+            )
+        )
+        verdict = Verdict(
+            path=where,
+            turn=1,
+            kind="count",
+            check=check_to_dict(case.turns[0].expect[0]),
+            status="pass" if ok else "fail",
+            reason=f"counted {i if ok else i + 1} bird(s)",
+            judge="reference@1",
+        )
+        run.append_score(
+            ScoreRecord(
+                case_id=case.id,
+                epoch=0,
+                policy="reference",
+                judges={"reference": "1"},
+                outcome="pass" if ok else "fail",
+                verdicts=[verdict],
+                scored=NOW,
+            )
+        )
     return path

@@ -40,6 +40,7 @@ from pydantic import BaseModel, ConfigDict
 
 from uniprobe._version import __version__
 from uniprobe.errors import RunDirError, UsageError
+from uniprobe.probes.diagnosis import Rate
 from uniprobe.report import figures
 from uniprobe.report.agreement import (
     HumanAgreement,
@@ -52,6 +53,15 @@ from uniprobe.report.evidence import Heatmaps
 from uniprobe.report.gallery import GalleryRun, escape_json, write_gallery_data
 from uniprobe.report.metrics import BOOTSTRAP, Estimate, RunSummary, strict_by_case, summarize
 from uniprobe.report.significance import Standing, leaderboard
+from uniprobe.report.unification import (
+    DIAGNOSIS_TAGS,
+    OUTCOMES,
+    Unification,
+    UnificationRecord,
+    diagnose,
+    knows_draws_chart,
+    outcome_chart,
+)
 from uniprobe.scenes.render import ATTRIBUTION
 from uniprobe.store.rundir import RunDir, process_alive
 from uniprobe.store.suites import suite_of_run
@@ -106,6 +116,8 @@ class RunView:
     label: str = ""
     agreement_chart: Markup | None = None
     human_chart: Markup | None = None
+    unification: Unification | None = None
+    """The diagnosis of its probes (None when no sample has probe records)."""
 
     @property
     def gallery(self) -> str:
@@ -136,6 +148,8 @@ def load_run(path: Path, policy: str | None) -> RunView:
         for other in have
         if other != pol
     ]
+    cases = {c.id: c for c in suite.cases}
+    unification = diagnose(cases, samples, scores)
     gallery = GalleryRun(
         run=run,
         id=path.name,
@@ -143,9 +157,10 @@ def load_run(path: Path, policy: str | None) -> RunView:
         protocol=manifest.model.protocol,
         reference=manifest.model.reference,
         policy=pol,
-        cases={c.id: c for c in suite.cases},
+        cases=cases,
         samples=samples,
         scores=scores,
+        diagnoses=unification.by_sample() if unification else {},
     )
     return RunView(
         id=path.name,
@@ -156,6 +171,7 @@ def load_run(path: Path, policy: str | None) -> RunView:
         counts=strict_by_case(suite, scores),
         agreements=agreements,
         human=human_agreement(path, pol),
+        unification=unification,
     )
 
 
@@ -186,6 +202,28 @@ def _ci(est: Estimate | None) -> Markup:
     )
 
 
+def _rate(rate: Rate) -> Markup:
+    """A diagnosis rate: its value and interval, k/n in the tooltip."""
+    if rate.value is None:
+        return Markup('<span title="0 decided">–</span>')
+    ci = rate.ci
+    text = Markup('<span title="{}/{}">{}</span>').format(rate.k, rate.n, _pct(rate.value))
+    if ci is None:
+        return text
+    return text + Markup(' <span class="ci">[{}, {}]</span>').format(_pct(ci[0]), _pct(ci[1]))
+
+
+def _gap(value: float | None, ci: tuple[float, float] | None) -> Markup:
+    """The unification gap in percentage points, with its interval."""
+    if value is None:
+        return Markup("–")
+    text = Markup("{}").format(f"{100 * value:+.1f}")
+    if ci is None:
+        return text
+    low, high = (f"{100 * v:+.1f}" for v in ci)
+    return text + Markup(' <span class="ci">[{}, {}]</span>').format(low, high)
+
+
 def _env() -> Environment:
     # jinja2 here, not at the top: `import uniprobe` stays fast without it
     from jinja2 import Environment, PackageLoader, select_autoescape
@@ -204,6 +242,8 @@ def _env() -> Environment:
         usd=lambda v: "unknown" if v is None else f"${v:.4f}",
         secs=lambda v: "–" if v is None else f"{v:.2f} s",
         num=lambda v: "–" if v is None else f"{v:.3f}",
+        rate=_rate,
+        gap=_gap,
     )
     return env
 
@@ -244,6 +284,11 @@ def _pages(folder: Path, views: Sequence[RunView]) -> None:
         "tags": figures.tags_chart(summaries, labels),
         "distance": figures.distance_chart(summaries, labels),
     }
+    probed = [(v.label, v.unification) for v in views if v.unification is not None]
+    unification = {
+        "outcomes": outcome_chart(probed),
+        "scatter": knows_draws_chart(probed),
+    }
     common = {
         "runs": views,
         "generated": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -258,6 +303,10 @@ def _pages(folder: Path, views: Sequence[RunView]) -> None:
         charts={k: Markup(v) if v else None for k, v in charts.items()},
         chart_captions=_CHARTS,
         chart_absent=_ABSENT,
+        probed=bool(probed),
+        unification={k: Markup(v) if v else None for k, v in unification.items()},
+        diagnosis_tags=DIAGNOSIS_TAGS,
+        outcome_names=OUTCOMES,
     )
     (folder / "index.html").write_text(index, encoding="utf-8")
     gallery = env.get_template("gallery.html.j2").render(**common)
@@ -285,6 +334,8 @@ class ReportRun(BaseModel):
     """Its policy against each other scores file."""
     human: HumanAgreement
     """Agreement with human labels, or why there is none."""
+    unification: UnificationRecord | None = None
+    """The diagnosis of its probes: knows, draws, sees (None without probe records)."""
 
 
 class ReportRecord(BaseModel):
@@ -318,6 +369,7 @@ def _record(
                 leaderboard=rows.get(i),
                 agreements=v.agreements,
                 human=v.human,
+                unification=v.unification.record() if v.unification else None,
             )
             for i, v in enumerate(views)
         ],

@@ -8,7 +8,10 @@ assign globals, loaded with `<script src>`:
   outcome, [tags]]`, with numbers pointing into the vocabularies. Sample *i* is entry
   *i mod chunkSize* of chunk *i div chunkSize*.
 * `data/chunk-NNNN.js` adds its samples to `window.UNIPROBE_CHUNKS[N]`: every turn with
-  its words, images, reply, error, and every verdict with its evidence and figures.
+  its words, images, reply, error, probe calls (`--probe`: kind, status, raw reply), and
+  every verdict with its evidence and figures, and — for a check the probes diagnosed —
+  what the model said before drawing and after, the questions, and the outcome
+  (`uniprobe.report.unification`).
 
 The JSON is escaped so that no string in it can end the script that holds it (`<`, `>`,
 `&`, U+2028 and U+2029 become `\\uXXXX`). The page renders it with DOM APIs and
@@ -24,10 +27,11 @@ from pathlib import Path
 from typing import Any
 
 from uniprobe.cases.schema import FAMILIES, Case
+from uniprobe.probes.diagnosis import CheckDiagnosis
 from uniprobe.report.evidence import Heatmaps, boxes_of, canvas_ref, check_turn, link_or_copy
 from uniprobe.report.locality import measure_of
 from uniprobe.report.metrics import walk_verdicts
-from uniprobe.store.records import ImageRef, SampleRecord, ScoreRecord, Verdict
+from uniprobe.store.records import ImageRef, ProbeRecord, SampleRecord, ScoreRecord, Verdict
 from uniprobe.store.rundir import RunDir
 
 __all__ = [
@@ -80,6 +84,8 @@ class GalleryRun:
     cases: Mapping[str, Case]
     samples: Mapping[str, SampleRecord]
     scores: Mapping[str, ScoreRecord]
+    diagnoses: Mapping[tuple[str, int], Sequence[CheckDiagnosis]] = field(default_factory=dict)
+    """The diagnosed checks of each (case id, epoch) with probes."""
 
 
 class Images:
@@ -120,10 +126,18 @@ class _Sample:
     images: Images
     heatmaps: Heatmaps
     named: dict[str, ImageRef] = field(default_factory=dict)
+    diagnosed: dict[str, CheckDiagnosis] = field(default_factory=dict)
+    asked: dict[tuple[str, str], str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for case_turn, rec in zip(self.case.turns, self.sample.turns, strict=False):
             self.named.update(zip(case_turn.attach, rec.attached, strict=False))
+        for row in self.g.diagnoses.get((self.sample.case_id, self.sample.epoch), ()):
+            self.diagnosed[row.path] = row
+        for rec in self.sample.turns:
+            for probe in rec.probes:
+                for q in probe.questions:
+                    self.asked.update({(probe.kind, path): q.text for path in q.paths})
 
     def entry(self) -> dict[str, Any]:
         verdicts = self.score.verdicts if self.score else []
@@ -162,6 +176,7 @@ class _Sample:
                 "cost": reply.cost_usd,
             },
             "error": None if rec.error is None else f"{rec.error.type}: {rec.error.message}",
+            "probes": [_probe_call(p) for p in rec.probes],
             "verdicts": [self._verdict(v) for v in verdicts],
         }
 
@@ -176,7 +191,26 @@ class _Sample:
             "check": v.check,
             "evidence": v.evidence,
             "figures": list(self._figures(v)),
+            "probe": self._diagnosis(v.path),
             "children": [self._verdict(c) for c in v.children],
+        }
+
+    def _diagnosis(self, path: str) -> dict[str, Any] | None:
+        """What the model said about this check before and after drawing, and the
+        diagnosis (None when the check was not diagnosed)."""
+        row = self.diagnosed.get(path)
+        if row is None:
+            return None
+        return {
+            "outcome": row.outcome,
+            "knows": row.knows,
+            "sees": row.sees,
+            "before": row.stated_before,
+            "after": row.stated_after,
+            "askedBefore": self.asked.get(("knows", path)),
+            "askedAfter": self.asked.get(("sees", path)),
+            "tags": list(row.tags),
+            "reason": row.reason,
         }
 
     def _figures(self, v: Verdict) -> Iterator[dict[str, Any]]:
@@ -244,6 +278,20 @@ class _Sample:
             "boxes": boxes,
             "caption": f"change from {what} {how}",
         }
+
+
+def _probe_call(probe: ProbeRecord) -> dict[str, Any]:
+    """One probe call of a turn as the gallery shows it: what came of it and the raw reply."""
+    reply = probe.reply
+    why = probe.reason or (f"{probe.error.type}: {probe.error.message}" if probe.error else None)
+    return {
+        "kind": probe.kind,
+        "status": probe.status,
+        "reason": why,
+        "text": None if reply is None else reply.text,
+        "refusal": None if reply is None else reply.refusal,
+        "cost": None if reply is None else reply.cost_usd,
+    }
 
 
 def sample_tags(verdicts: Iterable[Verdict]) -> list[str]:

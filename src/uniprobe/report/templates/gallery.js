@@ -212,6 +212,7 @@
     li.appendChild(el("span", "reason", "— " + v.reason));
     tags(li, v.tags, "verdict-tag");
     if (v.judge) li.appendChild(el("span", "judge muted", " (" + v.judge + ")"));
+    if (v.probe) li.appendChild(probe(v.probe));
     if (v.figures.length) {
       const figs = el("div", "figures");
       v.figures.forEach(function (fig) { figs.appendChild(figure(fig)); });
@@ -225,6 +226,53 @@
     }
     if (v.children.length) li.appendChild(verdicts(v.children));
     return li;
+  }
+
+  function said(answer) {
+    if (answer === null || answer === undefined) return "(no answer)";
+    return Array.isArray(answer) ? (answer.length ? answer.join(", ") : "(none)") : String(answer);
+  }
+
+  /* What the model said about the check before drawing (knows) and after (sees), beside
+   * the judge's verdict above it; the diagnosed outcome and its tags. */
+  function probe(p) {
+    const box = el("div", "probe outcome-" + p.outcome);
+    box.dataset.outcome = p.outcome;
+    const head = el("span", "probe-head");
+    head.appendChild(badge(p.outcome));
+    tags(head, p.tags, "diagnosis-tag");
+    box.appendChild(el("span", "muted", "diagnosis"));
+    box.appendChild(head);
+    [["before", "knows", p.askedBefore, p.before, p.knows], ["after", "sees", p.askedAfter, p.after, p.sees]].forEach(function (r) {
+      if (r[4] === "not_asked") return;
+      const row = el("span", "probe-" + r[0]);
+      row.dataset.result = r[4];
+      if (r[2]) row.appendChild(el("span", "muted", r[2] + " "));
+      row.appendChild(el("span", "said", said(r[3])));
+      row.appendChild(el("span", "muted", " (" + r[4] + ")"));
+      box.appendChild(el("span", "muted", r[0] === "before" ? "said before drawing" : "said after drawing"));
+      box.appendChild(row);
+    });
+    if (p.reason) {
+      box.appendChild(el("span", "muted", "why unknown"));
+      box.appendChild(el("span", "probe-reason", p.reason));
+    }
+    return box;
+  }
+
+  function probeCalls(list) {
+    const d = el("details", "probe-calls");
+    d.appendChild(el("summary", "muted", "probes: " + list.map(function (c) { return c.kind + " " + c.status; }).join(", ")));
+    list.forEach(function (c) {
+      const row = el("div", "probe-call");
+      row.dataset.kind = c.kind;
+      row.appendChild(el("b", null, c.kind + " · " + c.status));
+      if (c.reason) row.appendChild(el("span", "muted", " — " + c.reason));
+      if (c.refusal) row.appendChild(el("div", "refusal", "refused: " + c.refusal));
+      if (c.text) row.appendChild(el("pre", null, c.text));
+      d.appendChild(row);
+    });
+    return d;
   }
 
   function verdicts(list) {
@@ -262,6 +310,7 @@
       reply.appendChild(el("span", "muted", "(no reply)"));
     }
     div.appendChild(reply);
+    if (t.probes && t.probes.length) div.appendChild(probeCalls(t.probes));
     if (t.verdicts.length) div.appendChild(verdicts(t.verdicts));
     return div;
   }
