@@ -148,3 +148,47 @@ def _ids(result: uniprobe.RunResult) -> list[str]:
 def _strip(body: dict[str, Any]) -> dict[str, Any]:
     """A request without the id of the response it continues (new in every run)."""
     return {k: v for k, v in body.items() if k != "previous_response_id"}
+
+
+def _unsigned(value: Any) -> Any:
+    """A Gemini request without its thought signatures (new in every reply)."""
+    if isinstance(value, dict):
+        return {k: _unsigned(v) for k, v in value.items() if k != "thoughtSignature"}
+    if isinstance(value, list):
+        return [_unsigned(v) for v in value]
+    return value
+
+
+def test_gemini_probes_ask_in_text_and_the_main_requests_are_the_same(
+    fake: FakeServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mind: Unsure
+) -> None:
+    pytest.importorskip("google.genai")
+    monkeypatch.setenv("UNIPROBE_TEST_KEY", KEY)
+    (tmp_path / "two.yaml").write_text(TWO_TURNS, encoding="utf-8")
+    config = tmp_path / "gemini.toml"
+    config.write_text(
+        f'[providers.google]\napi_key_env = "UNIPROBE_TEST_KEY"\nbase_url = "{fake.url}"\n',
+        encoding="utf-8",
+    )
+    common: dict[str, Any] = {"config": config, "policy": "reference", "images": "synthetic"}
+    model = ["google/gemini-3.1-flash-image"]
+
+    def generated() -> list[dict[str, Any]]:
+        return [r.json for r in fake.requests if r.path.endswith(":generateContent")]
+
+    uniprobe.run(tmp_path / "two.yaml", model, out=tmp_path / "plain", **common)
+    main = generated()
+    uniprobe.run(
+        tmp_path / "two.yaml", model, out=tmp_path / "probed", probes="knows,sees", **common
+    )
+    bodies = generated()[len(main) :]
+
+    modalities = [b["generationConfig"]["responseModalities"] for b in bodies]
+    assert modalities == [["TEXT"], ["TEXT", "IMAGE"], ["TEXT"]] * 2
+    # the drawings' requests, exactly (but the signatures the fake mints for each reply)
+    assert [_unsigned(bodies[1]), _unsigned(bodies[4])] == [_unsigned(b) for b in main]
+    assert [len(b["contents"]) for b in bodies] == [1, 1, 3, 3, 3, 5]
+    assert all(
+        b["generationConfig"]["responseMimeType"] == "application/json" for b in bodies[0::3]
+    )
+    assert len(mind.calls) == 4
