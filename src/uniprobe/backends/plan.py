@@ -35,7 +35,7 @@ import re
 from collections.abc import Mapping
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from uniprobe.backends.base import (
     Backend,
@@ -275,9 +275,9 @@ class PlanBackend(Backend):
     class Options(Backend.Options):
         """The parts' options (filled in from the parts; not set by hand)."""
 
-        planner: dict[str, Any] = {}
+        planner: dict[str, Any] = Field(default_factory=dict)
         """The planner's options."""
-        image: dict[str, Any] = {}
+        image: dict[str, Any] = Field(default_factory=dict)
         """The image model's options."""
 
     options: Options
