@@ -7,6 +7,12 @@ as the SDK's chat does (Gemini 3 models reject a history without them). Like the
 chat, a turn whose reply had no content (a blocked prompt) is left out of the history
 together with its user message.
 
+Answering in words (`ask`, for probes and planners): the same contents (the history and
+the turn), `responseModalities: ["TEXT"]` without an image config, and a given JSON schema
+as structured output (`responseMimeType: application/json` with `responseJsonSchema`, the
+field that takes JSON Schema; `responseSchema` takes an OpenAPI subset). The reply is read
+as any other: a blocked prompt or a filtered finish is a refusal.
+
 Finish reasons: safety and filter blocks (`BLOCKED`) are refusals, `NO_IMAGE` and
 text-only answers are replies without an image: outcomes, never errors. Any other stop
 without an image (`IMAGE_OTHER`, `MAX_TOKENS`, `MALFORMED_RESPONSE`,
@@ -19,7 +25,7 @@ from __future__ import annotations
 
 import base64
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from uniprobe.backends.base import (
@@ -79,6 +85,7 @@ class GeminiBackend(Backend):
         seed=True,
         text_output=True,
         protocol="native:gemini-history",
+        probes=True,
     )
 
     class Options(Backend.Options):
@@ -173,15 +180,47 @@ class GeminiBackend(Backend):
             seed=o.seed if o.seed is not None else seed % (2**31),
         )
 
+    def ask_config(
+        self, seed: int, schema: Mapping[str, Any] | None
+    ) -> types.GenerateContentConfig:
+        """Generation settings of a call that answers in words (and in JSON under `schema`)."""
+        from google.genai import types
+
+        o = self.options
+        return types.GenerateContentConfig(
+            response_modalities=["TEXT"],
+            response_mime_type="application/json" if schema is not None else None,
+            response_json_schema=dict(schema) if schema is not None else None,
+            system_instruction=o.system_instruction,
+            temperature=o.temperature,
+            seed=o.seed if o.seed is not None else seed % (2**31),
+        )
+
     # response -----------------------------------------------------------------------
     async def send(self, conversation: Conversation, turn: UserTurn) -> Reply:
+        config = self.config(conversation.context.seed)
+        return self._reply(await self._generate(self.contents(conversation, turn), config))
+
+    async def ask(
+        self,
+        conversation: Conversation,
+        turn: UserTurn,
+        *,
+        schema: Mapping[str, Any] | None = None,
+    ) -> Reply:
+        """Answer `turn` in words (TEXT only), given the conversation before it."""
+        config = self.ask_config(conversation.context.seed, schema)
+        return self._reply(await self._generate(self.contents(conversation, turn), config))
+
+    async def _generate(
+        self, contents: list[types.Content], config: types.GenerateContentConfig
+    ) -> types.GenerateContentResponse:
+        """One generateContent call; the SDK's errors become BackendErrors."""
         from google.genai import errors
 
         try:
-            resp = await self.client().aio.models.generate_content(
-                model=self.model,
-                contents=self.contents(conversation, turn),
-                config=self.config(conversation.context.seed),
+            return await self.client().aio.models.generate_content(
+                model=self.model, contents=contents, config=config
             )
         except errors.APIError as exc:
             raise self._error(exc) from exc
@@ -194,7 +233,6 @@ class GeminiBackend(Backend):
             ) from exc
         except Exception as exc:  # transport errors of the SDK's HTTP client
             raise self._transport_error(exc) from exc
-        return self._reply(resp)
 
     def _reply(self, resp: types.GenerateContentResponse) -> Reply:
         usage = self._usage(resp)

@@ -11,6 +11,14 @@ Cost: the text model's tokens (`usage`) at the text model's price plus the image
 tokens (`tool_usage.image_gen`) at the image model's price. A response without either
 report has an unknown cost (None), never 0.
 
+Answering in words (`ask`, for probes and planners): the same conversation as `send`
+(continuing from the branch point's `previous_response_id`, or the whole dialogue resent
+when stateless) with no tools, `store: false` (a branch is never continued: nothing of it
+reaches the conversation the runner holds, whose next turn continues from its own last
+response), and a given JSON schema as `text.format` (`json_schema`, `strict: true`, named
+by the schema's `title` when that is a valid name, else `answer`). Its cost is the text
+model's tokens alone.
+
 A response that did not complete is never an empty answer: `status: "failed"` is an
 error with the response's error code and message (retryable: the server gave up), and
 `status: "incomplete"` is a refusal when the content filter stopped it and an error
@@ -22,6 +30,8 @@ with its code and message.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import Field
@@ -58,6 +68,8 @@ __all__ = ["OpenAIResponsesBackend"]
 _MODERATION = {"moderation_blocked", "content_policy_violation", "image_generation_user_error"}
 _FILTERED = {"content_filter"}
 """`incomplete_details.reason`s that mean the model was stopped by a filter."""
+_FORMAT_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+"""What the Responses API accepts as a `text.format` name."""
 
 
 @backends.register("openai")
@@ -72,6 +84,7 @@ class OpenAIResponsesBackend(OpenAIClient, Backend):
         seed=False,
         text_output=True,
         protocol="native:responses",
+        probes=True,
     )
 
     class Options(Backend.Options):
@@ -160,6 +173,28 @@ class OpenAIResponsesBackend(OpenAIClient, Backend):
             "tools": [self._tool()],
             "tool_choice": "auto" if o.tool_choice == "auto" else {"type": "image_generation"},
         }
+        return self._dialogue(params, conversation, turn)
+
+    def ask_request(
+        self, conversation: Conversation, turn: UserTurn, schema: Mapping[str, Any] | None
+    ) -> dict[str, Any]:
+        """The body of the responses.create call that answers `turn` in words: no tools,
+        not stored, the schema (if any) as strict structured output."""
+        params = self._dialogue({"model": self.model}, conversation, turn)
+        params["store"] = False
+        if schema is not None:
+            title = schema.get("title")
+            name = title if isinstance(title, str) and _FORMAT_NAME.match(title) else "answer"
+            fmt = {"type": "json_schema", "name": name, "schema": dict(schema), "strict": True}
+            params["text"] = {"format": fmt}
+        return params
+
+    def _dialogue(
+        self, params: dict[str, Any], conversation: Conversation, turn: UserTurn
+    ) -> dict[str, Any]:
+        """`params` with the instructions, the output cap and the conversation: continued
+        from the latest response id, or resent whole (stateless, not stored)."""
+        o = self.options
         if o.instructions:
             params["instructions"] = o.instructions
         if o.max_output_tokens:
@@ -190,16 +225,63 @@ class OpenAIResponsesBackend(OpenAIClient, Backend):
 
     # response -----------------------------------------------------------------------
     async def send(self, conversation: Conversation, turn: UserTurn) -> Reply:
+        params = self.request(conversation, turn)
+        resp = await self._create(params)
+        return resp if isinstance(resp, Reply) else self._reply(resp)
+
+    async def ask(
+        self,
+        conversation: Conversation,
+        turn: UserTurn,
+        *,
+        schema: Mapping[str, Any] | None = None,
+    ) -> Reply:
+        """Answer `turn` in words, image tool off, in a branch nothing continues from."""
+        resp = await self._create(self.ask_request(conversation, turn, schema))
+        return resp if isinstance(resp, Reply) else self.ask_reply(resp)
+
+    async def _create(self, params: dict[str, Any]) -> Response | Reply:
+        """The response to `params`; a moderation block is a refusal, any other SDK
+        error a BackendError."""
         try:
-            resp = await self.client().responses.create(**self.request(conversation, turn))
+            return await self.client().responses.create(**params)
         except Exception as exc:  # SDK errors are mapped where they enter our code
             refusal = moderation_message(exc, self.secrets())
             if refusal is not None:
                 return Reply(refusal=refusal, raw_meta={"blocked": "moderation"})
             raise from_openai_error(exc, self.name, self.secrets()) from exc
-        return self._reply(resp)
 
-    def _unfinished(self, resp: Response) -> Reply | None:
+    def ask_reply(self, resp: Response) -> Reply:
+        """The words of a response to `ask_request`: its output text and refusals, the
+        text model's usage at its price, and no state (the response was not stored)."""
+        unfinished = self._unfinished(resp, words=True)
+        if unfinished is not None:
+            return unfinished
+        texts: list[str] = []
+        refusals: list[str] = []
+        for item in resp.output or []:
+            if item.type == "message":
+                self._said(item.content or [], texts, refusals)
+        usage = self._text_usage(resp)
+        meta = self._meta(resp)
+        del meta["image_model"]
+        return Reply(
+            text="\n".join(texts) or None,
+            refusal="\n".join(refusals) or None,
+            usage=usage,
+            cost_usd=cost_of(usage, price_for(self.model, self.prices)),
+            raw_meta=meta,
+        )
+
+    def _said(self, content: Any, texts: list[str], refusals: list[str]) -> None:
+        """Collect the output texts and (redacted) refusals of a message's content."""
+        for part in content:
+            if part.type == "output_text" and part.text:
+                texts.append(part.text)
+            elif part.type == "refusal":
+                refusals.append(redact(part.refusal, self.secrets()))
+
+    def _unfinished(self, resp: Response, *, words: bool = False) -> Reply | None:
         """A refusal for a filtered response; raises for any other unfinished one; None
         for a completed response."""
         status = resp.status
@@ -217,7 +299,11 @@ class OpenAIResponsesBackend(OpenAIClient, Backend):
             details = resp.incomplete_details
             reason = (details.reason if details is not None else None) or "unknown"
             if reason in _FILTERED:
-                usage, cost = self._usage(resp, 0)
+                if words:
+                    usage = self._text_usage(resp)
+                    cost = cost_of(usage, price_for(self.model, self.prices))
+                else:
+                    usage, cost = self._usage(resp, 0)
                 return Reply(
                     refusal=f"response incomplete: {reason}",
                     usage=usage,
@@ -283,11 +369,7 @@ class OpenAIResponsesBackend(OpenAIClient, Backend):
                     images.append(decode_image(item.result, mime, self.name))
                 revised = item.revised_prompt or revised
             elif item.type == "message":
-                for part in item.content or []:
-                    if part.type == "output_text" and part.text:
-                        texts.append(part.text)
-                    elif part.type == "refusal":
-                        refusals.append(redact(part.refusal, self.secrets()))
+                self._said(item.content or [], texts, refusals)
         usage, cost = self._usage(resp, len(images))
         meta = self._meta(resp)
         if image_error is not None:
@@ -308,13 +390,17 @@ class OpenAIResponsesBackend(OpenAIClient, Backend):
         """The text model and the image tool's model."""
         return (self.model, self.options.image_model)
 
-    def _usage(self, resp: Any, n_images: int) -> tuple[Usage, float | None]:
+    def _text_usage(self, resp: Any) -> Usage:
+        """The text model's own usage (`usage`, without the image tool's)."""
         u = getattr(resp, "usage", None)
-        text = Usage(
+        return Usage(
             input_tokens=_get(u, "input_tokens"),
             output_tokens=_get(u, "output_tokens"),
             cached_input_tokens=_get(_get(u, "input_tokens_details"), "cached_tokens"),
         )
+
+    def _usage(self, resp: Any, n_images: int) -> tuple[Usage, float | None]:
+        text = self._text_usage(resp)
         tool_usage = getattr(resp, "tool_usage", None) or _extra(resp, "tool_usage")
         gen = _get(tool_usage, "image_gen")
         out_details = _get(gen, "output_tokens_details")

@@ -8,6 +8,7 @@ import traceback
 from dataclasses import replace
 
 from uniprobe.testing._handlers import FaultRaised, Handler
+from uniprobe.testing._mind import Mind
 from uniprobe.testing._wire import Endpoint, Outgoing, RecordedRequest, WireError, json_reply
 from uniprobe.testing.faults import Fault, FaultSchedule
 from uniprobe.testing.gemini_wire import GeminiAPI, gemini_error, gemini_fault_reply
@@ -208,6 +209,7 @@ class Dispatcher:
         api_keys: frozenset[str] | None = None,
         image_urls: bool = False,
         prompt_cache: bool = False,
+        mind: Mind | None = None,
     ) -> None:
         self.canvas = canvas
         self.chat_handler = chat_handler
@@ -215,12 +217,13 @@ class Dispatcher:
         self.models = models
         self.api_keys = api_keys
         self.files = ServedFiles(image_urls=image_urls)
-        self.responses = ResponsesAPI(canvas=canvas, prompt_cache=prompt_cache)
+        self.responses = ResponsesAPI(canvas=canvas, prompt_cache=prompt_cache, mind=mind)
         self.gemini = GeminiAPI(
             canvas=canvas,
             strict_signatures=strict_signatures,
             json_handler=json_handler,
             prompt_cache=prompt_cache,
+            mind=mind,
         )
         self.errors: list[str] = []
         self._stopping = stopping

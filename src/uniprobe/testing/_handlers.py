@@ -7,6 +7,7 @@ Gemini), or a `Fault` to answer with instead. An exception it raises becomes a 5
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -14,7 +15,7 @@ from typing import Any
 from uniprobe.testing._wire import Outgoing, WireError
 from uniprobe.testing.faults import Fault
 
-__all__ = ["FaultRaised", "Handler", "Refusal", "ask_handler"]
+__all__ = ["FaultRaised", "Handler", "Refusal", "ask_handler", "is_json"]
 
 
 @dataclass(frozen=True)
@@ -57,3 +58,12 @@ def ask_handler(
             error(f"chat handler returned {type(answer).__name__}, not str, Refusal or Fault")
         )
     return answer
+
+
+def is_json(text: str) -> bool:
+    """Whether `text` parses as JSON (what structured output guarantees)."""
+    try:
+        json.loads(text)
+    except ValueError:
+        return False
+    return True

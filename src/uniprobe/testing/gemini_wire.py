@@ -8,6 +8,13 @@ INVALID_ARGUMENT under `strict_signatures`, as gemini-3 image models do.
 
 A request for JSON (`generationConfig.responseMimeType == "application/json"`, as a
 VLM judge sends) is answered with text from the JSON handler instead of an image.
+
+A request for words only (`responseModalities` exactly `["TEXT"]`, in any case) goes to
+the mind when there is one: the conversation (model turns as the assistant's, images as
+bytes) and the schema (`responseJsonSchema`, else `responseSchema`, when the MIME type is
+JSON); its text is the reply's text part. Text that is not JSON under a schema, which
+constrained decoding would not produce, is answered as output cut off mid-JSON:
+`finishReason: MAX_TOKENS`. Without a mind such a request is answered as before.
 """
 
 from __future__ import annotations
@@ -18,7 +25,8 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from uniprobe.testing._handlers import Handler, Refusal, ask_handler
+from uniprobe.testing._handlers import Handler, Refusal, ask_handler, is_json
+from uniprobe.testing._mind import Mind, Said
 from uniprobe.testing._wire import (
     INVALID_BASE64,
     Outgoing,
@@ -96,8 +104,11 @@ class GeminiAPI:
         strict_signatures: bool,
         json_handler: Handler | None = None,
         prompt_cache: bool = False,
+        mind: Mind | None = None,
     ) -> None:
         self.canvas = canvas
+        self.mind = mind
+        """Answers the requests for words only (None: answered as before)."""
         self.prompt_cache = prompt_cache
         """Report the tokens of every content before the latest as `cachedContentTokenCount`."""
         self.strict_signatures = strict_signatures
@@ -227,9 +238,12 @@ class GeminiAPI:
                 candidate["finishMessage"] = f"Generation stopped ({finish})."
             usage = {"promptTokenCount": sum(prompt), "totalTokenCount": sum(prompt)}
             return json_reply(200, {"candidates": [candidate], "usageMetadata": usage, **meta})
+        wanted = [str(m).upper() for m in modalities] if isinstance(modalities, list) else None
+        if self.mind is not None and wanted == ["TEXT"]:
+            return self._think(self.mind, model, contents, config, (prompt, meta))
         if _get(config, "responseMimeType", "response_mime_type") == "application/json":
             return self._json(body, prompt, meta)
-        wants_image = modalities is None or "IMAGE" in [str(m).upper() for m in modalities]
+        wants_image = wanted is None or "IMAGE" in wanted
         if wants_image:
             png, text = paint(user.text, input_image=latest, size=self.canvas)
         else:
@@ -265,6 +279,34 @@ class GeminiAPI:
             images=served,
         )
 
+    def _think(
+        self,
+        mind: Mind,
+        model: str,
+        contents: list[_Content],
+        config: dict[str, Any],
+        facts: tuple[tuple[int, int], dict[str, str]],
+    ) -> Outgoing:
+        """The mind's answer as the reply's text part (a gemini-3 model thinks first);
+        `facts`: the prompt's text and image tokens, and the reply's model and id."""
+        prompt, meta = facts
+        said = [
+            Said("assistant" if c.role == "model" else "user", c.text, c.images) for c in contents
+        ]
+        schema = _schema(config)
+        text = mind.answer(model, said, schema)
+        part: dict[str, Any] = {"text": text}
+        parts = [part]
+        if "gemini-3" in model:
+            thought, signed = self._signatures(2)
+            part["thoughtSignature"] = b64(signed)
+            parts = [{"thought": True, "thoughtSignature": b64(thought)}, part]
+        finish = "MAX_TOKENS" if schema is not None and not is_json(text) else "STOP"
+        candidate = {"content": {"role": "model", "parts": parts}, "finishReason": finish,
+                     "index": 0}  # fmt: skip
+        usage = {**_usage(prompt, text, 0), **self._cached(contents)}
+        return json_reply(200, {"candidates": [candidate], "usageMetadata": usage, **meta})
+
     def _cached(self, contents: list[_Content]) -> dict[str, Any]:
         """With `prompt_cache`, every content before the latest counts as served from the
         cache (a resent prefix, as Gemini's implicit caching does)."""
@@ -291,6 +333,16 @@ class GeminiAPI:
         }
         usage = _usage(prompt, answer, 0)
         return json_reply(200, {"candidates": [candidate], "usageMetadata": usage, **meta})
+
+
+def _schema(config: dict[str, Any]) -> dict[str, Any] | None:
+    """The JSON schema a request for JSON asks the answer to follow, if any."""
+    if _get(config, "responseMimeType", "response_mime_type") != "application/json":
+        return None
+    schema = _get(config, "responseJsonSchema", "response_json_schema")
+    if schema is None:
+        schema = _get(config, "responseSchema", "response_schema")
+    return schema if isinstance(schema, dict) else None
 
 
 def _cache_usage(contents: list[_Content]) -> dict[str, Any]:

@@ -6,6 +6,13 @@ a stateless `input` list (input_text, input_image data URLs, output_text, and
 image_generation_call items by id) works too. The painter reads the latest user
 message; the latest image anywhere in the conversation is what an edit that names
 nothing drawable returns unchanged.
+
+A request without the image_generation tool asks for words: with a mind, the whole
+conversation (the stored history included, images as bytes) and the JSON schema of
+`text.format` go to `mind.answer`, and its text is the reply's `output_text`. Structured
+output the real API could not have produced (text that is not JSON under a schema) is
+answered as the API answers output cut off mid-JSON: `status: "incomplete"`, reason
+`max_output_tokens`. Without a mind such a request gets a fixed sentence.
 """
 
 from __future__ import annotations
@@ -15,6 +22,8 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from uniprobe.testing._handlers import is_json
+from uniprobe.testing._mind import Mind, Said
 from uniprobe.testing._wire import (
     INVALID_BASE64,
     Outgoing,
@@ -62,10 +71,14 @@ class Turn:
 class ResponsesAPI:
     """POST /v1/responses; keeps stored conversations, thread-safe."""
 
-    def __init__(self, *, canvas: int, prompt_cache: bool = False) -> None:
+    def __init__(
+        self, *, canvas: int, prompt_cache: bool = False, mind: Mind | None = None
+    ) -> None:
         self.canvas = canvas
         self.prompt_cache = prompt_cache
         """Report the tokens of every earlier turn as `cached_tokens`."""
+        self.mind = mind
+        """Answers the requests without the image_generation tool (None: a fixed sentence)."""
         self._stored: OrderedDict[str, tuple[Turn, ...]] = OrderedDict()
         self._calls: OrderedDict[str, bytes] = OrderedDict()
         self._lock = threading.Lock()
@@ -138,14 +151,21 @@ class ResponsesAPI:
         conversation = (*history, *self._turns(required(body, "input")))
         tools = [t for t in body.get("tools") or [] if isinstance(t, dict)]
         tool = next((t for t in tools if t.get("type") == "image_generation"), None)
+        text_format = _text_format(body)
+        cut_off = False
         if tool is None:
-            call, text, image, gen = None, NO_TOOL_TEXT, None, image_usage(0, 0, 0)
+            text = self._think(model, conversation, text_format)
+            cut_off = text_format.get("type") == "json_schema" and not is_json(text)
+            call, image, gen = None, None, image_usage(0, 0, 0)
         else:
             call, text, image, gen = self._draw(tool, conversation, variant)
         response_id = new_id("resp")
         store = body.get("store", True)
         status, error, incomplete = _ending(variant, reason)
-        if status != "completed":
+        cut_off = cut_off and status == "completed"
+        if cut_off:  # the text stays, as the API keeps what it wrote before the cut
+            status, incomplete = "incomplete", {"reason": "max_output_tokens"}
+        if status != "completed" and not cut_off:
             # a failed or cut-off response has no usable output and cannot be continued
             call, text, image, gen = None, "", None, image_usage(0, 0, 0)
         elif variant == "image_call_failed" and call is not None:
@@ -158,7 +178,7 @@ class ResponsesAPI:
             "type": "message",
             "id": new_id("msg"),
             "role": "assistant",
-            "status": "completed",
+            "status": "incomplete" if cut_off else "completed",
             "content": [{"type": "output_text", "text": text, "annotations": []}],
         }
         output = ([call] if call else []) + ([message] if text else [])
@@ -180,7 +200,7 @@ class ResponsesAPI:
             "store": store,
             "temperature": 1.0,
             "top_p": 1.0,
-            "text": {"format": {"type": "text"}},
+            "text": {"format": text_format},
             "tool_choice": body.get("tool_choice", "auto"),
             "tools": tools,
             "truncation": "disabled",
@@ -189,6 +209,16 @@ class ResponsesAPI:
         }
         served = 1 if image is not None and variant != "invalid_base64" else 0
         return json_reply(200, reply, images=served)
+
+    def _think(
+        self, model: str, conversation: tuple[Turn, ...], text_format: dict[str, Any]
+    ) -> str:
+        """The mind's answer to a request for words (a fixed sentence without a mind)."""
+        if self.mind is None:
+            return NO_TOOL_TEXT
+        said = [Said(t.role, t.text, t.images) for t in conversation]
+        schema = text_format.get("schema") if text_format.get("type") == "json_schema" else None
+        return self.mind.answer(model, said, schema if isinstance(schema, dict) else None)
 
     def _draw(
         self, tool: dict[str, Any], conversation: tuple[Turn, ...], variant: str | None
@@ -226,6 +256,13 @@ class ResponsesAPI:
         used = 1 if action == "edit" else 0
         gen = image_usage(image_output_tokens(size, quality), used, text_tokens(user.text))
         return call, text, image, gen
+
+
+def _text_format(body: dict[str, Any]) -> dict[str, Any]:
+    """The request's `text.format` (default: plain text)."""
+    text = body.get("text")
+    fmt = text.get("format") if isinstance(text, dict) else None
+    return fmt if isinstance(fmt, dict) else {"type": "text"}
 
 
 def _ending(

@@ -2,7 +2,8 @@
 
 It speaks the OpenAI (Responses with the image_generation tool, Images, Chat
 Completions) and Gemini (generateContent under /v1 and /v1beta) wire protocols,
-draws the literal reading of each prompt with `painter.paint`, records every
+draws the literal reading of each prompt with `painter.paint`, hands requests for
+words only to a mind (`uniprobe.testing._mind.Mind`) when given one, records every
 request, and injects faults on demand. Standard library only:
 `http.server.ThreadingHTTPServer`, one daemon thread per connection.
 
@@ -25,6 +26,7 @@ from uniprobe.errors import UsageError
 from uniprobe.testing._dispatch import Dispatcher
 from uniprobe.testing._handlers import Handler
 from uniprobe.testing._http import LoopbackHTTPServer, Recorder, ServerState, bind, check_loopback
+from uniprobe.testing._mind import Mind
 from uniprobe.testing._wire import RecordedRequest
 from uniprobe.testing.faults import DEFAULT_MIX, Fault, FaultKind, FaultSchedule
 
@@ -66,6 +68,14 @@ class FakeServer:
             resent prefix: the Responses model's `input_tokens_details.cached_tokens`,
             Gemini's `cachedContentTokenCount` (with `cacheTokensDetails` by modality).
             Without it nothing is cached (the Responses reply says 0, Gemini's says nothing).
+        mind: Answers every request for words only: the Responses API without the
+            image_generation tool, Gemini with `responseModalities: ["TEXT"]` (what
+            `Backend.ask` sends). It gets the model name, the whole conversation as
+            `Said` messages (a stored `previous_response_id` history included, images as
+            bytes) and the request's JSON schema; its text is the reply's text output,
+            with usage. Text that is not JSON under a schema is answered as output cut
+            off mid-JSON (Responses: `incomplete`, `max_output_tokens`; Gemini:
+            `MAX_TOKENS`). None: such requests get a fixed sentence, as before.
 
     Attributes:
         faults: The fault queue and random mix (`faults.pending()`, `faults.clear()`).
@@ -89,6 +99,7 @@ class FakeServer:
         api_keys: Iterable[str] | None = None,
         image_urls: bool = False,
         prompt_cache: bool = False,
+        mind: Mind | None = None,
     ) -> None:
         if latency < 0:
             raise ValueError(f"latency must be >= 0, not {latency}")
@@ -108,6 +119,7 @@ class FakeServer:
             api_keys=frozenset(api_keys) if api_keys is not None else None,
             image_urls=image_urls,
             prompt_cache=prompt_cache,
+            mind=mind,
         )
         self._state = ServerState(self._dispatcher, self._recorder, latency, stopping)
         self._httpd: LoopbackHTTPServer | None = None
