@@ -312,8 +312,8 @@ class PlanBackend(Backend):
 
     @property
     def priced_models(self) -> tuple[str, ...]:
-        """Both parts' priced models."""
-        return (*self.planner.priced_models, *self.image.priced_models)
+        """Both parts' priced models (each once)."""
+        return tuple(dict.fromkeys((*self.planner.priced_models, *self.image.priced_models)))
 
     async def send(self, conversation: Conversation, turn: UserTurn) -> Reply:
         """Plan the turn with the planner, then draw the instruction with the image model."""

@@ -504,7 +504,7 @@ class Rules:
         if not keep:
             return "", "That is not something you allowed me to draw."
         listed = " and ".join(
-            _article(f"{m.color} {m.concept}".strip())
+            _article(f"{m.color or ''} {m.concept}".strip())
             if m.count == 1
             else f"{m.count} {m.color + ' ' if m.color else ''}{plural(m.concept)}"
             for m in keep
