@@ -24,6 +24,7 @@ import argparse
 import shutil
 import tempfile
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 from pydantic import SecretStr
@@ -64,7 +65,7 @@ def family_suite(out: Path, units: int | None) -> Path:
     return path
 
 
-def strict(results: dict[str, str]) -> tuple[int, int]:
+def strict(results: Mapping[str, str]) -> tuple[int, int]:
     """(passed, decided) of case outcomes."""
     decided = [o for o in results.values() if o in ("pass", "fail")]
     return sum(o == "pass" for o in decided), len(decided)
@@ -117,8 +118,7 @@ def main() -> None:
     both = [
         c
         for c in by_model[UNIFIED]
-        if by_model[UNIFIED][c] in ("pass", "fail")
-        and by_model[PLANNED].get(c) in ("pass", "fail")
+        if by_model[UNIFIED][c] in ("pass", "fail") and by_model[PLANNED].get(c) in ("pass", "fail")
     ]
     diff = paired_bootstrap(
         [(float(by_model[PLANNED][c] == "pass"), 1.0) for c in both],

@@ -12,11 +12,13 @@ import asyncio
 import base64
 import json
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
 from pydantic import SecretStr
 
+import uniprobe
 from uniprobe.backends.base import (
     Backend,
     Capabilities,
@@ -44,6 +46,7 @@ from uniprobe.backends.registry import (
 )
 from uniprobe.config import Config, ProviderConfig
 from uniprobe.errors import BackendError, ConfigError, UnknownNameError
+from uniprobe.store.rundir import RunDir
 from uniprobe.testing import FakeServer
 from uniprobe.testing._mind import ByModel
 from uniprobe.testing.planner import FakePlanner
@@ -181,7 +184,7 @@ def test_capabilities_are_composed_per_instance() -> None:
 
 @pytest.fixture
 def fake() -> Iterator[FakeServer]:
-    with FakeServer(mind=ByModel({"gpt-5.5": FakePlanner()}), image_size=128) as server:
+    with FakeServer(mind=ByModel({"gpt-5.5": FakePlanner()}), image_size=256) as server:
         yield server
 
 
@@ -478,3 +481,43 @@ def test_preflight_and_aclose_reach_both_parts() -> None:
     assert asyncio.run(plan.preflight(None)) == ["test-pencil/pencil: no key"]  # type: ignore[arg-type]
     asyncio.run(plan.aclose())
     assert closed == ["test-pencil/pencil"]
+
+
+CASE = f"""\
+- id: plan.add3
+  family: global_instruction
+  subtype: numeric_transform
+  turns:
+    - user: "{RULE}"
+    - user: "{ASK}"
+      expect:
+        - count: {{object: dolphin, equals: 5, literal: 2}}
+"""
+
+
+def test_a_planned_run_passes_where_the_unified_model_draws_the_literal_reading(
+    fake: FakeServer, tmp_path: Path
+) -> None:
+    path = tmp_path / "plan.yaml"
+    path.write_text(CASE, encoding="utf-8")
+    results = uniprobe.run(
+        uniprobe.load_suite(path),
+        ["openai/gpt-5.5", NAME],
+        out=tmp_path / "runs",
+        config=_config(fake.url),
+        policy="reference",
+        images="synthetic",
+    )
+    outcome = {}
+    for result in results:
+        run = RunDir.open(result.path)
+        [score] = run.scores("reference").values()
+        outcome[run.manifest().model.name] = score.outcome
+        if result.model == NAME:
+            manifest = run.manifest().model
+            assert manifest.protocol == "planned:native:responses>emulated:fold-prompts+canvas-edit"
+            [sample] = run.samples().values()
+            second = sample.turns[1].reply
+            assert second is not None
+            assert second.revised_prompt == "Generate an image of 5 dolphins."
+    assert outcome == {"openai/gpt-5.5": "fail", NAME: "pass"}
