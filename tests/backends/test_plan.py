@@ -521,3 +521,14 @@ def test_a_planned_run_passes_where_the_unified_model_draws_the_literal_reading(
             assert second is not None
             assert second.revised_prompt == "Generate an image of 5 dolphins."
     assert outcome == {"openai/gpt-5.5": "fail", NAME: "pass"}
+
+
+def test_the_planner_sees_what_a_turn_attaches_and_the_edit_gets_the_last() -> None:
+    planner = Words(Reply(text=_plan("edit", "Put the dog from the first into the second.")))
+    image = Pencil(Reply(images=(PNG,)))
+    plan = PlanBackend(planner, image)
+    turn = UserTurn(1, "Put this dog into that scene.", (PNG, SOURCE))
+    _send(plan, Conversation(CONTEXT), turn)
+    assert planner.asked[0][1].images == (PNG, SOURCE)
+    assert image.sent[0][1].images == (SOURCE,)
+    assert "Turn 1. User: Put this dog into that scene." in planner.asked[0][1].text

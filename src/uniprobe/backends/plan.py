@@ -3,10 +3,10 @@ an image model that draws what it is told.
 
 Each turn, the *planner* (any backend whose capabilities say `probes`: it answers in
 words) is asked once, with `PLANNER_PROMPT`: the dialogue so far (every user message,
-and what was drawn or said for it), the user's new message, and the current canvas
-attached. It answers with a JSON plan `{"action": "draw"|"edit"|"none", "instruction":
-..., "reply": ...}` in which every rule, condition and retraction of the dialogue is
-already resolved. Then:
+and what was drawn or said for it), the user's new message, and the images the message
+attaches, else the current canvas. It answers with a JSON plan `{"action": "draw" |
+"edit" | "none", "instruction": ..., "reply": ...}` in which every rule, condition and
+retraction of the dialogue is already resolved. Then:
 
 * `draw`: the *image model* gets one user turn with the instruction, in a fresh
   conversation (it never sees the dialogue);
@@ -174,6 +174,13 @@ def canvas(conversation: Conversation, turn: UserTurn) -> ImageData | None:
     return None
 
 
+def _shown(turn: UserTurn, current: ImageData | None) -> tuple[ImageData, ...]:
+    """What the planner sees of the images: the turn's attachments, else the canvas."""
+    if turn.images:
+        return turn.images
+    return (current,) if current is not None else ()
+
+
 def _said(ex: Exchange) -> str:
     """What the planned model did for an earlier turn, in words."""
     r = ex.reply
@@ -318,8 +325,7 @@ class PlanBackend(Backend):
     async def send(self, conversation: Conversation, turn: UserTurn) -> Reply:
         """Plan the turn with the planner, then draw the instruction with the image model."""
         current = canvas(conversation, turn)
-        seen = (current,) if current is not None else ()
-        asked = UserTurn(turn.index, planner_prompt(conversation, turn), seen)
+        asked = UserTurn(turn.index, planner_prompt(conversation, turn), _shown(turn, current))
         planned = await self.planner.ask(
             Conversation(conversation.context), asked, schema=PLAN_SCHEMA
         )
@@ -371,11 +377,8 @@ class PlanBackend(Backend):
         schema: Mapping[str, Any] | None = None,
     ) -> Reply:
         """The planner answers, given the dialogue rendered as it sees it when planning."""
-        current = canvas(conversation, turn)
-        images: tuple[ImageData, ...] = turn.images
-        if not images and current is not None:
-            images = (current,)
-        asked = UserTurn(turn.index, _fill(ASK_PROMPT, conversation, turn), images)
+        shown = _shown(turn, canvas(conversation, turn))
+        asked = UserTurn(turn.index, _fill(ASK_PROMPT, conversation, turn), shown)
         return await self.planner.ask(Conversation(conversation.context), asked, schema=schema)
 
     async def preflight(self, listings: ModelListings) -> list[str]:
