@@ -150,6 +150,7 @@ def test_ask_branches_from_the_main_conversation(fake: FakeServer, mind: Scripte
     assert asked.text == ANSWER and asked.refusal is None and asked.images == ()
     assert asked.state == {}  # nothing to continue from: the ask was not stored
     assert asked.raw_meta["response_id"] != first_id and asked.raw_meta["model"] == "gpt-5.5"
+    assert "image_model" not in asked.raw_meta  # no image tool was given
     usage = asked.usage
     assert usage.output_tokens == 3 and usage.images == 0 and usage.input_tokens
     assert usage.cached_input_tokens == 0 and usage.output_image_tokens is None

@@ -168,9 +168,14 @@ def test_responses_invalid_structured_output_is_cut_off(client: Http) -> None:
     assert plain["status"] == "completed"
 
 
-def test_responses_without_a_mind_answer_as_before() -> None:
+@pytest.mark.parametrize("text", [None, {"format": FORMAT}], ids=["plain", "schema"])
+def test_responses_without_a_mind_answer_as_before(text: dict[str, Any] | None) -> None:
+    payload: dict[str, Any] = {"model": "m", "input": "hello"}
+    if text is not None:
+        payload["text"] = text
     with FakeServer() as fake:
-        body = Http(fake.url).post("/v1/responses", {"model": "m", "input": "hello"}).json()
+        body = Http(fake.url).post("/v1/responses", payload).json()
+    assert body["status"] == "completed"
     assert body["output"][0]["content"][0]["text"] == (
         "I can only answer in text: no image_generation tool was given."
     )

@@ -31,7 +31,7 @@ with its code and message.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import Field
@@ -60,7 +60,7 @@ from uniprobe.errors import BackendError
 from uniprobe.redact import redact, redact_data
 
 if TYPE_CHECKING:
-    from openai.types.responses import Response
+    from openai.types.responses import Response, ResponseOutputRefusal, ResponseOutputText
     from openai.types.responses.response_output_item import ImageGenerationCall
 
 __all__ = ["OpenAIResponsesBackend"]
@@ -244,12 +244,13 @@ class OpenAIResponsesBackend(OpenAIClient, Backend):
         """The response to `params`; a moderation block is a refusal, any other SDK
         error a BackendError."""
         try:
-            return await self.client().responses.create(**params)
+            resp: Response = await self.client().responses.create(**params)
         except Exception as exc:  # SDK errors are mapped where they enter our code
             refusal = moderation_message(exc, self.secrets())
             if refusal is not None:
                 return Reply(refusal=refusal, raw_meta={"blocked": "moderation"})
             raise from_openai_error(exc, self.name, self.secrets()) from exc
+        return resp
 
     def ask_reply(self, resp: Response) -> Reply:
         """The words of a response to `ask_request`: its output text and refusals, the
@@ -263,17 +264,20 @@ class OpenAIResponsesBackend(OpenAIClient, Backend):
             if item.type == "message":
                 self._said(item.content or [], texts, refusals)
         usage = self._text_usage(resp)
-        meta = self._meta(resp)
-        del meta["image_model"]
         return Reply(
             text="\n".join(texts) or None,
             refusal="\n".join(refusals) or None,
             usage=usage,
             cost_usd=cost_of(usage, price_for(self.model, self.prices)),
-            raw_meta=meta,
+            raw_meta=self._meta(resp, words=True),
         )
 
-    def _said(self, content: Any, texts: list[str], refusals: list[str]) -> None:
+    def _said(
+        self,
+        content: Sequence[ResponseOutputText | ResponseOutputRefusal],
+        texts: list[str],
+        refusals: list[str],
+    ) -> None:
         """Collect the output texts and (redacted) refusals of a message's content."""
         for part in content:
             if part.type == "output_text" and part.text:
@@ -308,7 +312,7 @@ class OpenAIResponsesBackend(OpenAIClient, Backend):
                     refusal=f"response incomplete: {reason}",
                     usage=usage,
                     cost_usd=cost,
-                    raw_meta={**self._meta(resp), "incomplete_reason": reason},
+                    raw_meta={**self._meta(resp, words=words), "incomplete_reason": reason},
                 )
             raise BackendError(
                 f"response incomplete: {reason}", backend=self.name, kind="bad_response"
@@ -322,13 +326,12 @@ class OpenAIResponsesBackend(OpenAIClient, Backend):
             )
         return None
 
-    def _meta(self, resp: Response) -> dict[str, Any]:
-        return {
-            "response_id": resp.id,
-            "model": resp.model,
-            "image_model": self.options.image_model,
-            "status": resp.status,
-        }
+    def _meta(self, resp: Response, *, words: bool = False) -> dict[str, Any]:
+        """The response's id, model and status (and the image tool's model, if it had one)."""
+        meta: dict[str, Any] = {"response_id": resp.id, "model": resp.model, "status": resp.status}
+        if not words:
+            meta["image_model"] = self.options.image_model
+        return meta
 
     def _failed_call(self, item: ImageGenerationCall) -> tuple[str, dict[str, Any]]:
         """A moderated image call's message and facts; raises for any other failure."""

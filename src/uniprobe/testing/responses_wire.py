@@ -155,7 +155,8 @@ class ResponsesAPI:
         cut_off = False
         if tool is None:
             text = self._think(model, conversation, text_format)
-            cut_off = text_format.get("type") == "json_schema" and not is_json(text)
+            structured = self.mind is not None and text_format.get("type") == "json_schema"
+            cut_off = structured and not is_json(text)
             call, image, gen = None, None, image_usage(0, 0, 0)
         else:
             call, text, image, gen = self._draw(tool, conversation, variant)
