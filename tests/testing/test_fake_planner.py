@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
@@ -138,3 +139,14 @@ def test_an_edit_of_the_canvas_passes_through() -> None:
 def test_other_prompts_are_not_planned() -> None:
     said = [Said("user", "Before you draw it: how many dogs?")]
     assert FakePlanner().answer("gpt-5.5", said, None) == "I can only plan."
+
+    class Probed:
+        def answer(self, model: str, conversation: Any, schema: Any) -> str:
+            return f"{model} answers {conversation[-1].text!r}"
+
+    planner = FakePlanner(otherwise=Probed())
+    assert planner.answer("gpt-5.5", said, None) == (
+        "gpt-5.5 answers 'Before you draw it: how many dogs?'"
+    )
+    # a planner prompt is still planned
+    assert _plan("Draw a dog.")["instruction"] == "Draw a dog."

@@ -23,7 +23,8 @@ A message that sets a rule is answered with action `none`. Any request is writte
 with every learned rule applied; what it does not understand it passes through unchanged
 (an honest, partial planner). A request that works on the picture ("add", "remove",
 "change", "this image") with a canvas attached is an `edit`; conditions on what the
-canvas shows are not resolved. Any other prompt (a probe) gets "I can only plan."
+canvas shows are not resolved. Any other prompt (a probe) goes to the mind given as
+`otherwise`, else gets "I can only plan."
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from uniprobe.backends.plan import CANVAS_ATTACHED, PLANNER_PROMPT
 from uniprobe.cases.generate.rules import KNOWLEDGE, KNOWLEDGE_FACTS
 from uniprobe.scenes.colors import PALETTE
 from uniprobe.scenes.vocabulary import Term, plural, try_resolve
-from uniprobe.testing._mind import Said
+from uniprobe.testing._mind import Mind, Said
 from uniprobe.testing.painter import read
 
 __all__ = ["FakePlanner", "Rules", "Span", "objects_in"]
@@ -537,17 +538,25 @@ class Rules:
 
 class FakePlanner:
     """A `Mind` that plans turns for `plan(...)` from the dialogue text alone (see the
-    module docstring). Stateless: each prompt carries the whole dialogue."""
+    module docstring). Stateless: each prompt carries the whole dialogue.
+
+    Args:
+        otherwise: Answers every prompt that is not a planner prompt (a probe's
+            question); without it such a prompt gets "I can only plan."
+    """
+
+    def __init__(self, otherwise: Mind | None = None) -> None:
+        self.otherwise = otherwise
 
     def answer(
         self, model: str, conversation: Sequence[Said], schema: Mapping[str, Any] | None
     ) -> str:
-        """The plan JSON for a planner prompt; "I can only plan." for anything else."""
+        """The plan JSON for a planner prompt; anything else goes to `otherwise`."""
         prompt = conversation[-1].text if conversation else ""
-        if not prompt.startswith(_HEAD):
-            return "I can only plan."
-        users = _USER.findall(prompt)
+        users = _USER.findall(prompt) if prompt.startswith(_HEAD) else []
         if not users:
+            if self.otherwise is not None:
+                return self.otherwise.answer(model, conversation, schema)
             return "I can only plan."
         rules = Rules()
         for earlier in users[:-1]:
