@@ -149,8 +149,14 @@ def test_an_unknown_part_is_named_as_the_unknown_model() -> None:
 def test_parts_take_their_options_from_the_config_under_the_plans_own() -> None:
     config = _config()
     config.models["openai-images/gpt-image-1.5"] = {"quality": "high", "size": "1024x1536"}
-    backend = create_backend(NAME, {"image": {"quality": "medium"}}, config=config)
+    options = {"image": {"quality": "medium"}, "planner": {"stateless": True}}
+    backend = create_backend(NAME, options, config=config)
     assert isinstance(backend, PlanBackend)
+    # the parts' own protocols, as their options make them
+    assert backend.protocol == (
+        "planned:stateless:responses-resend>emulated:fold-prompts+canvas-edit"
+    )
+    assert backend.capabilities.protocol == backend.protocol
     image = backend.image.options.model_dump()
     assert image["quality"] == "medium" and image["size"] == "1024x1536"
     # the plan's own options are both parts' effective ones (the manifest and cache see them)

@@ -57,6 +57,7 @@ __all__ = [
     "Plan",
     "PlanBackend",
     "canvas",
+    "compose",
     "dialogue_lines",
     "parse_plan",
     "planner_prompt",
@@ -248,7 +249,7 @@ def _cost(a: float | None, b: float | None) -> float | None:
     return None if a is None or b is None else a + b
 
 
-def compose(planner: Capabilities, image: Capabilities) -> Capabilities:
+def compose(planner: Backend, image: Backend) -> Capabilities:
     """The capabilities of a planner and an image model working as one.
 
     Context is emulated (the planner reads the dialogue rendered each turn); edits and
@@ -256,16 +257,17 @@ def compose(planner: Capabilities, image: Capabilities) -> Capabilities:
     words (`none` plans) and probes through the planner; it reads expectations if a
     part does (a reference part needs the case).
     """
+    p, i = planner.capabilities, image.capabilities
     return Capabilities(
         multi_turn=False,
-        edits=image.edits,
-        max_input_images=planner.max_input_images,
-        seed=image.seed,
+        edits=i.edits,
+        max_input_images=p.max_input_images,
+        seed=i.seed,
         text_output=True,
         protocol=f"planned:{planner.protocol}>{image.protocol}",
-        reads_expectations=planner.reads_expectations or image.reads_expectations,
-        draws=image.draws,
-        probes=planner.probes,
+        reads_expectations=p.reads_expectations or i.reads_expectations,
+        draws=i.draws,
+        probes=p.probes,
     )
 
 
@@ -297,7 +299,7 @@ class PlanBackend(Backend):
             "image": image.options.model_dump(mode="json"),
         }
         super().__init__(f"{planner.name} {ARROW} {image.name}", options)
-        self._capabilities = compose(planner.capabilities, image.capabilities)
+        self._capabilities = compose(planner, image)
 
     # A composite's capabilities are its parts', so they are an instance's; every reader
     # (runner, preflight) reads them from an instance, and `plan` is not in the registry
@@ -311,11 +313,6 @@ class PlanBackend(Backend):
     def name(self) -> str:
         """'plan(<planner> → <image model>)'."""
         return f"plan({self.model})"
-
-    @property
-    def protocol(self) -> str:
-        """'planned:<planner protocol>><image protocol>' (the parts' own protocols)."""
-        return f"planned:{self.planner.protocol}>{self.image.protocol}"
 
     @property
     def priced_models(self) -> tuple[str, ...]:
@@ -336,17 +333,8 @@ class PlanBackend(Backend):
                 cost_usd=planned.cost_usd,
                 raw_meta={"planner": dict(planned.raw_meta)},
             )
-        text = planned.text or ""
-        try:
-            plan = parse_plan(text)
-        except ValueError as exc:
-            raise BackendError(
-                f"the plan is not valid ({exc}): {text[:200]!r}",
-                backend=self.planner.name,
-                kind="bad_response",
-                retryable=True,
-            ) from None
-        meta: dict[str, Any] = {"plan": text, "planner": dict(planned.raw_meta)}
+        plan = self._read(planned.text or "")
+        meta: dict[str, Any] = {"plan": planned.text, "planner": dict(planned.raw_meta)}
         if plan.action == "none":
             return Reply(
                 text=plan.reply or None,
@@ -368,6 +356,18 @@ class PlanBackend(Backend):
             cost_usd=_cost(planned.cost_usd, drawn.cost_usd),
             raw_meta={**meta, "image": dict(drawn.raw_meta)},
         )
+
+    def _read(self, text: str) -> Plan:
+        """The planner's plan, or a retryable `bad_response` error naming the planner."""
+        try:
+            return parse_plan(text)
+        except ValueError as exc:
+            raise BackendError(
+                f"the plan is not valid ({exc}): {text[:200]!r}",
+                backend=self.planner.name,
+                kind="bad_response",
+                retryable=True,
+            ) from None
 
     async def ask(
         self,
