@@ -117,7 +117,7 @@ def main() -> None:
         )
     both = [
         c
-        for c in by_model[UNIFIED]
+        for c in sorted(by_model[UNIFIED])  # case order: the bootstrap's draws are repeatable
         if by_model[UNIFIED][c] in ("pass", "fail") and by_model[PLANNED].get(c) in ("pass", "fail")
     ]
     diff = paired_bootstrap(

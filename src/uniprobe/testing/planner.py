@@ -19,6 +19,10 @@ rules people give an image model, in the phrasings it has learned:
 * retractions ("forget the number rule", "'cat' means a cat again") and overrides (a
   later rule of a kind replaces the earlier one).
 
+Its world knowledge ("a spider has legs" -> 8, "the largest land animal" -> elephant) is
+the fact tables of the case generator (`cases.generate.rules.KNOWLEDGE_FACTS` and
+`KNOWLEDGE`): facts a model knows, not what any case checks.
+
 A message that sets a rule is answered with action `none`. Any request is written out
 with every learned rule applied; what it does not understand it passes through unchanged
 (an honest, partial planner). A request that works on the picture ("add", "remove",
