@@ -7,7 +7,7 @@ dialogue text into one explicit instruction), the core suite's global_instructio
 family (or the first K units of each of its subtypes) is run with
 
 * `openai/gpt-5.5` alone: the Responses API with the image tool, the unified model;
-* `plan(openai/gpt-5.5 → openai-images/gpt-image-1.5)`: the planner, then the painter.
+* `plan(openai/gpt-5.5 → openai-images/gpt-image-2)`: the planner, then the painter.
 
 Both are scored with the reference policy on synthetic scenes (as the fake-server
 tests score them). Printed: each model's strict accuracy (passed / decided samples)
@@ -39,7 +39,7 @@ from uniprobe.testing._mind import ByModel
 from uniprobe.testing.planner import FakePlanner
 
 UNIFIED = "openai/gpt-5.5"
-PLANNED = "plan(openai/gpt-5.5 → openai-images/gpt-image-1.5)"
+PLANNED = "plan(openai/gpt-5.5 → openai-images/gpt-image-2)"
 FAMILY = "global_instruction"
 KEY = "sk-fake-plan-benchmark"
 

@@ -54,7 +54,7 @@ from uniprobe.testing.planner import FakePlanner
 pytest.importorskip("openai")
 
 KEY = "sk-test-5ecret-never-logged"
-NAME = "plan(openai/gpt-5.5 → openai-images/gpt-image-1.5)"
+NAME = "plan(openai/gpt-5.5 → openai-images/gpt-image-2)"
 CONTEXT = SessionContext("case.plan", 0, 3)
 RULE = "From now on, if I mention a number, add 3 before using it."
 ASK = "Generate an image of 2 dolphins."
@@ -76,21 +76,21 @@ def _config(url: str = "http://127.0.0.1:9") -> Config:
     "name",
     [
         pytest.param(NAME, id="arrow"),
-        pytest.param("plan(openai/gpt-5.5->openai-images/gpt-image-1.5)", id="ascii"),
-        pytest.param(" plan( openai/gpt-5.5  ->  openai-images/gpt-image-1.5 ) ", id="spaces"),
-        pytest.param("plan(openai/gpt-5.5→openai-images/gpt-image-1.5)", id="tight"),
+        pytest.param("plan(openai/gpt-5.5->openai-images/gpt-image-2)", id="ascii"),
+        pytest.param(" plan( openai/gpt-5.5  ->  openai-images/gpt-image-2 ) ", id="spaces"),
+        pytest.param("plan(openai/gpt-5.5→openai-images/gpt-image-2)", id="tight"),
     ],
 )
 def test_plan_names_normalise(name: str) -> None:
-    assert parse_model_name(name) == ("plan", "openai/gpt-5.5 → openai-images/gpt-image-1.5")
+    assert parse_model_name(name) == ("plan", "openai/gpt-5.5 → openai-images/gpt-image-2")
     backend = create_backend(name, config=_config())
     assert isinstance(backend, PlanBackend)
     assert backend.name == NAME and backend.provider == "plan"
     assert backend.protocol == "planned:native:responses>emulated:fold-prompts+canvas-edit"
     # the planner's own (its image tool's model included), then the image model's
-    assert backend.priced_models == ("gpt-5.5", "gpt-image-2-2026-04-21", "gpt-image-1.5")
+    assert backend.priced_models == ("gpt-5.5", "gpt-image-2-2026-04-21", "gpt-image-2")
     assert backend.planner.name == "openai/gpt-5.5"
-    assert backend.image.name == "openai-images/gpt-image-1.5"
+    assert backend.image.name == "openai-images/gpt-image-2"
 
 
 def test_a_plan_is_listed_by_its_form() -> None:
@@ -101,27 +101,27 @@ def test_a_plan_is_listed_by_its_form() -> None:
     ("name", "message"),
     [
         pytest.param(
-            "plan(openai/gpt-5.5 → plan(openai/gpt-5.5 → openai-images/gpt-image-1.5))",
-            "model 'plan(openai/gpt-5.5 → plan(openai/gpt-5.5 → openai-images/gpt-image-1.5))':"
+            "plan(openai/gpt-5.5 → plan(openai/gpt-5.5 → openai-images/gpt-image-2))",
+            "model 'plan(openai/gpt-5.5 → plan(openai/gpt-5.5 → openai-images/gpt-image-2))':"
             " plans do not nest; name two provider/model parts",
             id="nested",
         ),
         pytest.param(
             "plan(openai/gpt-5.5)",
             "model 'plan(openai/gpt-5.5)': name a plan as plan(<planner> → <image model>), "
-            "e.g. plan(openai/gpt-5.5 → openai-images/gpt-image-1.5)",
+            "e.g. plan(openai/gpt-5.5 → openai-images/gpt-image-2)",
             id="one part",
         ),
         pytest.param(
             "plan(a/b -> c/d -> e/f)",
             "model 'plan(a/b -> c/d -> e/f)': name a plan as plan(<planner> → <image model>), "
-            "e.g. plan(openai/gpt-5.5 → openai-images/gpt-image-1.5)",
+            "e.g. plan(openai/gpt-5.5 → openai-images/gpt-image-2)",
             id="two arrows",
         ),
         pytest.param(
-            "plan(openai-images/gpt-image-1.5 -> openai/gpt-5.5)",
-            "plan(openai-images/gpt-image-1.5 → openai/gpt-5.5): the planner "
-            "openai-images/gpt-image-1.5 cannot answer in words (its capabilities say "
+            "plan(openai-images/gpt-image-2 -> openai/gpt-5.5)",
+            "plan(openai-images/gpt-image-2 → openai/gpt-5.5): the planner "
+            "openai-images/gpt-image-2 cannot answer in words (its capabilities say "
             "probes: no); plan with a model that can",
             id="planner without words",
         ),
@@ -141,14 +141,14 @@ def test_bad_plan_names_are_one_line_config_errors(name: str, message: str) -> N
 
 def test_an_unknown_part_is_named_as_the_unknown_model() -> None:
     with pytest.raises(UnknownNameError) as err:
-        create_backend("plan(openai/gpt-5.5 -> opnai-images/gpt-image-1.5)", config=_config())
-    assert err.value.name == "opnai-images/gpt-image-1.5" and err.value.kind == "model"
-    assert str(err.value).startswith("unknown model 'opnai-images/gpt-image-1.5'")
+        create_backend("plan(openai/gpt-5.5 -> opnai-images/gpt-image-2)", config=_config())
+    assert err.value.name == "opnai-images/gpt-image-2" and err.value.kind == "model"
+    assert str(err.value).startswith("unknown model 'opnai-images/gpt-image-2'")
 
 
 def test_parts_take_their_options_from_the_config_under_the_plans_own() -> None:
     config = _config()
-    config.models["openai-images/gpt-image-1.5"] = {"quality": "high", "size": "1024x1536"}
+    config.models["openai-images/gpt-image-2"] = {"quality": "high", "size": "1024x1536"}
     options = {"image": {"quality": "medium"}, "planner": {"stateless": True}}
     backend = create_backend(NAME, options, config=config)
     assert isinstance(backend, PlanBackend)
@@ -253,7 +253,7 @@ def test_a_rule_then_a_request_reaches_the_image_model_resolved(fake: FakeServer
     ]
     # the image model gets one self-contained instruction, the rule applied
     assert generate.json["prompt"] == "Generate an image of 5 dolphins."
-    assert generate.json["model"] == "gpt-image-1.5"
+    assert generate.json["model"] == "gpt-image-2"
     # the edit: the canvas attached, the instruction passed through
     assert edit.form["prompt"] == "Add a ball to this image."
     assert [p.data for p in edit.files["image"]] == [drawn.images[0].data]

@@ -62,7 +62,7 @@ def plan_parts(name: str) -> tuple[str, str] | None:
     if len(parts) != 2 or not all(parts):
         raise ConfigError(
             f"model '{name}': name a plan as plan(<planner> {ARROW} <image model>), "
-            f"e.g. plan(openai/gpt-5.5 {ARROW} openai-images/gpt-image-1.5)"
+            f"e.g. plan(openai/gpt-5.5 {ARROW} openai-images/gpt-image-2)"
         )
     return parts[0], parts[1]
 
