@@ -22,7 +22,8 @@ share their texts are told apart by the images attached), and then:
 * **sees** — what the latest image in the conversation shows, as the fake VLM's
   perception reads it (`uniprobe.testing.vlm.perceived_answer`; a comparison's image 1
   is the canvas of the turn it names, or the case image); "unsure" where it cannot
-  read the question (text, for one). Then, with probability `sees_error_rate` per
+  read the question. Text is read as the OCR judge reads it (`tesseract`, the whole
+  image; "unsure" without the program). Then, with probability `sees_error_rate` per
   question (a generator seeded by `seed`, the request's content and how often that
   content was asked before), it describes its image wrongly: an answer that flips the
   check's pass/fail relative to the truthful one (yes for no; a count or colour the
@@ -68,6 +69,7 @@ from uniprobe.probes.questions import (
     KNOWS_MARKER,
     NOTHING,
     SEES_MARKER,
+    TEXT_QUESTION,
     UNSURE,
     ProbeQuestion,
     check_paths,
@@ -76,6 +78,7 @@ from uniprobe.probes.questions import (
 )
 from uniprobe.probes.stated import holds
 from uniprobe.scenes.colors import COLOR_NAMES
+from uniprobe.scoring.judges.ocr import OcrJudge
 from uniprobe.scoring.questions import count_question
 from uniprobe.store.records import ProbeAnswer
 from uniprobe.testing._mind import Said
@@ -178,6 +181,7 @@ class FakeMind:
         self.described: list[Described] = []
         self._repeats: Counter[str] = Counter()
         self._lock = threading.Lock()
+        self._ocr = OcrJudge()
 
     def answer(
         self, model: str, conversation: Sequence[Said], schema: Mapping[str, Any] | None
@@ -292,6 +296,9 @@ class FakeMind:
 
     def _perceived(self, d: _Dialogue, text: str) -> ProbeAnswer:
         latest = d.latest()
+        if text == TEXT_QUESTION:
+            read = self._ocr.read(latest) if latest is not None else ""
+            return read.strip() if isinstance(read, str) else UNSURE
         compare = _COMPARE.match(text)
         if compare is None:
             images = [] if latest is None else [latest]
