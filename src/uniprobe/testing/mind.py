@@ -18,7 +18,8 @@ share their texts are told apart by the images attached), and then:
   and the expected value elsewhere. A question several checks share is answered for
   the first of them that applies; of a conditional, the branch that applies is the
   literal one (`literal`, under `belief="literal"`), else the one the text implies
-  (`assumed`), else the one the condition selects on the latest image so far.
+  (`assumed`), else the one the condition selects on the latest image so far (the
+  request's attachments included).
 * **sees** — what the latest image in the conversation shows, as the fake VLM's
   perception reads it (`uniprobe.testing.vlm.perceived_answer`; a comparison's image 1
   is the canvas of the turn it names, or the case image); "unsure" where it cannot
@@ -197,19 +198,19 @@ class FakeMind:
             return json.dumps(self._sees(dialogue, last, conversation))
         if KNOWS_MARKER in last:
             request = last.split("\n\n" + KNOWS_MARKER)[0]
-            dialogue = self._dialogue(conversation[:-1], request)
+            dialogue = self._dialogue(conversation, request)
             if dialogue is None:
                 return "I do not know this conversation."
             return json.dumps(self._knows(dialogue))
         return "I can only draw."
 
-    def _dialogue(self, before: Sequence[Said], request: str | None) -> _Dialogue | None:
-        """The case whose turns the user messages play (`request`: the turn asked about,
-        not yet in the conversation)."""
-        users = [s.text for s in before if s.role == "user"]
-        if request is not None:
-            users.append(request)
-        images = {sha256_bytes(data) for s in before if s.role == "user" for data in s.images}
+    def _dialogue(self, messages: Sequence[Said], request: str | None) -> _Dialogue | None:
+        """The case whose turns the user messages play (`request`: the text of the last
+        user message's turn, when that message is a knows probe holding it)."""
+        users = [s.text for s in messages if s.role == "user"]
+        if request is not None and users:
+            users[-1] = request
+        images = {sha256_bytes(data) for s in messages if s.role == "user" for data in s.images}
         found: Case | None = None
         for case in self.cases:
             fits, attached = _matches(case, users, images)
@@ -219,7 +220,7 @@ class FakeMind:
             found = found or (case if fits else None)
         if found is None or not users:
             return None
-        return _Dialogue(before, found, len(users))
+        return _Dialogue(messages, found, len(users))
 
     # --- knows ----------------------------------------------------------------------------
 
@@ -251,7 +252,7 @@ class FakeMind:
             return cond.literal
         if cond.assumed is not None:
             return "then" if cond.assumed else "else"
-        image = d.canvas(d.turn - 1)
+        image = d.latest()
         [(text, _, _)] = question_for(d.case, d.turn, cond.when, "sees") or [("", "yesno", ())]
         seen = perceived_answer(text, [image]) if image is not None and text else None
         return "else" if holds(cond.when, seen, "sees") is False else "then"
