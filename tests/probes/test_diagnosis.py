@@ -428,3 +428,18 @@ def test_diagnose_run_reads_the_run_and_its_suite(tmp_path: Path) -> None:
         ("rule", "doesnt_know", ("literal_belief",)),
         ("rule", "unified", ()),
     ]
+
+
+def test_a_question_worded_otherwise_is_found_by_its_place() -> None:
+    old = _probe("knows", RULE, 2, {"q1": 2, "q2": "yes"})
+    reworded = [q.model_copy(update={"text": "old words " + q.qid}) for q in old.questions]
+    probe = old.model_copy(update={"questions": reworded})
+    verdicts = [
+        _verdict("turns.1.expect.0", 2, "count", "fail"),
+        _verdict("turns.1.expect.1", 2, "present", "pass"),
+    ]
+    rows = diagnose_sample(RULE, _sample(RULE, {2: [probe]}), _score(RULE, verdicts))
+    assert [(r.knows, r.stated_before, r.tags) for r in rows] == [
+        ("wrong", 2, ("literal_belief",)),
+        ("right", "yes", ()),
+    ]

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from uniprobe.cases.images import case_image_bytes
 from uniprobe.cases.loader import load_suite
 from uniprobe.cases.schema import Case, Suite
 from uniprobe.probes.questions import (
@@ -128,3 +129,43 @@ def test_a_count_that_matches_an_earlier_image_is_counted_there() -> None:
     qs = probe_questions(case, 2, "knows")
     said = [*_before(case, 1, {1: _cups(3)}), Said("user", knows_prompt(case.turns[1].user, qs))]
     assert json.loads(mind.answer("m", said, None)) == {"q1": 4}
+
+
+def test_an_edit_names_what_may_change_and_compares_with_the_source() -> None:
+    cups = {
+        "scene": {
+            "objects": [
+                {"id": "left_cup", "kind": "cup", "x": 128, "y": 256, "size": 100},
+                {"id": "right_cup", "kind": "cup", "x": 384, "y": 256, "size": 100},
+            ]
+        }
+    }
+    case = Case.model_validate(
+        {
+            "id": "e",
+            "family": "editing",
+            "subtype": "s",
+            "images": {"src": cups},
+            "turns": [
+                {
+                    "user": "Make the left cup red.",
+                    "attach": ["src"],
+                    "expect": [
+                        {"color": {"part": "left_cup", "equals": "red"}},
+                        {"unchanged": {"against": "src", "outside": ["left_cup"]}},
+                    ],
+                }
+            ],
+        }
+    )
+    source = case_image_bytes(case, "src")
+    mind = FakeMind([case])
+    qs = probe_questions(case, 1, "knows")
+    ask = Said("user", knows_prompt(case.turns[0].user, qs), (source,))
+    assert read_answers(mind.answer("m", [ask], None), qs) == {"q1": "red", "q2": ["left_cup"]}
+    sees = probe_questions(case, 1, "sees")
+    drawn = [Said("user", case.turns[0].user, (source,)), Said("assistant", "", (source,))]
+    answers = read_answers(mind.answer("m", [*drawn, Said("user", sees_prompt(sees))], None), sees)
+    # it returned the source unchanged: the left cup keeps its colour, nothing else changed
+    assert answers["q1"] != "red"
+    assert answers["q2"] == "no"

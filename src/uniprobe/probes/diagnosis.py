@@ -6,7 +6,8 @@ The rules, stated once (README's "Understanding: knows, draws, sees" repeats the
   checks judged on its canvas); of a conditional, the checks of the branch the judge
   selected (the verdict's children after the condition). A conditional whose condition
   could not be judged (or whose turn got no reply) is one row, kind `conditional`,
-  outcome unknown.
+  outcome unknown. A check's recorded question is found by its words, else (reworded
+  since the run) by its place among the questions that serve the check.
 * **draws** is the judge's verdict on the check: pass, fail or unknown.
 * **knows** evaluates the check on the answer the model stated before drawing
   (`stated.holds`): `right` or `wrong`; `literal_belief` when it is wrong and the
@@ -145,12 +146,17 @@ def _expected_count(verdict: Verdict | None) -> int | None:
 
 
 def _answer(
-    probe: ProbeRecord | None, path: str, text: str
+    probe: ProbeRecord | None, path: str, texts: Sequence[str], which: int = 0
 ) -> tuple[Literal["answer", "not_asked", "unknown"], ProbeAnswer, str]:
-    """The recorded answer to the question `text` serving `path` in `probe`."""
+    """The recorded answer to the question `texts[which]` serving `path` in `probe`:
+    found by its words, else (worded otherwise when the run was made) by its place
+    among the questions that serve the check, when their number is as expected."""
     if probe is None or probe.status == "skipped":
         return "not_asked", None, ""
-    asked = [q for q in probe.questions if q.text == text and path in q.paths]
+    serving = [q for q in probe.questions if path in q.paths]
+    asked = [q for q in serving if q.text == texts[which]]
+    if not asked and len(serving) == len(texts):
+        asked = [serving[which]]
     if not asked:
         return "not_asked", None, ""
     if probe.status != "answered":
@@ -166,7 +172,7 @@ def _knows(
     case: Case, turn: int, path: str, check: Check, probe: ProbeRecord | None, expected: int | None
 ) -> _Said[KnowsResult]:
     texts = [t for t, _, _ in question_for(case, turn, check, "knows")]
-    got, value, why = _answer(probe, path, texts[0])
+    got, value, why = _answer(probe, path, texts)
     if got != "answer":
         return _Said[KnowsResult](got, value, why)
     ok = holds(check, value, "knows", expected=expected)
@@ -177,7 +183,7 @@ def _knows(
     variant = None if check.literal_negates else check.literal_variant()
     literal_value = value
     if variant is not None and isinstance(check, Relation | Position) and len(texts) > 1:
-        _, literal_value, _ = _answer(probe, path, texts[1])
+        _, literal_value, _ = _answer(probe, path, texts, 1)
     literal = variant is not None and holds(variant, literal_value, "knows") is True
     return _Said("wrong", value, tag="literal_belief" if literal else None)
 
@@ -193,7 +199,7 @@ def _sees(
     texts = [t for t, _, _ in question_for(case, turn, check, "sees")]
     if not texts:
         return _Said[SeesResult]("not_asked")
-    got, value, why = _answer(probe, path, texts[0])
+    got, value, why = _answer(probe, path, texts)
     if got != "answer":
         return _Said[SeesResult](got, value, why)
     said = holds(check, value, "sees", expected=_expected_count(verdict))

@@ -18,11 +18,13 @@ share their texts are told apart by the images attached), and then:
   and the expected value elsewhere. A question several checks share is answered for
   the first of them that applies; of a conditional, the branch that applies is the
   literal one (`literal`, under `belief="literal"`), else the one the text implies
-  (`assumed`), else the one the condition selects on the latest image so far.
+  (`assumed`), else the one the condition selects on the latest image so far (the
+  request's attachments included).
 * **sees** — what the latest image in the conversation shows, as the fake VLM's
   perception reads it (`uniprobe.testing.vlm.perceived_answer`; a comparison's image 1
   is the canvas of the turn it names, or the case image); "unsure" where it cannot
-  read the question (text, for one). Then, with probability `sees_error_rate` per
+  read the question. Text is read as the OCR judge reads it (`tesseract`, the whole
+  image; "unsure" without the program). Then, with probability `sees_error_rate` per
   question (a generator seeded by `seed`, the request's content and how often that
   content was asked before), it describes its image wrongly: an answer that flips the
   check's pass/fail relative to the truthful one (yes for no; a count or colour the
@@ -68,6 +70,7 @@ from uniprobe.probes.questions import (
     KNOWS_MARKER,
     NOTHING,
     SEES_MARKER,
+    TEXT_QUESTION,
     UNSURE,
     ProbeQuestion,
     check_paths,
@@ -76,6 +79,7 @@ from uniprobe.probes.questions import (
 )
 from uniprobe.probes.stated import holds
 from uniprobe.scenes.colors import COLOR_NAMES
+from uniprobe.scoring.judges.ocr import OcrJudge
 from uniprobe.scoring.questions import count_question
 from uniprobe.store.records import ProbeAnswer
 from uniprobe.testing._mind import Said
@@ -178,6 +182,7 @@ class FakeMind:
         self.described: list[Described] = []
         self._repeats: Counter[str] = Counter()
         self._lock = threading.Lock()
+        self._ocr = OcrJudge()
 
     def answer(
         self, model: str, conversation: Sequence[Said], schema: Mapping[str, Any] | None
@@ -193,19 +198,19 @@ class FakeMind:
             return json.dumps(self._sees(dialogue, last, conversation))
         if KNOWS_MARKER in last:
             request = last.split("\n\n" + KNOWS_MARKER)[0]
-            dialogue = self._dialogue(conversation[:-1], request)
+            dialogue = self._dialogue(conversation, request)
             if dialogue is None:
                 return "I do not know this conversation."
             return json.dumps(self._knows(dialogue))
         return "I can only draw."
 
-    def _dialogue(self, before: Sequence[Said], request: str | None) -> _Dialogue | None:
-        """The case whose turns the user messages play (`request`: the turn asked about,
-        not yet in the conversation)."""
-        users = [s.text for s in before if s.role == "user"]
-        if request is not None:
-            users.append(request)
-        images = {sha256_bytes(data) for s in before if s.role == "user" for data in s.images}
+    def _dialogue(self, messages: Sequence[Said], request: str | None) -> _Dialogue | None:
+        """The case whose turns the user messages play (`request`: the text of the last
+        user message's turn, when that message is a knows probe holding it)."""
+        users = [s.text for s in messages if s.role == "user"]
+        if request is not None and users:
+            users[-1] = request
+        images = {sha256_bytes(data) for s in messages if s.role == "user" for data in s.images}
         found: Case | None = None
         for case in self.cases:
             fits, attached = _matches(case, users, images)
@@ -215,7 +220,7 @@ class FakeMind:
             found = found or (case if fits else None)
         if found is None or not users:
             return None
-        return _Dialogue(before, found, len(users))
+        return _Dialogue(messages, found, len(users))
 
     # --- knows ----------------------------------------------------------------------------
 
@@ -247,7 +252,7 @@ class FakeMind:
             return cond.literal
         if cond.assumed is not None:
             return "then" if cond.assumed else "else"
-        image = d.canvas(d.turn - 1)
+        image = d.latest()
         [(text, _, _)] = question_for(d.case, d.turn, cond.when, "sees") or [("", "yesno", ())]
         seen = perceived_answer(text, [image]) if image is not None and text else None
         return "else" if holds(cond.when, seen, "sees") is False else "then"
@@ -292,6 +297,9 @@ class FakeMind:
 
     def _perceived(self, d: _Dialogue, text: str) -> ProbeAnswer:
         latest = d.latest()
+        if text == TEXT_QUESTION:
+            read = self._ocr.read(latest) if latest is not None else ""
+            return read.strip() if isinstance(read, str) else UNSURE
         compare = _COMPARE.match(text)
         if compare is None:
             images = [] if latest is None else [latest]
