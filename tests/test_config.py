@@ -53,6 +53,13 @@ def test_a_good_file_is_read_whole(tmp_path: Path) -> None:
     assert config.prices["gpt-image-1.5"].per_image == 0
 
 
+def test_a_plan_has_its_own_models_section(tmp_path: Path) -> None:
+    path = tmp_path / "uniprobe.toml"
+    name = "plan(openai/gpt-5.5 → openai-images/gpt-image-2)"
+    path.write_text(f'[models."{name}"]\nimage = {{quality = "low"}}\n', encoding="utf-8")
+    assert resolve_config(path).models[name] == {"image": {"quality": "low"}}
+
+
 def test_a_byte_order_mark_is_allowed(tmp_path: Path) -> None:
     path = tmp_path / "uniprobe.toml"
     path.write_bytes(b"\xef\xbb\xbf[providers.openai]\nrpm = 5\n")

@@ -154,7 +154,12 @@ def _about(setting: str) -> str:
 
 @app.command()
 def run(
-    model: Annotated[list[str], typer.Option("--model", "-m", help="provider/model; repeatable.")],
+    model: Annotated[
+        list[str],
+        typer.Option(
+            "--model", "-m", help="provider/model, or plan(<planner> -> <image model>); repeatable."
+        ),
+    ],
     suite: SuiteOpt = "paper",
     epochs: Annotated[int, typer.Option(help=_about("epochs"))] = _RUN.epochs,
     out_dir: Annotated[Path, typer.Option("--out", help=_about("out"))] = _RUN.out,

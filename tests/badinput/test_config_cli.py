@@ -110,6 +110,17 @@ CONFIGS = [
         id="model-without-provider",
     ),
     pytest.param(
+        '[models."plan(openai/gpt-5.5 -> openai-images/gpt-image-2)"]\nplaner = {}\n',
+        'uniprobe.toml:2: models."plan(openai/gpt-5.5 -> openai-images/gpt-image-2)".planer: '
+        "unknown option 'planer'; did you mean 'planner'?",
+        id="plan-option-typo",
+    ),
+    pytest.param(
+        '[models."plan(openai/gpt-5.5)"]\n',
+        "name a plan as plan(<planner> → <image model>)",
+        id="plan-malformed",
+    ),
+    pytest.param(
         '[models."reference/oracel"]\n',
         "unknown model 'reference/oracel'; did you mean 'reference/oracle'?",
         id="model-typo",

@@ -20,9 +20,10 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from uniprobe.backends.registry import backends, known_models, model_capabilities
+from uniprobe.backends.plan import PlanBackend
+from uniprobe.backends.registry import backends, known_models, model_capabilities, plan_parts
 from uniprobe.config import Config, load_config
-from uniprobe.errors import did_you_mean
+from uniprobe.errors import ConfigError, did_you_mean
 from uniprobe.scoring.judge import judges
 from uniprobe.scoring.policy import policies
 
@@ -79,6 +80,13 @@ def _check_provider(cfg: Config, loc: tuple[str, ...], name: str) -> None:
 
 def _check_model(cfg: Config, name: str, options: Mapping[str, Any]) -> None:
     loc = ("models", name)
+    try:
+        parts = plan_parts(name)
+    except ConfigError as exc:
+        raise cfg.error(loc, str(exc)) from None
+    if parts is not None:  # a plan's own options; its parts have their own sections
+        _check_options(cfg, loc, PlanBackend.Options, options)
+        return
     provider, sep, model = name.partition("/")
     if not sep or not model:
         raise cfg.error(loc, f"name a model as provider/model (e.g. openai/{name})")
