@@ -27,6 +27,7 @@ __all__ = [
     "UnknownNameError",
     "UsageError",
     "did_you_mean",
+    "one_line",
 ]
 
 
@@ -38,6 +39,15 @@ def did_you_mean(name: str, known: Iterable[str]) -> str:
     """Return "; did you mean 'x'?" for the closest of `known`, or ""."""
     close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
     return f"; did you mean '{close[0]}'?" if close else ""
+
+
+def one_line(exc: BaseException) -> str:
+    """An exception as one short line: its type and the first line of its message (at
+    most 200 characters of it)."""
+    lines = str(exc).strip().splitlines()
+    text = lines[0] if lines else ""
+    text = text if len(text) <= 200 else f"{text[:197]}..."
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
-from uniprobe.errors import UniprobeError
+from uniprobe.errors import UniprobeError, one_line
 
 __all__ = ["Weights", "WeightsUnavailable", "download_command", "locate", "offline_reason"]
 
@@ -107,7 +107,7 @@ def _import_hub() -> ModuleType:
         return importlib.import_module("huggingface_hub")
     except ImportError as exc:
         raise WeightsUnavailable(
-            f"loading models by id needs huggingface_hub ({_one_line(exc)}): "
+            f"loading models by id needs huggingface_hub ({one_line(exc)}): "
             "pip install 'uniprobe[local]'"
         ) from exc
 
@@ -140,13 +140,6 @@ def _reason(exc: Exception, repo_id: str, *, config: str, offline: str | None) -
         cause = exc.__cause__ if isinstance(exc.__cause__, Exception) else exc
         return (
             f"not in the Hugging Face cache, and the Hub cannot be reached "
-            f"({_one_line(cause)}); {fetch}"
+            f"({one_line(cause)}); {fetch}"
         )
-    return f"cannot fetch it from the Hugging Face Hub ({_one_line(exc)}); {fetch}"
-
-
-def _one_line(exc: BaseException) -> str:
-    lines = str(exc).strip().splitlines()
-    text = lines[0] if lines else ""
-    text = text if len(text) <= 200 else f"{text[:197]}..."
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    return f"cannot fetch it from the Hugging Face Hub ({one_line(exc)}); {fetch}"

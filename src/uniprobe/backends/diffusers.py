@@ -39,6 +39,12 @@ from typing import Any, ClassVar, Literal
 from PIL import Image
 from pydantic import Field
 
+from uniprobe.backends._local import (
+    INSTALL_HINT,
+    auto_device,
+    is_out_of_memory,
+    out_of_memory,
+)
 from uniprobe.backends.base import (
     Backend,
     Capabilities,
@@ -49,7 +55,7 @@ from uniprobe.backends.base import (
     UserTurn,
 )
 from uniprobe.backends.registry import backends
-from uniprobe.errors import BackendError, ConfigError
+from uniprobe.errors import BackendError, ConfigError, one_line
 from uniprobe.hub import WeightsUnavailable, locate
 from uniprobe.scenes.render import to_png
 
@@ -64,9 +70,7 @@ Device = Literal["auto", "cpu", "cuda", "mps"]
 DType = Literal["auto", "float32", "float16", "bfloat16"]
 Role = Literal["generate", "edit"]
 
-_INSTALL_HINT = "pip install 'uniprobe[local]'"
 _MIN_DIFFUSERS = (0, 40)
-_OOM_MESSAGES = ("out of memory", "not enough memory")
 """How torch words allocation failures it does not raise as OutOfMemoryError (CPU, MPS)."""
 
 
@@ -105,10 +109,9 @@ def _import_local() -> tuple[ModuleType, ModuleType]:
         importlib.import_module("transformers")
     except ImportError as exc:
         missing = isinstance(exc, ModuleNotFoundError) and exc.name
-        why = f"{exc.name} is missing" if missing else f"importing them failed: {_one_line(exc)}"
+        why = f"{exc.name} is missing" if missing else f"importing them failed: {one_line(exc)}"
         raise ConfigError(
-            f"the diffusers backend needs torch, diffusers and transformers ({why}): "
-            f"{_INSTALL_HINT}"
+            f"the diffusers backend needs torch, diffusers and transformers ({why}): {INSTALL_HINT}"
         ) from exc
     version = str(diffusers.__version__)
     found = re.match(r"(\d+)\.(\d+)", version)
@@ -119,21 +122,6 @@ def _import_local() -> tuple[ModuleType, ModuleType]:
             f"pip install -U 'uniprobe[local]'"
         )
     return torch, diffusers
-
-
-def _is_out_of_memory(exc: BaseException, torch: ModuleType) -> bool:
-    oom_type = getattr(torch, "OutOfMemoryError", MemoryError)
-    if isinstance(exc, MemoryError | oom_type):
-        return True
-    text = str(exc).lower()
-    return isinstance(exc, RuntimeError) and any(m in text for m in _OOM_MESSAGES)
-
-
-def _one_line(exc: BaseException) -> str:
-    lines = str(exc).strip().splitlines()
-    text = lines[0] if lines else ""
-    text = text if len(text) <= 200 else f"{text[:197]}..."
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 def _call_parameters(pipeline: Any) -> Mapping[str, inspect.Parameter]:
@@ -275,11 +263,11 @@ class DiffusersBackend(Backend):
         except Exception as exc:
             verb = "generating" if role == "generate" else "editing"
             doing = f"{verb} with '{self._name_of(role)}'"
-            if _is_out_of_memory(exc, torch):
+            if is_out_of_memory(exc, torch):
                 raise self._out_of_memory(exc, doing=doing) from exc
             if isinstance(exc, ValueError | TypeError):
                 raise BackendError(
-                    f"the pipeline rejected the call ({doing}): {_one_line(exc)}",
+                    f"the pipeline rejected the call ({doing}): {one_line(exc)}",
                     backend=self.name,
                     kind="client",
                     retryable=False,
@@ -341,10 +329,10 @@ class DiffusersBackend(Backend):
                 retryable=False,
             ) from exc
         except Exception as exc:
-            if _is_out_of_memory(exc, torch):
+            if is_out_of_memory(exc, torch):
                 raise self._out_of_memory(exc, doing=f"loading '{name}' on {device}") from exc
             raise BackendError(
-                f"cannot load pipeline '{name}': {_one_line(exc)}",
+                f"cannot load pipeline '{name}': {one_line(exc)}",
                 backend=self.name,
                 kind="config",
                 retryable=False,
@@ -353,11 +341,7 @@ class DiffusersBackend(Backend):
         return pipeline
 
     def _device(self, torch: ModuleType) -> str:
-        if self.options.device != "auto":
-            return self.options.device
-        if torch.cuda.is_available():
-            return "cuda"
-        return "mps" if torch.backends.mps.is_available() else "cpu"
+        return auto_device(torch, self.options.device)
 
     def _dtype(self, device: str) -> str:
         if self.options.dtype != "auto":
@@ -365,9 +349,4 @@ class DiffusersBackend(Backend):
         return "float32" if device == "cpu" else "float16"
 
     def _out_of_memory(self, exc: Exception, *, doing: str) -> BackendError:
-        return BackendError(
-            f"out of memory {doing}: {_one_line(exc)}",
-            backend=self.name,
-            kind="server",
-            retryable=False,
-        )
+        return out_of_memory(self.name, exc, doing=doing)

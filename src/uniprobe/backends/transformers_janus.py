@@ -52,6 +52,12 @@ import numpy as np
 from PIL import Image
 from pydantic import Field
 
+from uniprobe.backends._local import (
+    INSTALL_HINT,
+    auto_device,
+    is_out_of_memory,
+    out_of_memory,
+)
 from uniprobe.backends.base import (
     Backend,
     Capabilities,
@@ -63,7 +69,7 @@ from uniprobe.backends.base import (
     UserTurn,
 )
 from uniprobe.backends.registry import backends
-from uniprobe.errors import BackendError, ConfigError
+from uniprobe.errors import BackendError, ConfigError, one_line
 from uniprobe.hub import WeightsUnavailable, locate
 from uniprobe.scenes.render import to_png
 
@@ -83,9 +89,7 @@ CHECKPOINTS = (
 Device = Literal["auto", "cpu", "cuda", "mps"]
 DType = Literal["auto", "float32", "float16", "bfloat16"]
 
-_INSTALL_HINT = "pip install 'uniprobe[local]'"
 _MIN_TRANSFORMERS = (5, 0)
-_OOM_MESSAGES = ("out of memory", "not enough memory")
 
 
 @dataclass(frozen=True)
@@ -147,9 +151,9 @@ def _import_local() -> tuple[ModuleType, ModuleType]:
         transformers = importlib.import_module("transformers")
     except ImportError as exc:
         missing = isinstance(exc, ModuleNotFoundError) and exc.name
-        why = f"{exc.name} is missing" if missing else f"importing them failed: {_one_line(exc)}"
+        why = f"{exc.name} is missing" if missing else f"importing them failed: {one_line(exc)}"
         raise ConfigError(
-            f"the transformers backend needs torch and transformers ({why}): {_INSTALL_HINT}"
+            f"the transformers backend needs torch and transformers ({why}): {INSTALL_HINT}"
         ) from exc
     version = str(transformers.__version__)
     found = re.match(r"(\d+)\.(\d+)", version)
@@ -159,21 +163,6 @@ def _import_local() -> tuple[ModuleType, ModuleType]:
             "pip install -U 'uniprobe[local]'"
         )
     return torch, transformers
-
-
-def _is_out_of_memory(exc: BaseException, torch: ModuleType) -> bool:
-    oom_type = getattr(torch, "OutOfMemoryError", MemoryError)
-    if isinstance(exc, MemoryError | oom_type):
-        return True
-    text = str(exc).lower()
-    return isinstance(exc, RuntimeError) and any(m in text for m in _OOM_MESSAGES)
-
-
-def _one_line(exc: BaseException) -> str:
-    lines = str(exc).strip().splitlines()
-    text = lines[0] if lines else ""
-    text = text if len(text) <= 200 else f"{text[:197]}..."
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 @contextlib.contextmanager
@@ -391,11 +380,11 @@ class JanusBackend(Backend):
         try:
             yield
         except Exception as exc:
-            if _is_out_of_memory(exc, torch):
+            if is_out_of_memory(exc, torch):
                 raise self._out_of_memory(exc, doing=doing) from exc
             if isinstance(exc, ValueError | TypeError):
                 raise BackendError(
-                    f"the model rejected the call ({doing}): {_one_line(exc)}",
+                    f"the model rejected the call ({doing}): {one_line(exc)}",
                     backend=self.name,
                     kind="client",
                     retryable=False,
@@ -424,10 +413,10 @@ class JanusBackend(Backend):
         except WeightsUnavailable as exc:
             raise self._cannot_load(str(exc)) from exc
         except Exception as exc:
-            if _is_out_of_memory(exc, torch):
+            if is_out_of_memory(exc, torch):
                 raise self._out_of_memory(exc, doing=f"loading '{self.model}' on {device}") from exc
             raise self._cannot_load(
-                f"{_one_line(exc)} (Janus checkpoints in the transformers format: "
+                f"{one_line(exc)} (Janus checkpoints in the transformers format: "
                 f"{', '.join(CHECKPOINTS)})"
             ) from exc
         _keep_image_start(model, processor)
@@ -442,11 +431,7 @@ class JanusBackend(Backend):
         )
 
     def _device(self, torch: ModuleType) -> str:
-        if self.options.device != "auto":
-            return self.options.device
-        if torch.cuda.is_available():
-            return "cuda"
-        return "mps" if torch.backends.mps.is_available() else "cpu"
+        return auto_device(torch, self.options.device)
 
     def _dtype(self, device: str) -> str:
         if self.options.dtype != "auto":
@@ -454,12 +439,7 @@ class JanusBackend(Backend):
         return {"cuda": "bfloat16", "mps": "float16"}.get(device, "float32")
 
     def _out_of_memory(self, exc: Exception, *, doing: str) -> BackendError:
-        return BackendError(
-            f"out of memory {doing}: {_one_line(exc)}",
-            backend=self.name,
-            kind="server",
-            retryable=False,
-        )
+        return out_of_memory(self.name, exc, doing=doing)
 
 
 def _keep_image_start(model: Any, processor: Any) -> None:

@@ -11,6 +11,8 @@ bytes and replies keep their continuation state.
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 from uniprobe.backends.base import (
     Conversation,
     Exchange,
@@ -30,21 +32,12 @@ __all__ = ["conversation_of", "image_data", "reply_of", "reply_record"]
 
 def reply_record(run: RunDir, reply: Reply, seconds: float) -> ReplyRecord:
     """What the run keeps of a reply: its images stored by hash, everything else as is."""
-    u = reply.usage
     return ReplyRecord(
         images=[run.put_image(img.data) for img in reply.images],
         text=reply.text,
         refusal=reply.refusal,
         revised_prompt=reply.revised_prompt,
-        usage=UsageRecord(
-            input_tokens=u.input_tokens,
-            output_tokens=u.output_tokens,
-            input_image_tokens=u.input_image_tokens,
-            output_image_tokens=u.output_image_tokens,
-            images=u.images,
-            cached_input_tokens=u.cached_input_tokens,
-            cached_input_image_tokens=u.cached_input_image_tokens,
-        ),
+        usage=UsageRecord(**asdict(reply.usage)),  # the same fields, as a record
         cost_usd=reply.cost_usd,
         latency_s=round(seconds, 4),
         state=dict(reply.state),
@@ -72,21 +65,12 @@ def image_data(run: RunDir, ref: ImageRef, sample: str) -> ImageData:
 
 def reply_of(run: RunDir, record: ReplyRecord, sample: str) -> Reply:
     """The reply a record keeps, as a backend returned it (images read back)."""
-    u = record.usage
     return Reply(
         images=tuple(image_data(run, ref, sample) for ref in record.images),
         text=record.text,
         refusal=record.refusal,
         revised_prompt=record.revised_prompt,
-        usage=Usage(
-            input_tokens=u.input_tokens,
-            output_tokens=u.output_tokens,
-            input_image_tokens=u.input_image_tokens,
-            output_image_tokens=u.output_image_tokens,
-            images=u.images,
-            cached_input_tokens=u.cached_input_tokens,
-            cached_input_image_tokens=u.cached_input_image_tokens,
-        ),
+        usage=Usage(**record.usage.model_dump()),
         cost_usd=record.cost_usd,
         state=dict(record.state),
         raw_meta=dict(record.raw_meta),

@@ -25,12 +25,12 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image
 
-from uniprobe.errors import UniprobeError
+from uniprobe.errors import UniprobeError, one_line
 from uniprobe.hub import WeightsUnavailable, locate
 from uniprobe.scenes.geometry import Box
 from uniprobe.scoring.boxes import Found
 
-__all__ = ["PROMPTS", "DetectorError", "ZeroShotDetector", "one_line"]
+__all__ = ["PROMPTS", "DetectorError", "ZeroShotDetector"]
 
 PROMPTS = {"owlv2": "a photo of a {}", "grounding-dino": "{}"}
 """Default template of a label's text query, per family."""
@@ -42,14 +42,6 @@ _FAMILY_OF_TYPE = {"owlv2": "owlv2", "grounding-dino": "grounding-dino"}
 class DetectorError(UniprobeError, ValueError):
     """The detector cannot run: torch or the model is missing, or the model failed.
     The message names the model and what to do."""
-
-
-def one_line(exc: BaseException) -> str:
-    """An exception as one short line: its type and the first line of its message."""
-    lines = str(exc).strip().splitlines()
-    text = lines[0] if lines else ""
-    text = text if len(text) <= 200 else f"{text[:197]}..."
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 def _import_local() -> tuple[ModuleType, ModuleType]:
