@@ -10,7 +10,11 @@ is run with `--probe knows,sees` against three minds (`uniprobe.testing.mind.Fak
 * `literal`: it states the literal reading: the same failures should be *doesn't know*,
   tagged `literal_belief`;
 * `rule, sees 20%`: it knows, but describes its images wrongly at a rate of 20% per
-  question: *can't see* (1 - P(sees)) should come back within 3 points of 20%.
+  question: *can't see* (1 - P(sees)) should come back within 3 points of 20%;
+* `always-yes`, `always-no`: floors, a mind that gives one answer whatever is asked,
+  read from the answer schema (yes or no; count 1 or 0; colour red or none; text as
+  given in the question or ""; parts "nothing" or every offered part). P(knows) and
+  P(sees) are diagnoses, not scores, but these show how far a constant answerer gets.
 
 Scored with the reference policy on synthetic scenes (as the fake-server tests are).
 Printed per mind: the probe ledger (calls, checked turns, calls per turn, cost, share
@@ -23,12 +27,14 @@ the global-instruction checks that failed to draw.
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from pydantic import SecretStr
 
@@ -39,6 +45,7 @@ from uniprobe.config import Config, ProviderConfig
 from uniprobe.probes.diagnosis import CheckDiagnosis, Rate
 from uniprobe.store.rundir import RunDir
 from uniprobe.testing import FakeServer
+from uniprobe.testing._mind import Mind, Said
 from uniprobe.testing.mind import Belief, FakeMind
 
 MODEL = "openai/gpt-5.5"
@@ -49,6 +56,38 @@ MINDS: dict[str, tuple[Belief, float]] = {
     "literal": ("literal", 0.0),
     "rule-sees-20": ("rule", 0.2),
 }
+CONSTANT = ("always-yes", "always-no")
+
+
+class ConstantMind:
+    """Answers every probe question with one constant per answer kind, read from the
+    request's answer schema (never from the question)."""
+
+    def __init__(self, yes: bool) -> None:
+        self.yes = yes
+
+    def _one(self, prop: Mapping[str, Any]) -> object:
+        kinds = prop.get("anyOf", [prop])
+        main = kinds[0]
+        if main.get("type") == "integer":
+            return 1 if self.yes else 0
+        if main.get("type") == "array":
+            options = list(main["items"]["enum"])
+            rest = [o for o in options if o != "nothing"]
+            return rest if self.yes and rest else ["nothing"]
+        enum = main.get("enum")
+        if enum is None:  # text
+            return "" if not self.yes else "yes"
+        if "yes" in enum:
+            return "yes" if self.yes else "no"
+        return "red" if self.yes else "none"  # colour
+
+    def answer(
+        self, model: str, conversation: Sequence[Said], schema: Mapping[str, Any] | None
+    ) -> str:
+        """One JSON object answering every question of the schema with the constant."""
+        props = (schema or {}).get("properties", {})
+        return json.dumps({qid: self._one(prop) for qid, prop in props.items()})
 
 
 def sample_cases(families: Sequence[str] | None, units: int | None) -> list[Case]:
@@ -108,14 +147,18 @@ def unknown_reasons(rows: Sequence[CheckDiagnosis]) -> str:
 
 def run_mind(name: str, cases: list[Case], out: Path, concurrency: int) -> None:
     """Run the cases against one mind and print its figures."""
-    belief, error_rate = MINDS[name]
     suite_path = out / name / "suite"  # a file per family: a case file is at most 512 KiB
     suite_path.mkdir(parents=True, exist_ok=True)
     for family in sorted({c.family for c in cases}):
         text = case_yaml([c for c in cases if c.family == family])
         (suite_path / f"{family}.yaml").write_text(text, encoding="utf-8")
     suite = uniprobe.load_suite(suite_path)
-    mind = FakeMind(suite.cases, belief=belief, sees_error_rate=error_rate, seed=0)
+    mind: Mind
+    if name in CONSTANT:
+        mind = ConstantMind(yes=name == "always-yes")
+    else:
+        belief, error_rate = MINDS[name]
+        mind = FakeMind(suite.cases, belief=belief, sees_error_rate=error_rate, seed=0)
     start = time.perf_counter()
     with FakeServer(mind=mind, image_size=256) as fake:
         provider = ProviderConfig(api_key=SecretStr(KEY), base_url=fake.url + "/v1")
@@ -159,13 +202,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sample", type=int, metavar="K", help="first K units per subtype")
     parser.add_argument("--family", action="append", help="only this family (repeatable)")
-    parser.add_argument("--mind", action="append", choices=sorted(MINDS), help="only this mind")
+    parser.add_argument(
+        "--mind", action="append", choices=[*MINDS, *CONSTANT], help="only this mind"
+    )
     parser.add_argument("--out", help="keep the runs here (default: a temporary folder)")
     parser.add_argument("--concurrency", type=int, default=8, help="conversations at once")
     args = parser.parse_args()
     out = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="uniprobe-unify-"))
     cases = sample_cases(args.family, args.sample)
-    for name in args.mind or list(MINDS):
+    for name in args.mind or [*MINDS, *CONSTANT]:
         run_mind(name, cases, out, args.concurrency)
     if not args.out:
         shutil.rmtree(out)
