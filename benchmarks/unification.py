@@ -186,6 +186,7 @@ def run_mind(name: str, cases: list[Case], out: Path, concurrency: int) -> None:
     print(f"P(knows) {pct(s.knows)}")
     print(f"P(draws | knows) {pct(s.draws_given_knows)}")
     print(f"P(sees) {pct(s.sees)}")
+    print(f"contrast groups: knows {pct(s.knows_groups)}, sees {pct(s.sees_groups)}")
     if s.gap is not None:
         low, high = s.gap_ci or (s.gap, s.gap)
         gap = f"{100 * s.gap:+.1f} points [{100 * low:+.1f}, {100 * high:+.1f}]"

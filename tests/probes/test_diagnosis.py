@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -386,11 +387,12 @@ def test_summary_rates_gap_table_and_lines() -> None:
     lines = format_diagnosis(s, summarize_by(rows, "family"))
     assert lines[0] == "diagnosis: 8 checks (0 unknown)"
     assert lines[1].startswith("  P(knows)          87.5% [") and lines[1].endswith("(7/8)")
-    assert lines[6] == (
+    assert lines[5] == "  contrast groups:  knows —  (0 of 0), sees —  (0 of 0)"  # none here
+    assert lines[7] == (
         "  outcomes: doesnt_know 12% (1) · cant_draw 25% (2) · cant_see 0% (0) · unified 62% (5)"
     )
-    assert lines[7] == "  tags: literal_belief 1"
-    assert lines[8].startswith(
+    assert lines[8] == "  tags: literal_belief 1"
+    assert lines[9].startswith(
         "  global_instruction: knows 88% · draws|knows 71% · sees 100% · gap +25.0"
     )
 
@@ -443,3 +445,31 @@ def test_a_question_worded_otherwise_is_found_by_its_place() -> None:
         ("wrong", 2, ("literal_belief",)),
         ("right", "yes", ()),
     ]
+
+
+def _member(
+    case_id: str, knows: str, sees: str = "agree", *, group: str = "g", epoch: int = 0
+) -> CheckDiagnosis:
+    """One row of a contrast group's member."""
+    row = _rule_rows(5, "pass", 5, epoch=epoch)[0]
+    return replace(row, case_id=case_id, group=group, knows=knows, sees=sees)  # type: ignore[arg-type]
+
+
+def test_a_contrast_group_is_known_only_when_every_member_is() -> None:
+    # a constant answerer: right on one side of the contrast, wrong on the other
+    constant = [_member("a", "right"), _member("b", "wrong")]
+    s = summarize(constant)
+    assert (s.knows.k, s.knows.n) == (1, 2)
+    assert (s.knows_groups.k, s.knows_groups.n) == (0, 1)
+    # a model that knows: both sides right, in each epoch a group of its own
+    knowing = [_member(c, "right", epoch=e) for c in "ab" for e in (0, 1)]
+    assert (summarize(knowing).knows_groups.k, summarize(knowing).knows_groups.n) == (2, 2)
+    # an unknown answer, or a member never asked, decides nothing
+    assert summarize([_member("a", "right"), _member("b", "unknown")]).knows_groups.n == 0
+    assert summarize([_member("a", "right"), _member("b", "not_asked")]).knows_groups.n == 0
+    # sees: every asked check must agree; rows outside groups do not count
+    seen = [_member("a", "right", "agree"), _member("b", "right", "disagree")]
+    alone = replace(_member("c", "right"), group=None)
+    s = summarize([*seen, alone])
+    assert (s.sees_groups.k, s.sees_groups.n) == (0, 1)
+    assert (s.knows_groups.k, s.knows_groups.n) == (1, 1)

@@ -31,13 +31,21 @@ The rules, stated once (README's "Understanding: knows, draws, sees" repeats the
   gap P(knows) − P(draws) is taken over the rows where both are known, with a paired
   bootstrap over samples (`paired_bootstrap`). Outcome shares are of the diagnosed
   (non-unknown) rows; the `unknown` entry is a share of all rows.
+* **Contrast groups.** Most questions expect "yes", so P(knows) and P(sees) reward a
+  model that says "yes" to everything. As the group headline does for drawings, a
+  *contrast group* (the cases of one `group`, whose expectations differ where the
+  understanding matters) counts as known only when every knows-asked check of every
+  member, in one epoch, is `right` (P(knows, groups)), and as seen only when every
+  sees-asked check agrees (P(sees, groups)); a group with an unknown answer, or a
+  member without rows, is left out. A constant answerer cannot pass both sides of a
+  contrast.
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Generic, Literal, TypeVar
@@ -109,6 +117,8 @@ class CheckDiagnosis:
     """The verdict's reason."""
     reason: str
     """Why knows, sees or the outcome is unknown ("" otherwise)."""
+    group: str | None = None
+    """The case's contrast group, if it has one."""
 
 
 R = TypeVar("R", KnowsResult, SeesResult)
@@ -286,6 +296,7 @@ class _Sample:
             stated_after=s.answer,
             judge_reason=verdict.reason if verdict is not None else "",
             reason="; ".join(reasons) if outcome == "unknown" else "",
+            group=self.case.group,
         )
 
     def rows(self) -> list[CheckDiagnosis]:
@@ -360,6 +371,9 @@ class Rate:
     ci: tuple[float, float] | None
 
 
+_NO_RATE = Rate(0, 0, None, None)
+
+
 @dataclass(frozen=True)
 class DiagnosisSummary:
     """The diagnosis of a set of checks (module docstring: the rates and the gap)."""
@@ -377,6 +391,10 @@ class DiagnosisSummary:
     table: dict[str, int]
     """'knows/draws/sees' -> rows, e.g. 'right/fail/agree'."""
     tags: dict[str, int]
+    knows_groups: Rate = _NO_RATE
+    """Contrast groups whose every knows-asked check is right (module docstring)."""
+    sees_groups: Rate = _NO_RATE
+    """Contrast groups whose every sees-asked check agrees with the judge."""
 
 
 def _sample(row: CheckDiagnosis) -> tuple[str, int]:
@@ -410,6 +428,35 @@ def _gap(rows: Sequence[CheckDiagnosis]) -> tuple[float | None, tuple[float, flo
     return est.value, ci
 
 
+def _groups(
+    rows: Sequence[CheckDiagnosis], result: Callable[[CheckDiagnosis], str], good: str
+) -> Rate:
+    """The contrast groups (per epoch) whose every asked row is `good`: a group with an
+    unknown row, or with a member that has no asked row, decides nothing."""
+    members: dict[tuple[str, int], set[str]] = defaultdict(set)
+    asked: dict[tuple[str, int], set[str]] = defaultdict(set)
+    state: dict[tuple[str, int], bool | None] = {}
+    for r in rows:
+        if r.group is None:
+            continue
+        key = (r.group, r.epoch)
+        members[key].add(r.case_id)
+        value = result(r)
+        if value == "not_asked":
+            continue
+        asked[key].add(r.case_id)
+        if value == "unknown" or state.get(key, True) is None:
+            state[key] = None
+        else:
+            state[key] = state.get(key, True) and value == good
+    units = [
+        ((f"{g}#{e}", e), bool(ok))
+        for (g, e), ok in state.items()
+        if ok is not None and asked[(g, e)] == members[(g, e)]
+    ]
+    return _rate(units)
+
+
 def summarize(rows: Sequence[CheckDiagnosis]) -> DiagnosisSummary:
     """The rates, the gap, the outcomes and the full table of a set of rows."""
     knows = [(_sample(r), r.knows == "right") for r in rows if r.knows in ("right", "wrong")]
@@ -433,6 +480,8 @@ def summarize(rows: Sequence[CheckDiagnosis]) -> DiagnosisSummary:
         outcomes=outcomes,
         table=dict(sorted(Counter(f"{r.knows}/{r.draws}/{r.sees}" for r in rows).items())),
         tags=dict(sorted(Counter(t for r in rows for t in r.tags).items())),
+        knows_groups=_groups(rows, lambda r: r.knows, "right"),
+        sees_groups=_groups(rows, lambda r: r.sees, "agree"),
     )
 
 
@@ -482,6 +531,7 @@ def format_diagnosis(
         f"  P(draws)          {_pct(summary.draws)}",
         f"  P(draws | knows)  {_pct(summary.draws_given_knows)}",
         f"  P(sees)           {_pct(summary.sees)}",
+        f"  contrast groups:  knows {_pct(summary.knows_groups)}, sees {_pct(summary.sees_groups)}",
         f"  gap P(knows) - P(draws): {_gap_text(summary)}",
         f"  outcomes: {shares}",
     ]
