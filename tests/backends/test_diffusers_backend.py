@@ -35,7 +35,7 @@ from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer  # noqa: E
 
 from fake_hub import cache_model, fake_hub, use_hub  # noqa: E402
 from hub_refusals import hub_refusals  # noqa: E402
-from uniprobe.backends import diffusers as diffusers_backend  # noqa: E402
+from uniprobe.backends import _local as local_helpers  # noqa: E402
 from uniprobe.backends.base import (  # noqa: E402
     Conversation,
     Exchange,
@@ -563,7 +563,8 @@ def test_a_broken_install_says_what_failed(monkeypatch: pytest.MonkeyPatch) -> N
     def broken(name: str) -> Any:
         raise ImportError("cannot import name 'resolve_revision' from 'huggingface_hub'")
 
-    monkeypatch.setattr(diffusers_backend, "importlib", SimpleNamespace(import_module=broken))
+    # the local backends import their libraries through one helper (backends/_local.py)
+    monkeypatch.setattr(local_helpers, "importlib", SimpleNamespace(import_module=broken))
     backend = DiffusersBackend("some/model")
 
     with pytest.raises(ConfigError) as info:

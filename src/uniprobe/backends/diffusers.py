@@ -27,10 +27,8 @@ session's seed), so one seed gives the same starting noise on any device.
 from __future__ import annotations
 
 import asyncio
-import importlib
 import inspect
 import io
-import re
 import threading
 from collections.abc import Mapping
 from types import ModuleType
@@ -40,8 +38,8 @@ from PIL import Image
 from pydantic import Field
 
 from uniprobe.backends._local import (
-    INSTALL_HINT,
     auto_device,
+    import_local,
     is_out_of_memory,
     out_of_memory,
 )
@@ -55,7 +53,7 @@ from uniprobe.backends.base import (
     UserTurn,
 )
 from uniprobe.backends.registry import backends
-from uniprobe.errors import BackendError, ConfigError, one_line
+from uniprobe.errors import BackendError, one_line
 from uniprobe.hub import WeightsUnavailable, locate
 from uniprobe.scenes.render import to_png
 
@@ -99,28 +97,13 @@ def _latest_image(conversation: Conversation, turn: UserTurn) -> ImageData | Non
 
 def _import_local() -> tuple[ModuleType, ModuleType]:
     """torch and diffusers (transformers too: every pipeline we run needs it), or a
-    ConfigError naming the extra.
-
-    Imported by name: type-checking torch's sources would cost mypy a minute per cold run.
-    """
-    try:
-        torch = importlib.import_module("torch")
-        diffusers = importlib.import_module("diffusers")
-        importlib.import_module("transformers")
-    except ImportError as exc:
-        missing = isinstance(exc, ModuleNotFoundError) and exc.name
-        why = f"{exc.name} is missing" if missing else f"importing them failed: {one_line(exc)}"
-        raise ConfigError(
-            f"the diffusers backend needs torch, diffusers and transformers ({why}): {INSTALL_HINT}"
-        ) from exc
-    version = str(diffusers.__version__)
-    found = re.match(r"(\d+)\.(\d+)", version)
-    if found is None or (int(found[1]), int(found[2])) < _MIN_DIFFUSERS:
-        # Older releases ignore the `dtype` argument: weights would load in float32.
-        raise ConfigError(
-            f"the diffusers backend needs diffusers>=0.40 (found {version}): "
-            f"pip install -U 'uniprobe[local]'"
-        )
+    ConfigError naming the extra. Older diffusers releases ignore the `dtype` argument
+    (weights would load in float32): they are refused."""
+    torch, diffusers, _ = import_local(
+        "the diffusers backend",
+        ("torch", "diffusers", "transformers"),
+        minimum=("diffusers", _MIN_DIFFUSERS),
+    )
     return torch, diffusers
 
 

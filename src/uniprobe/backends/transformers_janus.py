@@ -39,9 +39,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import io
-import re
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -53,8 +51,8 @@ from PIL import Image
 from pydantic import Field
 
 from uniprobe.backends._local import (
-    INSTALL_HINT,
     auto_device,
+    import_local,
     is_out_of_memory,
     out_of_memory,
 )
@@ -144,24 +142,12 @@ def _latest(said: Sequence[tuple[str, tuple[ImageData, ...], str]]) -> tuple[int
 
 
 def _import_local() -> tuple[ModuleType, ModuleType]:
-    """torch and transformers, or a ConfigError naming the extra (imported by name: torch's
-    sources cost mypy a minute per cold run)."""
-    try:
-        torch = importlib.import_module("torch")
-        transformers = importlib.import_module("transformers")
-    except ImportError as exc:
-        missing = isinstance(exc, ModuleNotFoundError) and exc.name
-        why = f"{exc.name} is missing" if missing else f"importing them failed: {one_line(exc)}"
-        raise ConfigError(
-            f"the transformers backend needs torch and transformers ({why}): {INSTALL_HINT}"
-        ) from exc
-    version = str(transformers.__version__)
-    found = re.match(r"(\d+)\.(\d+)", version)
-    if found is None or (int(found[1]), int(found[2])) < _MIN_TRANSFORMERS:
-        raise ConfigError(
-            f"the transformers backend needs transformers>=5.0 (found {version}): "
-            "pip install -U 'uniprobe[local]'"
-        )
+    """torch and transformers (5.0 or newer), or a ConfigError naming the extra."""
+    torch, transformers = import_local(
+        "the transformers backend",
+        ("torch", "transformers"),
+        minimum=("transformers", _MIN_TRANSFORMERS),
+    )
     return torch, transformers
 
 

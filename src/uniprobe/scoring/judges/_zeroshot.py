@@ -14,7 +14,6 @@ box's score.
 
 from __future__ import annotations
 
-import importlib
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image
 
+from uniprobe.backends._local import import_local
 from uniprobe.errors import UniprobeError, one_line
 from uniprobe.hub import WeightsUnavailable, locate
 from uniprobe.scenes.geometry import Box
@@ -45,16 +45,9 @@ class DetectorError(UniprobeError, ValueError):
 
 
 def _import_local() -> tuple[ModuleType, ModuleType]:
-    try:
-        torch = importlib.import_module("torch")
-        transformers = importlib.import_module("transformers")
-    except ImportError as exc:
-        missing = isinstance(exc, ModuleNotFoundError) and exc.name
-        why = f"{exc.name} is missing" if missing else f"importing them failed: {one_line(exc)}"
-        raise DetectorError(
-            f"the detector judge needs torch and transformers ({why}): "
-            "pip install 'uniprobe[local]'"
-        ) from exc
+    torch, transformers = import_local(
+        "the detector judge", ("torch", "transformers"), error=DetectorError
+    )
     return torch, transformers
 
 
