@@ -156,13 +156,13 @@ _UNICORN = """
   family: global_instruction
   subtype: test
   turns:
-    - user: "Draw a unicorn."
+    - user: "Draw a flux capacitor."
       expect:
-        - present: {object: unicorn}
+        - present: {object: flux capacitor}
 """
 _UNICORN_ERROR = (
     "error: unicorn.yaml:7: case t.unicorn · turns.0.expect.0.present: "
-    "object 'unicorn' is not in the reference vocabulary"
+    "object 'flux capacitor' is not in the reference vocabulary"
 )
 
 
@@ -259,3 +259,54 @@ def test_error_line_prints_names_verbatim(
     lines = capsys.readouterr().err.splitlines()
     assert len(lines) == 1
     assert lines[0].startswith("error: unknown suite 'a:cat:b.yaml'. Known: ")
+
+
+_MIXED = """
+- id: t.mixed
+  family: editing
+  subtype: test
+  images:
+    start: {scene: {objects: [{id: dog1, kind: dog, x: 100, y: 100, size: 80}]}}
+  turns:
+    - user: "Add a flux capacitor; change nothing else."
+      attach: [start]
+      expect:
+        - present: {object: flux capacitor}
+        - unchanged: {against: start, outside_objects: [flux capacitor]}
+"""
+
+
+@pytest.mark.parametrize(
+    "policy",
+    [
+        # the VLM reads both checks itself: nothing needs the reference vocabulary
+        "vlm",
+        # the detector finds objects itself, and the pixels judge locates `unchanged`'s
+        # outside_objects with it (the detector policy's default, regions=detector)
+        "detector",
+    ],
+)
+def test_cases_validate_needs_the_vocabulary_only_where_the_policy_reads_it(
+    tmp_path: Path, policy: str
+) -> None:
+    _write(tmp_path, "mixed.yaml", _MIXED)
+    result = _uniprobe(tmp_path, "cases", "validate", "--suite", "mixed.yaml", "--judge", policy)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == f"ok: 1 cases, 2 checks in suite 'mixed' for judge policy '{policy}'\n"
+    # the reference policy reads both words, as do the reference models (without --judge)
+    for flags in (["--judge", "reference"], []):
+        full = _uniprobe(tmp_path, "cases", "validate", "--suite", "mixed.yaml", *flags)
+        assert full.returncode == 2
+        assert [line.split(" · ")[-1] for line in full.stderr.splitlines()] == [
+            "error: 2 errors in mixed.yaml",
+            "turns.0.expect.0.present: object 'flux capacitor' is not in the reference vocabulary",
+            "turns.0.expect.1.unchanged: object 'flux capacitor' is not in the reference "
+            "vocabulary",
+        ]
+
+
+def test_cases_validate_names_an_unknown_policy(tmp_path: Path) -> None:
+    _write(tmp_path, "mixed.yaml", _MIXED)
+    result = _uniprobe(tmp_path, "cases", "validate", "--suite", "mixed.yaml", "--judge", "vlmm")
+    assert result.returncode == 2
+    assert _error_line(result).startswith("error: unknown judge policy 'vlmm'; did you mean 'vlm'?")

@@ -57,7 +57,13 @@ from uniprobe.runner.preflight import NEEDS_A_JUDGE, image_problems, run_problem
 from uniprobe.runner.preflight import check_models as check_models_of
 from uniprobe.runner.probing import ProbeLedger, probe_ledger
 from uniprobe.runner.progress import RunProgress
-from uniprobe.runner.run import RunResult, run_dir_name, run_model, score_run
+from uniprobe.runner.run import (
+    RunResult,
+    run_dir_name,
+    run_model,
+    score_run,
+    vocabulary_kinds,
+)
 from uniprobe.runner.settings import (
     MAX_SCENES,
     MAX_SEED,
@@ -434,13 +440,27 @@ def judgeable_problems(suite: Suite, policy: str | None = None) -> list[Problem]
     return problems
 
 
-def validate_suite(suite: Suite, *, vocabulary: bool = True) -> list[Problem]:
-    """Problems beyond loading: words the reference world lacks, checks no judge answers,
+def validate_suite(
+    suite: Suite, *, judge: str | None = None, vocabulary: bool = True
+) -> list[Problem]:
+    """Problems beyond loading: checks no judge answers, words the reference world lacks,
     hypernyms a real judge reads more widely than the case means ('bird' beside a duck),
-    contrast groups of one member or of mixed family/subtype (`uniprobe.cases.validate`)."""
-    problems = judgeable_problems(suite)
-    if vocabulary:
-        problems = vocabulary_problems(suite.cases) + problems
+    contrast groups of one member or of mixed family/subtype (`uniprobe.cases.validate`).
+
+    `judge` names the policy the suite will be judged with: a check is valid when that
+    policy routes its kind to a judge, and its object words must be in the reference
+    vocabulary only when the policy routes it to the reference judge. Without `judge`,
+    for the references: some registered judge must answer every check and every word must
+    be in the vocabulary (a reference model draws what every check asks).
+    `vocabulary=False` skips the vocabulary."""
+    if judge is None:
+        problems = judgeable_problems(suite)
+        kinds: frozenset[str] | None = None
+    else:
+        problems = judgeable_problems(suite, judge)
+        kinds = vocabulary_kinds(judge)
+    if vocabulary and (kinds is None or kinds):
+        problems = vocabulary_problems(suite.cases, kinds) + problems
     return problems + hypernym_problems(suite.cases) + group_problems(suite.cases)
 
 

@@ -602,12 +602,22 @@ def cases_validate(
     strict: Annotated[
         bool, typer.Option("--strict", help="Fail (exit 2) on warnings too.")
     ] = False,
+    judge: Annotated[
+        str | None,
+        typer.Option(
+            "--judge",
+            help="Validate for this judge policy: its judges must answer every check, and "
+            "only checks it routes to the reference judge need the reference vocabulary. "
+            "Default: for the reference models (every word in the vocabulary).",
+            metavar="POLICY",
+        ),
+    ] = None,
 ) -> None:
     """Check a suite: schema, references, vocabulary, that a judge answers every check,
     hypernyms ('bird' counted beside a duck), contrast groups. Errors exit 2; warnings
     (what no longer applies, such as literal: true on unchanged) are printed on stderr."""
     s = uniprobe.load_suite(suite)
-    problems = uniprobe.validate_suite(s)
+    problems = uniprobe.validate_suite(s, judge=judge)
     warned = uniprobe.suite_warnings(s)
     for problem in warned:
         err.print(f"warning: {problem}", highlight=False, markup=False)
@@ -615,7 +625,8 @@ def cases_validate(
         raise CaseFileError(problems + (warned if strict else []))
     n = sum(c.n_checks() for c in s.cases)
     note = f" ({len(warned)} warning{'s' if len(warned) != 1 else ''})" if warned else ""
-    out.print(f"ok: {len(s)} cases, {n} checks in suite '{s.name}'{note}", highlight=False)
+    policy = f" for judge policy '{judge}'" if judge else ""
+    out.print(f"ok: {len(s)} cases, {n} checks in suite '{s.name}'{policy}{note}", highlight=False)
 
 
 @cases_app.command("stats")

@@ -396,31 +396,31 @@ def test_vocabulary_problems_flag_unknown_object_words(tmp_path: Path) -> None:
     file = _write(
         tmp_path,
         """
-        - id: v.unicorn
+        - id: v.flux
           family: global_instruction
           subtype: test
           turns:
-            - user: "Draw a unicorn next to a dog."
+            - user: "Draw a flux capacitor next to a dog."
               expect:
                 - present: {object: dog}
-                - present: {object: unicorn}
-                - relation: {subject: dog, relation: left_of, object: unicorn}
+                - present: {object: flux capacitor}
+                - relation: {subject: dog, relation: left_of, object: flux capacitor}
         """,
     )
     suite = load_suite(file)
     assert vocabulary_problems(suite.cases) == [
         Problem(
-            "object 'unicorn' is not in the reference vocabulary",
+            "object 'flux capacitor' is not in the reference vocabulary",
             file,
             8,
-            "v.unicorn",
+            "v.flux",
             "turns.0.expect.1.present",
         ),
         Problem(
-            "object 'unicorn' is not in the reference vocabulary",
+            "object 'flux capacitor' is not in the reference vocabulary",
             file,
             9,
-            "v.unicorn",
+            "v.flux",
             "turns.0.expect.2.relation",
         ),
     ]

@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from functools import cache
 from pathlib import Path
 
@@ -181,13 +181,19 @@ def semantic_problems(case: Case, base_dir: Path) -> list[Problem]:
     return problems
 
 
-def vocabulary_problems(cases: list[Case] | tuple[Case, ...]) -> list[Problem]:
-    """Object words the reference world cannot draw or see (needed by reference models
-    and the reference judge)."""
+def vocabulary_problems(
+    cases: Sequence[Case], kinds: Collection[str] | None = None
+) -> list[Problem]:
+    """Object words the reference world cannot draw or see, in checks of `kinds` (None:
+    every check). A reference model reads every check (it draws what they ask); the
+    reference judge reads only the kinds a policy routes to it, so a suite judged by a
+    VLM may name a word the reference world lacks."""
     problems = []
     for case in cases:
         origin = case.origin
         for _, path, check in case.leaves():
+            if kinds is not None and check.kind not in kinds:
+                continue
             for word in check.words():
                 if try_resolve(word) is None:
                     problems.append(

@@ -51,7 +51,7 @@ from uniprobe.runner.progress import RunProgress
 from uniprobe.runner.replies import reply_record
 from uniprobe.runner.settings import RunSettings
 from uniprobe.scoring.engine import score_sample
-from uniprobe.scoring.policy import Judging, policies
+from uniprobe.scoring.policy import Judging, Policy, policies
 from uniprobe.store.records import (
     ImageRef,
     Manifest,
@@ -76,6 +76,7 @@ __all__ = [
     "score_run",
     "seed_for",
     "suite_info",
+    "vocabulary_kinds",
 ]
 
 
@@ -135,10 +136,19 @@ def seed_for(case_id: str, epoch: int) -> int:
     return int(sha256_json([case_id, epoch])[:8], 16)
 
 
-def _needs_vocabulary(backend: Backend, policy: str) -> bool:
-    if backend.capabilities.reads_expectations:
-        return True
-    return "reference" in policies.get(policy).judge_names()
+def vocabulary_kinds(
+    policy: str | Policy, backend: Backend | None = None, judging: Judging | None = None
+) -> frozenset[str] | None:
+    """The check kinds whose object words must be in the reference vocabulary: every kind
+    (None) for a backend that reads the case (a reference model draws what the checks ask),
+    else those the policy's judges read with the reference perception (empty: none; the
+    pixels judge's `regions` option from `judging`, the policy's default without)."""
+    if backend is not None and backend.capabilities.reads_expectations:
+        return None
+    pixels = judging.instances.get("pixels") if judging is not None else None
+    regions = getattr(getattr(pixels, "options", None), "regions", None)
+    pol = policies.get(policy) if isinstance(policy, str) else policy
+    return pol.vocabulary_kinds(pixel_regions=None if regions is None else str(regions))
 
 
 def suite_info(suite: Suite) -> SuiteInfo:
@@ -536,7 +546,7 @@ async def run_model(
     try:
         if settings.score:
             judging = Judging.of(policy, settings.judge_options, config)
-        _check_vocabulary(suite, backend, policy)
+        _check_vocabulary(suite, backend, policy, judging)
         for line in cost_warnings(backend.priced_models, config.prices):
             progress.warn(line)
         run = _start_run(suite, backend, judging, settings, run_path)
@@ -555,10 +565,11 @@ async def run_model(
             cache.close()
 
 
-def _check_vocabulary(suite: Suite, backend: Backend, policy: str) -> None:
-    """Refuse words the reference world lacks, when a reference backend or judge reads them."""
-    if _needs_vocabulary(backend, policy):
-        problems = vocabulary_problems(suite.cases)
+def _check_vocabulary(suite: Suite, backend: Backend, policy: str, judging: Judging | None) -> None:
+    """Refuse words the reference world lacks where a reference backend or judge reads them."""
+    kinds = vocabulary_kinds(policy, backend, judging)
+    if kinds is None or kinds:
+        problems = vocabulary_problems(suite.cases, kinds)
         if problems:
             raise CaseFileError(problems)
 
@@ -703,10 +714,10 @@ async def score_run(
     judging.label = name
     label = judging.name
     try:
-        if "reference" in judging.policy.judge_names():
-            problems = vocabulary_problems(suite.cases)
-            if problems:
-                raise CaseFileError(problems)
+        kinds = vocabulary_kinds(judging.policy, judging=judging)
+        problems = vocabulary_problems(suite.cases, kinds) if kinds else []
+        if problems:
+            raise CaseFileError(problems)
         # a volatile judge (people's labels) answers from data that changes after scoring
         replace = force or any(j.volatile for j in judging.instances.values())
         have = {} if replace else run.scores(label)

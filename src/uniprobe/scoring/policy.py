@@ -60,6 +60,23 @@ class Policy:
     routes: Mapping[str, str]
     description: str = ""
 
+    def kinds_read_by(self, judge: str) -> frozenset[str]:
+        """The check kinds whose route includes `judge` (alone or in a combination)."""
+        return frozenset(k for k, route in self.routes.items() if judge in parse_route(route)[1])
+
+    def vocabulary_kinds(self, *, pixel_regions: str | None = None) -> frozenset[str]:
+        """The check kinds whose object words the reference perception reads under this
+        policy: those routed to the reference judge, and `unchanged` when the pixels judge
+        locates its `outside_objects` with the reference perception (`regions =
+        "reference"`; None: the policy's default, `detector` for the detector policy)."""
+        if pixel_regions is None:
+            pixels = _DEFAULT_OPTIONS.get(self.name, {}).get("pixels", {})
+            pixel_regions = str(pixels.get("regions", "reference"))
+        kinds = set(self.kinds_read_by("reference"))
+        if pixel_regions == "reference" and "unchanged" in self.kinds_read_by("pixels"):
+            kinds.add("unchanged")
+        return frozenset(kinds)
+
     def judge_names(self) -> list[str]:
         """Every plain judge the routes use, combinations unpacked."""
         names: set[str] = set()
