@@ -449,7 +449,8 @@ def validate_suite(
 
     `judge` names the policy the suite will be judged with: a check is valid when that
     policy routes its kind to a judge, and its object words must be in the reference
-    vocabulary only when the policy routes it to the reference judge. Without `judge`,
+    vocabulary only where the policy reads them with the reference perception
+    (`Policy.vocabulary_kinds`). Without `judge`,
     for the references: some registered judge must answer every check and every word must
     be in the vocabulary (a reference model draws what every check asks).
     `vocabulary=False` skips the vocabulary."""
@@ -459,7 +460,7 @@ def validate_suite(
     else:
         problems = judgeable_problems(suite, judge)
         kinds = vocabulary_kinds(judge)
-    if vocabulary and (kinds is None or kinds):
+    if vocabulary:
         problems = vocabulary_problems(suite.cases, kinds) + problems
     return problems + hypernym_problems(suite.cases) + group_problems(suite.cases)
 

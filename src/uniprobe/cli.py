@@ -607,7 +607,7 @@ def cases_validate(
         typer.Option(
             "--judge",
             help="Validate for this judge policy: its judges must answer every check, and "
-            "only checks it routes to the reference judge need the reference vocabulary. "
+            "only words it reads with the reference perception need the reference vocabulary. "
             "Default: for the reference models (every word in the vocabulary).",
             metavar="POLICY",
         ),

@@ -567,11 +567,9 @@ async def run_model(
 
 def _check_vocabulary(suite: Suite, backend: Backend, policy: str, judging: Judging | None) -> None:
     """Refuse words the reference world lacks where a reference backend or judge reads them."""
-    kinds = vocabulary_kinds(policy, backend, judging)
-    if kinds is None or kinds:
-        problems = vocabulary_problems(suite.cases, kinds)
-        if problems:
-            raise CaseFileError(problems)
+    problems = vocabulary_problems(suite.cases, vocabulary_kinds(policy, backend, judging))
+    if problems:
+        raise CaseFileError(problems)
 
 
 def _start_run(
@@ -714,8 +712,9 @@ async def score_run(
     judging.label = name
     label = judging.name
     try:
-        kinds = vocabulary_kinds(judging.policy, judging=judging)
-        problems = vocabulary_problems(suite.cases, kinds) if kinds else []
+        problems = vocabulary_problems(
+            suite.cases, vocabulary_kinds(judging.policy, judging=judging)
+        )
         if problems:
             raise CaseFileError(problems)
         # a volatile judge (people's labels) answers from data that changes after scoring
